@@ -1,0 +1,71 @@
+"""The small interface every colorization backend implements.
+
+A backend sees only the lightness channel at its own render size and returns
+the predicted ab channels; the core does everything else (loading, Lab,
+upsampling ab, joining with the full-resolution L, saving).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+
+class BackendError(RuntimeError):
+    """A backend cannot run; the message is meant for the user as it is."""
+
+
+class MissingWeightsError(BackendError):
+    """No weights file was found; the message names where we looked and what to do."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a backend can run now, and if not, why (in plain words)."""
+
+    ok: bool
+    reason: str = ""
+
+
+class Backend(ABC):
+    """A colorization backend.
+
+    Subclasses set ``name`` (registry key, used on the command line), ``title``
+    (for menus) and ``default_render_size``. Construction is cheap and never
+    downloads or imports heavy libraries; ``load`` does the heavy work once.
+    """
+
+    name: str = ""
+    title: str = ""
+    default_render_size: int = 256
+
+    def __init__(self, weights: Optional[Path] = None, device: str = "auto") -> None:
+        self.weights = Path(weights) if weights else None
+        self.device = device
+
+    @abstractmethod
+    def availability(self) -> Availability:
+        """Say whether the backend can run (weights found, libraries present) and why not."""
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load the model; raise ``BackendError`` with a clear message on failure.
+
+        Idempotent: a second call does nothing."""
+
+    @abstractmethod
+    def render_shape(self, height: int, width: int, render_size: Optional[int]) -> tuple[int, int]:
+        """The (height, width) at which this backend wants L for a photo of the given size."""
+
+    @abstractmethod
+    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
+        """Predict ab (h', w', 2) float32 from L (h, w) float32 in [0, 100] at render size.
+
+        The returned ab may have any size; the core resizes it to the photo."""
+
+    def describe(self) -> str:
+        """One line about what this backend runs on (weights file, device)."""
+        return f"{self.title}"

@@ -1,0 +1,58 @@
+"""The colour pipeline shared by every backend, the CLI, the GUI and the benches.
+
+photo -> L (full resolution) -> L at the backend's render size -> backend predicts
+ab -> ab upsampled bilinearly -> joined with the ORIGINAL L -> RGB of the photo's
+own size and bit depth.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+from . import color
+from .photo import Photo, load_photo, output_path, save_photo
+
+if TYPE_CHECKING:  # the core depends on nothing of ours at run time
+    from ..backends.base import Backend
+
+
+def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
+                   render_size: Optional[int] = None) -> np.ndarray:
+    """Run ``backend`` on the full-resolution L and return ab at the backend's size."""
+    height, width = lightness_full.shape[:2]
+    rh, rw = backend.render_shape(height, width, render_size)
+    small = color.resize_plane(lightness_full, rh, rw)
+    return backend.predict_ab(np.ascontiguousarray(small, dtype=np.float32))
+
+
+def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional[int] = None,
+                   saturation: float = 1.0) -> np.ndarray:
+    """Colorize a gray or RGB array (uint8/uint16/float) into RGB of the same size and dtype.
+
+    The output keeps the input's own lightness: only ab comes from the backend.
+    """
+    lightness_full = color.lightness(pixels)
+    ab = predict_ab_for(lightness_full, backend, render_size)
+    out_dtype = pixels.dtype if pixels.dtype in (np.uint8, np.uint16) else np.float32
+    return color.join_lab(lightness_full, ab, saturation, out_dtype=out_dtype)
+
+
+def colorize(photo: Photo, backend: "Backend", render_size: Optional[int] = None,
+             saturation: float = 1.0) -> np.ndarray:
+    """Colorize a loaded photo; returns RGB at the photo's pixel size and bit depth."""
+    return colorize_array(photo.pixels, backend, render_size, saturation)
+
+
+def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
+                  saturation: float = 1.0) -> Path:
+    """Load ``src``, colorize it and save ``out_dir/<stem>_color.<ext>``; return the path.
+
+    Raises ``PhotoError`` (unreadable photo, unwritable folder) or the backend's
+    ``BackendError``. The original file is only ever opened for reading.
+    """
+    photo = load_photo(Path(src))
+    rgb = colorize(photo, backend, render_size, saturation)
+    dest = output_path(photo.path, Path(out_dir), photo.format)
+    return save_photo(rgb, dest, like=photo)

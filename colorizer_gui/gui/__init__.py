@@ -1,0 +1,1 @@
+"""The PySimpleGUI desktop app."""

@@ -1,0 +1,1 @@
+"""Fine-tuning the cGAN generator on a folder of colour photos."""
