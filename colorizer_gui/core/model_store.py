@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from . import paths
 
@@ -97,3 +98,71 @@ def list_weight_files() -> list[tuple[str, Path]]:
                 if item.suffix in (".safetensors", ".caffemodel") and item.is_file():
                     found.append((label, item))
     return found
+
+
+# --- Importing a model file the user picked (Zhang backend engineer) ---------
+
+_PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".pickle", ".bin", ".tar")
+
+
+class ModelImportError(ValueError):
+    """A picked model file was refused; the message says why, for the user."""
+
+
+def _check_safetensors(path: Path) -> None:
+    # Opening the header and reading metadata needs no torch and runs no code.
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            handle.metadata()
+            if not list(handle.keys()):
+                raise ModelImportError(f"{path.name} holds no tensors")
+    except ModelImportError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any failure to parse means a damaged file
+        raise ModelImportError(f"{path.name} is not a readable .safetensors file ({err})") from None
+
+
+def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], None]] = None) -> Path:
+    """Copy a model file the user picked into the user weights folder; return the new path.
+
+    Accepts ``.safetensors`` (its header must parse) and the Zhang ``.caffemodel``
+    (its protobuf structure must be the colorization net; ``verify_caffemodel``,
+    e.g. ``colorizer_gui.backends.zhang.verify_caffemodel``, adds an OpenCV load
+    check). Refuses everything else, pickle-based files above all. The copy is
+    checked in the destination folder, then renamed into place; an existing
+    file of the same name is replaced only by a verified one.
+    """
+    from .zhang_files import CaffeModelError, check_zhang_caffemodel_structure
+
+    src = Path(src)
+    suffix = src.suffix.lower()
+    if suffix in _PICKLE_SUFFIXES:
+        raise ModelImportError(
+            "pickle-based model files can run code when opened; Colorizer only loads "
+            ".safetensors (and the Zhang .caffemodel)")
+    if suffix not in (".safetensors", ".caffemodel"):
+        raise ModelImportError(f"{src.name}: Colorizer only loads .safetensors (and the Zhang .caffemodel)")
+    if not src.is_file():
+        raise ModelImportError(f"{src} does not exist")
+    folder = paths.user_weights_dir()
+    dest = folder / (ZHANG_WEIGHTS_NAME if suffix == ".caffemodel" else src.name)
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".import-", suffix=suffix)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+        if suffix == ".safetensors":
+            _check_safetensors(tmp)
+        else:
+            try:
+                check_zhang_caffemodel_structure(tmp)
+            except CaffeModelError as err:
+                raise ModelImportError(str(err)) from None
+            if verify_caffemodel is not None:
+                verify_caffemodel(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
