@@ -35,8 +35,7 @@ def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional
     """
     lightness_full = color.lightness(pixels)
     ab = predict_ab_for(lightness_full, backend, render_size)
-    out_dtype = pixels.dtype if pixels.dtype in (np.uint8, np.uint16) else np.float32
-    return color.join_lab(lightness_full, ab, saturation, out_dtype=out_dtype)
+    return merge_ab(lightness_full, ab, pixels.dtype, saturation)
 
 
 def colorize(photo: Photo, backend: "Backend", render_size: Optional[int] = None,
@@ -54,5 +53,27 @@ def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Opt
     """
     photo = load_photo(Path(src))
     rgb = colorize(photo, backend, render_size, saturation)
+    return save_colorized(photo, rgb, Path(out_dir))
+
+
+# The steps of colorize_file, one by one, for callers that run them on different
+# threads (the batch engine decodes and saves in I/O threads while the backend,
+# which is not thread-safe, predicts in the calling thread).
+
+def photo_lightness(photo: Photo) -> np.ndarray:
+    """The full-resolution CIE L (float32, [0, 100]) of a loaded photo."""
+    return color.lightness(photo.pixels)
+
+
+def merge_ab(lightness_full: np.ndarray, ab: np.ndarray, pixel_dtype: np.dtype,
+             saturation: float = 1.0) -> np.ndarray:
+    """Join predicted ab with the full-resolution L into RGB of the source's dtype
+    (uint8 or uint16; float32 for anything else)."""
+    out_dtype = pixel_dtype if pixel_dtype in (np.uint8, np.uint16) else np.float32
+    return color.join_lab(lightness_full, ab, saturation, out_dtype=out_dtype)
+
+
+def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path) -> Path:
+    """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (never overwriting); return the path."""
     dest = output_path(photo.path, Path(out_dir), photo.format)
     return save_photo(rgb, dest, like=photo)

@@ -1,0 +1,405 @@
+"""The ``colorizer`` command line (also ``python -m colorizer_gui``).
+
+::
+
+    colorizer [PATH...]                      open the window (PATHs pre-loaded)
+    colorizer colorize PATH... [-o OUTDIR] [--backend ...] [--device ...] ...
+    colorizer models [list | download zhang | import FILE | set-default FILE | set-default --reset]
+    colorizer train DATA_DIR --out MODEL.safetensors ...
+
+Heavy modules (the backends, torch, the GUI, training) are imported only by the
+command that needs them, so ``--version`` and ``--help`` answer at once.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from . import __version__
+
+# Exit codes: documented in the README.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+COMMANDS = ("colorize", "models", "train", "gui")
+
+log = logging.getLogger("colorizer_gui.cli")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in args[:1] or "-V" in args[:1]:
+        print(f"colorizer {__version__}")
+        return EXIT_OK
+    verbose = 0
+    while args and args[0] in ("-v", "--verbose"):
+        verbose += 1
+        args.pop(0)
+    _setup_logging(verbose)
+    command = args[0] if args else None
+    if command in ("-h", "--help"):
+        print(_top_help())
+        return EXIT_OK
+    try:
+        if command == "colorize":
+            return _cmd_colorize(args[1:], verbose)
+        if command == "models":
+            return _cmd_models(args[1:])
+        if command == "train":
+            return _cmd_train(args[1:])
+        if command == "gui":
+            return _cmd_gui(args[1:])
+        return _cmd_gui(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _top_help() -> str:
+    return (
+        f"colorizer {__version__}: bring black-and-white family photos to colour.\n\n"
+        "usage: colorizer [-v] [PATH...]              open the window\n"
+        "       colorizer [-v] colorize PATH... [-o OUTDIR] [options]\n"
+        "       colorizer [-v] models [list | download zhang | import FILE | set-default FILE|--reset]\n"
+        "       colorizer [-v] train DATA_DIR --out MODEL.safetensors [options]\n"
+        "       colorizer --version\n\n"
+        "Run 'colorizer COMMAND --help' for a command's options.\n"
+        "Exit codes: 0 all done, 1 some photos failed, 2 usage error or backend "
+        "not available, 130 stopped with Ctrl+C."
+    )
+
+
+def _error(message: str) -> None:
+    print(f"colorizer: error: {message}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- gui
+
+def _cmd_gui(paths: list[str]) -> int:
+    """Open the window, with ``paths`` pre-loaded."""
+    for path in paths:
+        if path.startswith("-"):
+            _error(f"unknown option {path!r}; see 'colorizer --help'")
+            return EXIT_USAGE
+    hint = "The command line still works: see 'colorizer --help'."
+    if (sys.platform.startswith("linux") or "bsd" in sys.platform) and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        _error(f"the window needs a desktop, and there is no display here (DISPLAY is not set). {hint}")
+        return EXIT_USAGE
+    try:
+        from .gui.app import main as gui_main
+    except ImportError as err:
+        _error(f"the window cannot open: {err}. {hint}")
+        return EXIT_USAGE
+    code = gui_main(paths)
+    return int(code or 0)
+
+
+# --------------------------------------------------------------------------- colorize
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more, not {text}")
+    return value
+
+
+def _colorize_parser(backend_choices: list[str], default_backend: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colorizer colorize",
+        description="Colorize photos and folders of photos (folders are searched recursively). "
+                    "Writes <name>_color.<ext> copies; the originals are never changed.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos or folders")
+    parser.add_argument("-o", "--out", type=Path, default=None, metavar="OUTDIR",
+                        help="output folder (default: a 'colorized' folder beside each photo); "
+                             "sub-folders of a folder input are mirrored inside it")
+    parser.add_argument("--backend", choices=backend_choices, default=default_backend,
+                        help=f"colorization backend (default: {default_backend})")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the cgan backend runs (default: auto = CUDA if present)")
+    parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
+                        help="model file to use instead of the installed default")
+    parser.add_argument("--render-size", type=_positive_int, default=None, metavar="N",
+                        help="size the backend works at (default: the backend's own)")
+    parser.add_argument("--saturation", type=_non_negative_float, default=1.0, metavar="F",
+                        help="colour strength: 1 as predicted, 0 gray, >1 stronger (default 1)")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T",
+                        help="zhang only: annealed-mean temperature (lower: more vivid)")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="skip photos whose <name>_color copy is already in the output folder")
+    parser.add_argument("--no-recolour", "--no-recolor", dest="recolour", action="store_false",
+                        help="skip photos that are already in colour (default: colorize them too)")
+    return parser
+
+
+class _StopOnCtrlC:
+    """First Ctrl+C: finish the current photo and stop. Second: quit at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Optional[Callable] = None
+
+    def __enter__(self) -> "_StopOnCtrlC":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nStopping after the current photo (press Ctrl+C again to quit at once)...",
+              file=sys.stderr, flush=True)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def _short_message(src: Path, message: str) -> str:
+    """Drop the file name a PhotoError message starts with: the line already names the path."""
+    prefix = f"{src.name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def _cmd_colorize(argv: list[str], verbose: int) -> int:
+    from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
+    from .core.batch import run_batch
+
+    parser = _colorize_parser(backend_names(), DEFAULT_BACKEND)
+    opts = parser.parse_args(argv)
+    options = {}
+    if opts.temperature is not None:
+        if opts.backend != "zhang":
+            parser.error("--temperature applies to the zhang backend only")
+        options["temperature"] = opts.temperature
+    if opts.weights is not None and not opts.weights.is_file():
+        _error(f"the weights file {opts.weights} does not exist")
+        return EXIT_USAGE
+    try:
+        backend = create_backend(opts.backend, weights=opts.weights, device=opts.device, **options)
+        availability = backend.availability()
+        if not availability.ok:
+            _error(f"the {opts.backend} backend is not available: {availability.reason}")
+            return EXIT_USAGE
+        backend.load()  # once, before the first photo
+    except (BackendError, ValueError) as err:
+        _error(f"the {opts.backend} backend cannot start: {err}")
+        return EXIT_USAGE
+    log.info("backend: %s", backend.describe())
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="photo", file=sys.stderr, disable=not sys.stderr.isatty(),
+               dynamic_ncols=True)
+
+    def on_progress(event) -> None:  # type: ignore[no-untyped-def]
+        if bar.total != event.total:
+            bar.reset(total=event.total)
+        bar.n = event.done
+        bar.set_postfix_str(event.current[-40:], refresh=False)
+        bar.refresh()
+
+    with _StopOnCtrlC() as stop:
+        try:
+            result = run_batch(opts.paths, opts.out, backend, render_size=opts.render_size,
+                               saturation=opts.saturation, skip_existing=opts.skip_existing,
+                               recolour=opts.recolour, on_progress=on_progress, should_stop=stop)
+        except BackendError as err:
+            bar.close()
+            _error(str(err))
+            return EXIT_USAGE
+        finally:
+            bar.close()
+
+    for src, message in result.failed:
+        print(f"FAILED {src}: {_short_message(src, message)}", file=sys.stderr)
+    if verbose:
+        for src, reason in result.skipped:
+            print(f"skipped {src}: {reason}", file=sys.stderr)
+        for src, dest in result.done:
+            print(f"{src} -> {dest}", file=sys.stderr)
+    print(result.summary())
+    if result.cancelled:
+        return EXIT_INTERRUPTED
+    if result.failed or result.total == 0:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- models
+
+def _models_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="colorizer models",
+                                     description="List, download, import and choose model files.")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub.add_parser("list", help="list backends, whether they can run, and the model files found (default)")
+    download = sub.add_parser("download", help="download official model files (with a progress bar)")
+    download.add_argument("what", choices=("zhang",), help="which model to download")
+    imp = sub.add_parser("import", help="copy a model file you have into your weights folder")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    default = sub.add_parser("set-default", help="choose the cGAN weights used by default")
+    group = default.add_mutually_exclusive_group(required=True)
+    group.add_argument("file", type=Path, nargs="?", metavar="FILE")
+    group.add_argument("--reset", action="store_true", help="go back to the bundled default")
+    return parser
+
+
+def _cmd_models(argv: list[str]) -> int:
+    opts = _models_parser().parse_args(argv)
+    if opts.action in (None, "list"):
+        return _models_list()
+    if opts.action == "download":
+        return _models_download(opts.what)
+    if opts.action == "import":
+        return _models_import(opts.file)
+    return _models_set_default(None if opts.reset else opts.file)
+
+
+def _models_list() -> int:
+    from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
+    from .core import model_store
+
+    print("Backends:")
+    for name in backend_names():
+        try:
+            backend = create_backend(name)
+            availability = backend.availability()
+            title = backend.title or name
+        except BackendError as err:
+            availability, title = None, name
+            reason = str(err)
+        mark = " (default)" if name == DEFAULT_BACKEND else ""
+        if availability is not None and availability.ok:
+            print(f"  {name:<6} {title}{mark}: available")
+        else:
+            reason = availability.reason if availability is not None else reason
+            print(f"  {name:<6} {title}{mark}: not available: {reason}")
+    print("Model files:")
+    files = model_store.list_weight_files()
+    chosen = model_store.user_default_cgan_weights()
+    for where, path in files:
+        size_mb = path.stat().st_size / 1e6
+        mark = "  [cgan default]" if chosen is not None and path.resolve() == chosen.resolve() else ""
+        print(f"  {where:<7} {path} ({size_mb:.1f} MB){mark}")
+    if chosen is not None and all(chosen.resolve() != p.resolve() for _w, p in files):
+        print(f"  chosen  {chosen}  [cgan default]")
+    if not files and chosen is None:
+        print("  (none found)")
+    print("Searched: " + ", ".join(str(p) for p in model_store.weights_search_dirs()))
+    return EXIT_OK
+
+
+def _models_download(what: str) -> int:
+    from tqdm import tqdm
+
+    from .core.download import DownloadCancelled, DownloadError
+
+    bars: dict[str, tqdm] = {}
+
+    def on_progress(event) -> None:  # type: ignore[no-untyped-def]
+        bar = bars.get(event.current)
+        if bar is None:
+            for old in bars.values():
+                old.close()
+            bar = bars[event.current] = tqdm(total=event.total or None, unit="B", unit_scale=True,
+                                             unit_divisor=1024, desc=event.current or what,
+                                             file=sys.stderr, disable=not sys.stderr.isatty())
+        if event.total and bar.total != event.total:
+            bar.total = event.total
+        bar.n = event.done
+        bar.refresh()
+
+    from .backends import BackendError, zhang
+
+    with _StopOnCtrlC() as stop:
+        try:
+            # Size, SHA-1 and an OpenCV load check before the file is installed.
+            path = zhang.download_weights(on_progress=on_progress, should_stop=stop)
+        except DownloadCancelled:
+            print("Download stopped; the part already fetched is kept: run the same command "
+                  "again to resume.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except (DownloadError, BackendError) as err:
+            _error(f"download failed: {err}")
+            return EXIT_FAILED
+        finally:
+            for bar in bars.values():
+                bar.close()
+    print(f"Downloaded and verified: {path}")
+    return EXIT_OK
+
+
+def _models_import(src: Path) -> int:
+    from .backends import BackendError, zhang
+    from .core.model_store import ModelImportError
+
+    try:
+        # Checks a .caffemodel with OpenCV too; .safetensors must parse; pickles are refused.
+        dest = zhang.import_weights(src)
+    except (ModelImportError, BackendError, OSError) as err:
+        _error(f"cannot import {src}: {err}")
+        return EXIT_FAILED
+    print(f"Imported {src} as {dest}")
+    return EXIT_OK
+
+
+def _models_set_default(path: Optional[Path]) -> int:
+    from .core import model_store
+
+    if path is None:
+        model_store.set_user_default_cgan_weights(None)
+        print("The cGAN backend now uses the bundled default weights.")
+        return EXIT_OK
+    from .backends import create_backend
+
+    if not path.is_file():
+        _error(f"{path} does not exist")
+        return EXIT_FAILED
+    availability = create_backend("cgan", weights=path).availability()
+    if not availability.ok:
+        _error(f"{path} cannot be used by the cgan backend: {availability.reason}")
+        return EXIT_FAILED
+    model_store.set_user_default_cgan_weights(path)
+    print(f"The cGAN backend now uses {path.resolve()} by default.")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- train
+
+def _cmd_train(argv: list[str]) -> int:
+    try:
+        from training.cli import main as train_main
+    except ImportError as err:
+        _error(f"fine-tuning is not available: {err}")
+        return EXIT_USAGE
+    return int(train_main(argv) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
