@@ -1,0 +1,162 @@
+"""The ``cgan`` backend: a PyTorch U-Net generator (EfficientNet-Lite0 encoder).
+
+Weights are a safetensors file (``colorizer_gui.nets.weights_io``): the one
+given, else the user's chosen default, else ``cgan-default.safetensors`` in the
+user's or the bundled weights folder. Torch is imported only in ``load``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..core import model_store
+from .base import Availability, Backend, BackendError, MissingWeightsError
+
+DEVICES = ("auto", "cpu", "cuda")
+# Torch threads: half the cores, at most 4. The net at 256 px is small, so more
+# threads gain little, while their busy-waiting slows the OpenCV stages of the
+# pipeline (Lab, resize, join) and the GUI. Measured on 2 cores under load:
+# 1 MP end to end 0.09 s with 1 thread, 0.4 s with 2 (bench/RESULTS.md).
+_MAX_THREADS = 4
+_MIN_RENDER = 32
+_threads_set = False
+
+
+def _set_threads_once(torch: Any) -> None:
+    """Give torch half the machine's cores (1 to ``_MAX_THREADS``), once per process.
+
+    Also flush denormal floats to zero: tiny activations otherwise make CPU
+    convolutions many times slower, and change nothing visible."""
+    global _threads_set
+    if not _threads_set:
+        torch.set_num_threads(max(1, min((os.cpu_count() or 1) // 2, _MAX_THREADS)))
+        torch.set_flush_denormal(True)
+        _threads_set = True
+
+
+class CganBackend(Backend):
+    """Conditional-GAN U-Net generator run with PyTorch on CPU or CUDA."""
+
+    name = "cgan"
+    title = "cGAN U-Net (PyTorch)"
+    default_render_size = 256
+
+    def __init__(self, weights: Optional[Path] = None, device: str = "auto") -> None:
+        super().__init__(weights=weights, device=device)
+        if device not in DEVICES:
+            raise BackendError(f"Unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+        self.model: Any = None
+        self.metadata: dict[str, str] = {}
+        self.weights_path: Optional[Path] = None
+        self.loaded_device: Optional[str] = None
+
+    def _resolve(self) -> Path:
+        """The weights file to use, or ``MissingWeightsError`` naming where we looked."""
+        found = model_store.resolve_cgan_weights(self.weights)
+        if found is None:
+            looked = ", ".join(str(p) for p in model_store.cgan_weights_candidates())
+            raise MissingWeightsError(
+                f"No cGAN weights found; looked in: {looked} — train or import a model, "
+                "or use the zhang backend.")
+        if not found.is_file():
+            raise MissingWeightsError(f"cGAN weights file not found: {found}")
+        return found
+
+    def availability(self) -> Availability:
+        """Weights found and readable (header only, no torch), and torch installed."""
+        try:
+            path = self._resolve()
+            from ..nets.weights_io import WeightsError, read_metadata
+
+            try:
+                meta = read_metadata(path)
+            except WeightsError as err:
+                return Availability(False, str(err))
+            if not meta.get("arch"):
+                return Availability(False, f"{path.name}: not a Colorizer generator file")
+        except BackendError as err:
+            return Availability(False, str(err))
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            return Availability(False, "PyTorch is not installed; the cGAN backend needs it.")
+        return Availability(True, f"{path.name} ({meta['arch']})")
+
+    def _pick_device(self, torch: Any) -> str:
+        if self.device == "cpu":
+            return "cpu"
+        has_cuda = bool(torch.cuda.is_available())
+        if self.device == "cuda" and not has_cuda:
+            raise BackendError("Device 'cuda' was asked for, but PyTorch sees no CUDA GPU here "
+                               "(no NVIDIA driver, or a CPU-only PyTorch). Use --device cpu or auto.")
+        return "cuda" if has_cuda else "cpu"
+
+    def load(self) -> None:
+        """Import torch, pick the device and load the generator (once)."""
+        if self.model is not None:
+            return
+        path = self._resolve()
+        import torch
+
+        from ..nets.weights_io import WeightsError, load_generator
+
+        _set_threads_once(torch)
+        device = self._pick_device(torch)
+        try:
+            model, meta = load_generator(path, device=device)
+        except WeightsError as err:
+            raise BackendError(str(err)) from None
+        except RuntimeError as err:  # e.g. CUDA out of memory while moving the model
+            raise BackendError(f"Cannot load {path.name} on {device}: {err}") from None
+        self.model, self.metadata = model, meta
+        self.weights_path, self.loaded_device = path, device
+
+    def render_shape(self, height: int, width: int, render_size: Optional[int]) -> tuple[int, int]:
+        """Aspect-preserving size whose long side is ``render_size`` (default 256).
+
+        ``render_size`` must be a multiple of 32 (at least 32); it is clamped to
+        the photo's long side (no upscaling). The short side is scaled by the same
+        factor (any integer; the generator pads it with reflection and crops
+        back), but kept at 32 px or the photo's own short side if that is
+        smaller, so extreme panoramas still give the net something to see.
+        """
+        size = self.default_render_size if render_size is None else int(render_size)
+        if size < _MIN_RENDER or size % 32:
+            raise BackendError(f"Render size {size} is not allowed for cgan: use a multiple of 32, "
+                               f"at least {_MIN_RENDER} (default {self.default_render_size}).")
+        long_side = max(height, width)
+        target = min(size, long_side)
+        scale = target / long_side
+        short_floor = min(_MIN_RENDER, min(height, width))
+        if height >= width:
+            return target, max(short_floor, int(round(width * scale)))
+        return max(short_floor, int(round(height * scale))), target
+
+    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
+        """ab (h, w, 2) float32 for L (h, w) in [0, 100], at the same size."""
+        self.load()
+        import torch
+
+        from ..nets.norm import denormalize_ab, normalize_l, run_generator
+
+        device = torch.device(self.loaded_device)
+        l_tensor = torch.from_numpy(np.ascontiguousarray(lightness, dtype=np.float32))
+        l_norm = normalize_l(l_tensor.to(device))[None, None]
+        with torch.inference_mode():
+            # fp16 autocast on CUDA: about twice as fast, ab needs no more precision.
+            with torch.autocast(device_type="cuda", dtype=torch.float16,
+                                enabled=device.type == "cuda"):
+                out = run_generator(self.model, l_norm)
+            ab = denormalize_ab(out.float())[0].permute(1, 2, 0)
+        return ab.cpu().numpy().astype(np.float32, copy=False)
+
+    def describe(self) -> str:
+        """Title, weights file and device (after load; before it, what would be used)."""
+        if self.model is not None:
+            return f"{self.title}: {self.weights_path} on {self.loaded_device}"
+        found = model_store.resolve_cgan_weights(self.weights)
+        where = str(found) if found else "no weights found"
+        return f"{self.title}: {where} (device {self.device})"

@@ -1,0 +1,73 @@
+"""The generator's input/output normalisation and size handling.
+
+The generators take L scaled to [-1, 1] (``L / 50 - 1``) and return ab scaled
+to [-1, 1] (``ab / 110``, through tanh). They need sizes that are a multiple of
+their total stride, so ``run_generator`` pads with reflection to that multiple,
+runs the net and crops back: a photo is never stretched.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+L_CENTER = 50.0
+AB_SCALE = 110.0
+
+
+def normalize_l(lightness: torch.Tensor) -> torch.Tensor:
+    """CIE L in [0, 100] -> generator input in [-1, 1]."""
+    return lightness / L_CENTER - 1.0
+
+
+def denormalize_ab(out: torch.Tensor) -> torch.Tensor:
+    """Generator output in [-1, 1] -> CIE ab (roughly [-110, 110])."""
+    return out * AB_SCALE
+
+
+def _reflect_pad(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
+    """Reflect-pad (left, right, top, bottom); pads larger than the image are done
+    in several mirror steps (reflect mode cannot pad more than size - 1 at once)."""
+    left, right, top, bottom = pads
+    while left or right or top or bottom:
+        h, w = x.shape[-2:]
+        if h < 2 and (top or bottom) or w < 2 and (left or right):
+            # A single row/column cannot be mirrored: repeat it instead.
+            return F.pad(x, (left, right, top, bottom), mode="replicate")
+        step = (min(left, w - 1), min(right, w - 1), min(top, h - 1), min(bottom, h - 1))
+        x = F.pad(x, step, mode="reflect")
+        left, right, top, bottom = (p - s for p, s in zip((left, right, top, bottom), step))
+    return x
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad an (N, C, H, W) tensor so H and W are multiples of ``multiple``.
+
+    The padding is split evenly between the two sides (the extra pixel goes
+    bottom/right), so the photo sits in the middle of what the net sees.
+    Returns the padded tensor and the original (h, w) for ``crop_back``.
+    """
+    h, w = x.shape[-2:]
+    ph = (-h) % multiple
+    pw = (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x, (h, w)
+    padded = _reflect_pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+    return padded, (h, w)
+
+
+def crop_back(y: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Undo ``pad_to_multiple``: cut the centred (h, w) window out of ``y``."""
+    h, w = size
+    top = (y.shape[-2] - h) // 2
+    left = (y.shape[-1] - w) // 2
+    return y[..., top:top + h, left:left + w]
+
+
+def run_generator(model: torch.nn.Module, l_norm: torch.Tensor) -> torch.Tensor:
+    """Run ``model`` on normalised L (N, 1, H, W) of any size; returns (N, 2, H, W).
+
+    Pads to ``model.size_multiple`` with reflection, runs, crops back.
+    """
+    multiple = int(getattr(model, "size_multiple", 1))
+    padded, size = pad_to_multiple(l_norm, multiple)
+    return crop_back(model(padded), size)
