@@ -1,0 +1,199 @@
+"""Command line for fine-tuning: ``python -m colorizer_gui train DATA_DIR --out MODEL.safetensors``.
+
+Exit codes: 0 done, 1 error (one clear line), 130 cancelled by Ctrl+C (a
+checkpoint was saved first; ``--resume`` continues).
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any, Optional
+
+from .options import INIT_CHOICES, TrainOptions
+
+EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``train`` command."""
+    defaults = TrainOptions(data_dir="", out="")
+    p = argparse.ArgumentParser(
+        prog="colorizer_gui train",
+        description="Fine-tune the colorization generator on a folder of your own colour photos "
+                    "(searched recursively; gray, tiny, unreadable and duplicate files are skipped).")
+    p.add_argument("data_dir", metavar="DATA_DIR", help="folder of colour photos")
+    p.add_argument("--out", required=True, metavar="MODEL.safetensors",
+                   help="where to write the fine-tuned model (the best one by validation L1)")
+    p.add_argument("--init", choices=INIT_CHOICES, default=defaults.init,
+                   help="start from the app's default weights, an ImageNet-pretrained encoder, "
+                        "or random weights (pix2pix) (default: %(default)s)")
+    p.add_argument("--arch", choices=("lite0-unet", "pix2pix"), default=defaults.arch,
+                   help="generator: EfficientNet-Lite0 U-Net, or the papers' pix2pix U-Net "
+                        "(default: %(default)s)")
+    p.add_argument("--l1-epochs", type=int, default=defaults.l1_epochs,
+                   help="epochs of the L1-only stage (default: %(default)s)")
+    p.add_argument("--gan-epochs", type=int, default=defaults.gan_epochs,
+                   help="epochs of the adversarial stage (default: %(default)s)")
+    p.add_argument("--size", type=int, default=defaults.size,
+                   help="training crop size in pixels, a multiple of 32 (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                   help="photos per step (per process) (default: %(default)s)")
+    p.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"),
+                   help="auto: CUDA when available (default: %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --run-dir (or the default run folder of --out)")
+    p.add_argument("--run-dir", default=None,
+                   help="folder for checkpoints and previews (default: the user's runs folder)")
+    p.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                   help="score held-out photos and save a preview every N steps (default: %(default)s)")
+    p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every,
+                   help="save a checkpoint every N steps (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=defaults.workers,
+                   help="data loading processes; -1 chooses (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: %(default)s)")
+    p.add_argument("--max-images", type=int, default=None, help="use at most N photos")
+    p.add_argument("--progress-json", action="store_true",
+                   help="print one JSON object per progress event on stdout instead of progress "
+                        "bars (for the desktop app, which runs training as a subprocess)")
+    return p
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    """``TrainOptions`` from parsed arguments."""
+    return TrainOptions(
+        data_dir=args.data_dir, out=args.out, init=args.init, arch=args.arch,
+        l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
+        batch_size=args.batch_size, device=args.device, resume=args.resume, run_dir=args.run_dir,
+        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
+        seed=args.seed, max_images=args.max_images)
+
+
+class _TqdmProgress:
+    """Adapts training ``ProgressEvent``s to tqdm bars and a few printed lines."""
+
+    def __init__(self) -> None:
+        self.scan_bar: Any = None
+        self.bar: Any = None
+
+    def __call__(self, event: Any) -> None:
+        from tqdm import tqdm
+
+        if event.stage == "scan":
+            if "summary" in event.metrics:
+                if self.scan_bar is not None:
+                    self.scan_bar.close()
+                    self.scan_bar = None
+                tqdm.write(f"Photos: {event.metrics['summary']}")
+                return
+            if self.scan_bar is None:
+                self.scan_bar = tqdm(total=event.total, desc="scanning", unit="file", leave=False)
+            self.scan_bar.n = event.done
+            self.scan_bar.refresh()
+        elif event.stage in ("l1", "gan"):
+            if self.bar is None:
+                self.bar = tqdm(total=event.total, initial=event.done - 1, unit="step",
+                                dynamic_ncols=True)
+            self.bar.set_description(f"{event.stage} epoch {event.metrics.get('epoch', '?')}")
+            shown = {k: f"{v:.3g}" for k, v in event.metrics.items()
+                     if k.startswith("loss") or k == "images_per_s"}
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(event.done - self.bar.n)
+        elif event.stage == "eval":
+            m = event.metrics
+            tqdm.write(f"step {event.done}/{event.total}: validation L1 {m['val_l1']:.4f}, "
+                       f"PSNR {m['val_psnr']:.2f} dB, colourfulness {m['val_colourfulness']:.2f}x "
+                       f"of real (best L1 {m['best_val_l1']:.4f}); preview: {event.preview}")
+        elif event.stage == "done":
+            self.close()
+
+    def close(self) -> None:
+        for bar in (self.scan_bar, self.bar):
+            if bar is not None:
+                bar.close()
+        self.scan_bar = self.bar = None
+
+
+class _JsonProgress:
+    """``--progress-json``: one JSON object per ``ProgressEvent`` on stdout, flushed."""
+
+    def __call__(self, event: Any) -> None:
+        import dataclasses
+        import json
+
+        print(json.dumps(dataclasses.asdict(event), default=str), flush=True)
+
+    def close(self) -> None:
+        """Nothing to close (same interface as the tqdm adapter)."""
+
+
+class _CtrlC:
+    """First Ctrl+C asks the trainer to stop after the current step (it saves a
+    checkpoint); a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous: Any = None
+
+    def __enter__(self) -> "_CtrlC":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nStopping after this step and saving a checkpoint (Ctrl+C again to quit now).",
+              file=sys.stderr)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run the ``train`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    options = options_from_args(args)
+    try:
+        options.validate()
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+    from colorizer_gui.nets.weights_io import WeightsError
+
+    from .checkpoint import CheckpointError
+    from .errors import TrainingError
+    from .trainer import train
+
+    progress: Any = _JsonProgress() if args.progress_json else _TqdmProgress()
+    try:
+        with _CtrlC() as ctrl_c:
+            result = train(options, on_progress=progress, should_stop=ctrl_c)
+    except KeyboardInterrupt:
+        progress.close()
+        print("Interrupted; the last checkpoint is kept (continue with --resume).", file=sys.stderr)
+        return EXIT_CANCELLED
+    except (TrainingError, WeightsError, CheckpointError, ValueError, OSError) as err:
+        progress.close()
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    progress.close()
+    if result.cancelled:
+        print(f"Cancelled at step {result.step}/{result.total_steps}; checkpoint saved in "
+              f"{result.run_dir}. Continue with the same command plus --resume.", file=sys.stderr)
+        return EXIT_CANCELLED
+    if result.out is not None:
+        print(f"Done: {result.step} steps; best validation L1 {result.best_val_l1:.4f}. "
+              f"Model: {result.out}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

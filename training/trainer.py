@@ -1,0 +1,517 @@
+"""Fine-tune the colorization generator: L1 first, then adversarial + 100 * L1.
+
+The recipe of the seed papers (pix2pix; "pretrain the generator, then GAN"):
+
+1. L1 stage: the generator alone, Adam (lr 1e-4), L1 on ab.
+2. GAN stage: a 70x70 PatchGAN; each step updates D on real and on
+   ``fake.detach()``, then freezes D and updates G on ``GAN + 100 * L1``; Adam
+   (lr 2e-4, betas 0.5/0.999) for both.
+
+Every ``eval_every`` steps and at each epoch end the held-out photos are
+scored (L1, PSNR, colourfulness), a preview grid is saved, and the best
+generator so far (by validation L1) is exported to ``options.out``. A
+checkpoint (everything needed to continue exactly) is written atomically every
+``checkpoint_every`` steps, at each epoch end, and when asked to stop.
+
+The trainer only reports through ``on_progress``; it never prints.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from colorizer_gui.core.progress import ProgressCallback, ProgressEvent, StopCallback
+
+from .checkpoint import (CHECKPOINT_NAME, capture_rng_state, load_checkpoint, restore_rng_state,
+                         save_checkpoint)
+from .dataset import (ColorPhotoDataset, EpochSampler, ScanReport, center_view, scan_photos,
+                      split_indices, to_training_pair)
+from .distributed import (DistInfo, any_rank, setup_distributed, sync_buffers_from_main,
+                          teardown_distributed)
+from .errors import TrainingError
+from .evaluate import evaluate, preview_grid, save_preview
+from .options import TrainOptions, save_options
+
+# Env var: when set to a path, each rank writes "<path>.rank<N>" with a hash of its
+# final generator (the multi-process test checks the ranks agree).
+STATE_HASH_ENV = "COLORIZER_TRAIN_STATE_HASH"
+
+
+@dataclass
+class TrainResult:
+    """How a run ended."""
+
+    out: Optional[Path]            # exported weights (best by validation L1), if any
+    run_dir: Path
+    checkpoint: Path
+    step: int                      # optimisation steps done (this run and the ones it resumed)
+    total_steps: int
+    cancelled: bool
+    best_val_l1: float
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    report: Optional[ScanReport] = None
+
+
+def default_run_dir(out: str) -> Path:
+    """The user's runs folder / the output file's stem."""
+    from colorizer_gui.core.paths import user_runs_dir
+
+    return user_runs_dir() / Path(out).stem
+
+
+def resolve_device(choice: str, info: DistInfo):
+    """torch.device for "auto" / "cpu" / "cuda" (one GPU per process under torchrun)."""
+    import torch
+
+    if choice not in ("auto", "cpu", "cuda") and not choice.startswith("cuda:"):
+        raise TrainingError(f"Unknown device {choice!r}; use auto, cpu or cuda")
+    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise TrainingError("CUDA was asked for, but this PyTorch sees no CUDA GPU; use --device cpu")
+    if choice.startswith("cuda:"):
+        return torch.device(choice)
+    return torch.device("cuda", info.local_rank)
+
+
+def _set_requires_grad(module: Any, flag: bool) -> None:
+    for param in module.parameters():
+        param.requires_grad_(flag)
+
+
+def _state_hash(module: Any) -> str:
+    digest = hashlib.sha256()
+    for key, value in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class _CancelledEarly(Exception):
+    """Asked to stop before the first step (while scanning the photos)."""
+
+
+class _Run:
+    """One training run (a class only to keep the many pieces of state together)."""
+
+    def __init__(self, options: TrainOptions, on_progress: ProgressCallback,
+                 should_stop: StopCallback) -> None:
+        self.options = options
+        self.emit_raw = on_progress
+        self.should_stop = should_stop
+        self.evaluations: list[dict[str, Any]] = []
+        self.best_val_l1 = math.inf
+        self.exported: Optional[Path] = None
+        self.in_step = False
+
+    # -- helpers -------------------------------------------------------------
+    def emit(self, event: ProgressEvent) -> None:
+        if self.dist.is_main:
+            self.emit_raw(event)
+
+    def _make_optimizers(self, stage: str) -> None:
+        import torch
+
+        o = self.options
+        if stage == "l1":
+            self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=o.lr_l1)
+        else:
+            self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=o.lr_gan, betas=tuple(o.betas))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=o.lr_gan, betas=tuple(o.betas))
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.stage = stage
+
+    # -- setup ---------------------------------------------------------------
+    def setup(self) -> None:
+        import torch
+
+        o = self.options
+        self.run_dir = Path(o.run_dir) if o.run_dir else default_run_dir(o.out)
+        self.ckpt_path = self.run_dir / CHECKPOINT_NAME
+        state = None
+        if o.resume:
+            if not self.ckpt_path.is_file():
+                raise TrainingError(f"Nothing to resume: no checkpoint in {self.run_dir}")
+            state = load_checkpoint(self.ckpt_path)
+            o = self.options = TrainOptions.from_dict(state["options"]).resumed_with(o)
+            o.run_dir = str(self.run_dir)
+        elif self.ckpt_path.exists():
+            raise TrainingError(
+                f"A training run already exists in {self.run_dir}. Use --resume to continue it, "
+                "or --run-dir (or another --out) to start a new one.")
+        o.validate()
+        self.device = resolve_device(o.device, DistInfo(local_rank=int(os.environ.get("LOCAL_RANK", 0))))
+        self.dist = setup_distributed(self.device.type == "cuda")
+        self.amp = self.device.type == "cuda"
+        if o.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        random.seed(o.seed)
+        np.random.seed(o.seed)
+        torch.manual_seed(o.seed)
+
+        self._setup_data()
+        self._setup_models(state)
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_options(o, self.run_dir / "options.json")
+        if state is not None:
+            restore_rng_state(state["rng"])
+
+    def _setup_data(self) -> None:
+        import torch
+        from torch.utils.data import DataLoader
+
+        o = self.options
+
+        def on_file(done: int, total: int, name: str) -> None:
+            self.emit(ProgressEvent(stage="scan", done=done, total=total, current=name))
+
+        images, _paths, report = scan_photos(Path(o.data_dir), o.size, o.tiny_side, o.max_images,
+                                             o.seed, on_file=on_file, should_stop=self.should_stop)
+        self.report = report
+        if any_rank(bool(self.should_stop()), self.dist, self.device):
+            raise _CancelledEarly
+        train_idx, val_idx = split_indices(len(images), o.val_fraction, o.min_val_images, o.seed)
+        report.train, report.val = len(train_idx), len(val_idx)
+        self.emit(ProgressEvent(stage="scan", done=report.found, total=report.found,
+                                metrics={"summary": report.summary(), **report.counts()}))
+
+        train_images = [images[i] for i in train_idx]
+        self.sampler = EpochSampler(len(train_images), o.seed, self.dist.rank, self.dist.world_size)
+        self.batch = min(o.batch_size, self.sampler.per_rank())
+        self.steps_per_epoch = self.sampler.per_rank() // self.batch
+        workers = o.workers if o.workers >= 0 else (
+            0 if self.device.type == "cpu" else min(4, (os.cpu_count() or 2) // self.dist.world_size))
+        self.loader = DataLoader(
+            ColorPhotoDataset(train_images, o.size, augment=True, seed=o.seed,
+                              scale_range=o.scale_range),
+            batch_size=self.batch, sampler=self.sampler, drop_last=True, num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            # Own generator: creating an iterator must not draw from the global RNG,
+            # or a resumed run's dropout would diverge from an uninterrupted one.
+            generator=torch.Generator().manual_seed(o.seed))
+        pairs = [to_training_pair(center_view(images[i], o.size)) for i in val_idx]
+        self.val_l = torch.stack([p[0] for p in pairs])
+        self.val_ab = torch.stack([p[1] for p in pairs])
+        self.total_steps = (o.l1_epochs + o.gan_epochs) * self.steps_per_epoch
+
+    def _build_generator(self, state: Optional[dict]) -> Any:
+        from colorizer_gui.nets import build_generator
+
+        o = self.options
+        if state is not None:
+            gen = build_generator(state["generator_arch"], **state["generator_config"])
+            gen.load_state_dict(state["generator"])
+            return gen
+        if o.init == "default":
+            from colorizer_gui.core.model_store import cgan_weights_candidates, resolve_cgan_weights
+            from colorizer_gui.nets.weights_io import load_generator
+
+            path = resolve_cgan_weights()
+            if path is None:
+                looked = ", ".join(str(p) for p in cgan_weights_candidates())
+                raise TrainingError(
+                    f"--init default needs the default generator weights, but none were found "
+                    f"(looked in: {looked}). Use --init imagenet to start from an ImageNet-"
+                    "pretrained encoder instead.")
+            gen, _meta = load_generator(path, "cpu")
+            if gen.arch != o.arch:
+                raise TrainingError(
+                    f"The default weights ({path.name}) are a {gen.arch} generator, not {o.arch}; "
+                    f"use --arch {gen.arch}, or --init imagenet/scratch for {o.arch}.")
+            self.base_weights = str(path)
+            return gen
+        if o.init == "imagenet":
+            if o.arch != "lite0-unet":
+                raise TrainingError(f"--init imagenet is for lite0-unet (its encoder is an ImageNet "
+                                    f"network); use --init scratch for {o.arch}")
+            return build_generator(o.arch, pretrained=True, **o.arch_kwargs)
+        return build_generator(o.arch, **o.arch_kwargs)
+
+    def _setup_models(self, state: Optional[dict]) -> None:
+        import torch
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        from .discriminator import build_discriminator
+
+        o = self.options
+        self.base_weights = ""
+        gen = self._build_generator(state)
+        disc = build_discriminator(o.ndf)
+        if state is not None:
+            disc.load_state_dict(state["discriminator"])
+        gen.train().to(self.device)
+        disc.train().to(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            # Per-GPU batches are small: share BatchNorm statistics across GPUs.
+            gen = torch.nn.SyncBatchNorm.convert_sync_batchnorm(gen)
+            disc = torch.nn.SyncBatchNorm.convert_sync_batchnorm(disc)
+        self.gen, self.disc = gen, disc
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.gen_ddp = DDP(gen, device_ids=ids)
+            self.disc_ddp = DDP(disc, device_ids=ids)
+        else:
+            self.gen_ddp, self.disc_ddp = gen, disc
+
+        from .losses import GANLoss
+
+        self.gan_loss = GANLoss().to(self.device)
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.step = 0
+        if state is None:
+            self._make_optimizers(self._stage_of(0))
+            return
+        self.epoch = int(state["epoch"])
+        self.step_in_epoch = int(state["step_in_epoch"])
+        self.step = int(state["step"])
+        self.best_val_l1 = float(state["best_val_l1"])
+        self.evaluations = list(state.get("evaluations", []))
+        self.base_weights = state.get("base_weights", "")
+        if self.steps_per_epoch != int(state["steps_per_epoch"]):
+            raise TrainingError(
+                "The photos in the data folder changed since this run started (steps per epoch "
+                f"{state['steps_per_epoch']} -> {self.steps_per_epoch}); resuming would not "
+                "continue the same run. Start a new run instead.")
+        self._make_optimizers(self._stage_of(min(self.epoch, o.l1_epochs + o.gan_epochs - 1)))
+        if state["stage"] == self.stage:  # a stage change starts fresh optimisers anyway
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            if state.get("scaler_g"):
+                self.scaler_g.load_state_dict(state["scaler_g"])
+                self.scaler_d.load_state_dict(state["scaler_d"])
+
+    def _stage_of(self, epoch: int) -> str:
+        return "l1" if epoch < self.options.l1_epochs else "gan"
+
+    # -- one step ------------------------------------------------------------
+    def _autocast(self):
+        import torch
+
+        return torch.autocast(device_type=self.device.type, enabled=self.amp)
+
+    def train_step(self, l_norm: Any, ab_norm: Any) -> dict[str, float]:
+        """One optimisation step of the current stage; returns its losses."""
+        from .losses import l1_loss
+
+        if self.stage == "l1":
+            with self._autocast():
+                fake = self.gen_ddp(l_norm)
+            loss = l1_loss(fake.float(), ab_norm)
+            self.opt_g.zero_grad(set_to_none=True)
+            self.scaler_g.scale(loss).backward()
+            self.scaler_g.step(self.opt_g)
+            self.scaler_g.update()
+            return {"loss_l1": float(loss.item())}
+
+        lam = self.options.lambda_l1
+        with self._autocast():
+            fake = self.gen_ddp(l_norm)
+        # Discriminator: real pairs -> real, generated pairs (detached) -> fake.
+        _set_requires_grad(self.disc, True)
+        self.opt_d.zero_grad(set_to_none=True)
+        with self._autocast():
+            loss_d_fake = self.gan_loss(self.disc_ddp(l_norm, fake.detach()), False)
+            loss_d_real = self.gan_loss(self.disc_ddp(l_norm, ab_norm), True)
+            loss_d = 0.5 * (loss_d_fake + loss_d_real)
+        self.scaler_d.scale(loss_d).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
+        # Generator: fool the frozen D, and stay close to the truth (L1).
+        # The plain module (not the DDP wrapper): D gets no gradients here.
+        _set_requires_grad(self.disc, False)
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            loss_g_gan = self.gan_loss(self.disc(l_norm, fake), True)
+        loss_l1 = l1_loss(fake.float(), ab_norm)
+        loss_g = loss_g_gan.float() + lam * loss_l1
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        _set_requires_grad(self.disc, True)
+        return {"loss_l1": float(loss_l1.item()), "loss_g_gan": float(loss_g_gan.item()),
+                "loss_d": float(loss_d.item())}
+
+    # -- evaluation, export, checkpoints --------------------------------------
+    def run_eval(self) -> None:
+        """Score the held-out photos, save a preview, export the best generator (rank 0 only)."""
+        if not self.dist.is_main:
+            return
+        o = self.options
+        metrics, pred = evaluate(self.gen, self.val_l, self.val_ab, self.device,
+                                 batch_size=max(1, self.batch), autocast=self.amp)
+        grid = preview_grid(self.val_l.numpy(), pred, self.val_ab.numpy(), o.preview_rows)
+        preview = save_preview(grid, self.run_dir, self.step)
+        record = {"step": self.step, "epoch": self.epoch + 1, "stage": self.stage, **metrics}
+        self.evaluations.append(record)
+        if metrics["val_l1"] < self.best_val_l1:
+            self.best_val_l1 = metrics["val_l1"]
+            self.export(record)
+        self.emit(ProgressEvent(stage="eval", done=self.step, total=self.total_steps,
+                                metrics={**record, "best_val_l1": self.best_val_l1},
+                                preview=str(preview)))
+
+    def export(self, record: dict[str, Any]) -> None:
+        """Write the generator as a model file (safetensors) to ``options.out``."""
+        from colorizer_gui.nets.weights_io import save_generator
+
+        o = self.options
+        meta = {
+            "train_size": o.size,
+            "data_summary": self.report.counts(),
+            "metrics": record,
+            "epochs": {"l1": o.l1_epochs, "gan": o.gan_epochs},
+            "init": o.init,
+            "base_weights": Path(self.base_weights).name if self.base_weights else "",
+            "trained_by": "colorizer_gui train",
+        }
+        was_training = self.gen.training
+        self.gen.eval()
+        self.exported = save_generator(self.gen, Path(o.out), meta, fp16=True)
+        self.gen.train(was_training)
+
+    def save(self) -> None:
+        """Write the checkpoint (rank 0), atomically."""
+        if not self.dist.is_main:
+            return
+        state = {
+            "options": asdict(self.options),
+            "stage": self.stage,
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "step": self.step,
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "best_val_l1": self.best_val_l1,
+            "evaluations": self.evaluations,
+            "data": self.report.counts(),
+            "base_weights": self.base_weights,
+            "generator_arch": self.gen.arch,
+            "generator_config": dict(self.gen.config),
+            "generator": self.gen.state_dict(),
+            "discriminator": self.disc.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict() if self.amp else {},
+            "scaler_d": self.scaler_d.state_dict() if self.amp else {},
+            "rng": capture_rng_state(),
+        }
+        save_checkpoint(self.ckpt_path, state)
+
+    # -- the loop ------------------------------------------------------------
+    def loop(self) -> bool:
+        """Train to the end or until asked to stop; returns True when cancelled."""
+        o = self.options
+        total_epochs = o.l1_epochs + o.gan_epochs
+        images_per_step = self.batch * self.dist.world_size
+        step_time: Optional[float] = None
+        if self.step == 0:
+            self.run_eval()  # the starting point: a baseline score and a "before" preview
+        while self.epoch < total_epochs:
+            stage = self._stage_of(self.epoch)
+            if stage != self.stage:
+                self._make_optimizers(stage)
+            self.sampler.set_epoch(self.epoch, skip=self.step_in_epoch * self.batch)
+            tick = time.perf_counter()
+            for l_norm, ab_norm in self.loader:
+                l_norm = l_norm.to(self.device, non_blocking=True)
+                ab_norm = ab_norm.to(self.device, non_blocking=True)
+                self.in_step = True
+                losses = self.train_step(l_norm, ab_norm)
+                self.step += 1
+                self.step_in_epoch += 1
+                self.in_step = False
+                now = time.perf_counter()
+                dt, tick = now - tick, now
+                step_time = dt if step_time is None else 0.9 * step_time + 0.1 * dt
+                self.emit(ProgressEvent(
+                    stage=stage, done=self.step, total=self.total_steps,
+                    eta_s=step_time * (self.total_steps - self.step),
+                    metrics={"epoch": self.epoch + 1, **losses,
+                             "images_per_s": images_per_step / max(step_time, 1e-9)}))
+                stop = any_rank(bool(self.should_stop()), self.dist, self.device)
+                epoch_end = self.step_in_epoch >= self.steps_per_epoch
+                if stop or epoch_end:
+                    break
+                if self.step % o.eval_every == 0:
+                    self.run_eval()
+                if self.step % o.checkpoint_every == 0:
+                    self.save()
+                tick = time.perf_counter()  # eval/checkpoint time is not training speed
+            else:
+                stop = False
+                self.step_in_epoch = self.steps_per_epoch  # the loader ran out: epoch done
+            if self.step_in_epoch >= self.steps_per_epoch:
+                self.run_eval()
+                self.epoch += 1
+                self.step_in_epoch = 0
+                self.save()
+            if stop:
+                if self.step_in_epoch:
+                    self.save()
+                return True
+        return False
+
+    def finish(self, cancelled: bool) -> TrainResult:
+        sync_buffers_from_main(self.gen, self.dist)
+        hash_path = os.environ.get(STATE_HASH_ENV)
+        if hash_path:
+            Path(f"{hash_path}.rank{self.dist.rank}").write_text(_state_hash(self.gen))
+        result = TrainResult(
+            out=Path(self.options.out) if Path(self.options.out).is_file() else None,
+            run_dir=self.run_dir, checkpoint=self.ckpt_path, step=self.step,
+            total_steps=self.total_steps, cancelled=cancelled, best_val_l1=self.best_val_l1,
+            evaluations=list(self.evaluations), report=self.report)
+        self.emit(ProgressEvent(stage="done", done=self.step, total=self.total_steps,
+                                metrics={"cancelled": cancelled, "best_val_l1": self.best_val_l1},
+                                preview=str(self.run_dir / "preview_latest.png")))
+        return result
+
+
+def train(options: TrainOptions, on_progress: Optional[ProgressCallback] = None,
+          should_stop: Optional[StopCallback] = None) -> TrainResult:
+    """Fine-tune a generator as ``options`` say; see the module docstring.
+
+    ``on_progress`` gets ``ProgressEvent``s (stages "scan", "l1", "gan", "eval",
+    "done"); ``should_stop()`` is polled after every step: when it returns True
+    a checkpoint is saved and the result says ``cancelled``. Ctrl+C
+    (KeyboardInterrupt) outside a step does the same; inside a step the
+    previous checkpoint is kept and the interrupt propagates. Raises
+    ``TrainingError`` (and ``WeightsError`` for a bad base model) with a
+    message for the user.
+    """
+    import torch
+
+    run = _Run(options, on_progress or (lambda _e: None), should_stop or (lambda: False))
+    run.dist = DistInfo()
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        try:
+            run.setup()
+        except _CancelledEarly:
+            return TrainResult(out=None, run_dir=run.run_dir, checkpoint=run.ckpt_path, step=0,
+                               total_steps=0, cancelled=True, best_val_l1=math.inf,
+                               report=run.report)
+        try:
+            cancelled = run.loop()
+        except KeyboardInterrupt:
+            # Save only whole steps: inside a step the model is half-updated, so
+            # the previous checkpoint is the good one.
+            if run.in_step:
+                raise
+            run.save()
+            cancelled = True
+        return run.finish(cancelled)
+    finally:
+        teardown_distributed(run.dist)
+        torch.use_deterministic_algorithms(was_deterministic)
