@@ -1,0 +1,546 @@
+"""The fine-tuning dialog and the training subprocess it runs.
+
+Training runs in a separate process (``colorizer_gui train ... --progress-json``):
+a crash or a cancel there cannot take the window down. The process writes one
+JSON object per progress event to stdout; a reader thread turns each line into a
+window event. The model is trained into a run folder; only when the run is
+complete and the user presses "Use this model" is it copied (atomically) into
+the user's models folder, and the previous default stays until then.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import PySimpleGUI as sg
+
+from ..core import model_store, paths
+from ..core.progress import ProgressEvent
+from . import events as ev, images
+
+log = logging.getLogger(__name__)
+
+TRAIN_EVENT = ev.TRAIN
+COUNT_EVENT = ("finetune", "count")
+PREVIEW_BOX = (480, 200)
+LOG_NAME = "train-output.log"
+#: The trainer's checkpoint file in a run folder (training/checkpoint.py).
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How long to train: epochs of each stage and the training image size."""
+
+    title: str
+    l1_epochs: int
+    gan_epochs: int
+    size: int
+    blurb: str
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset("Quick", 2, 0, 256, "A first taste: colours learnt from your photos, no GAN stage."),
+    "standard": Preset("Standard", 3, 3, 256, "Good results for most collections."),
+    "thorough": Preset("Thorough", 5, 10, 256, "Best colours; best left running overnight."),
+}
+
+#: Rough training speed in images per second at 256 px, used until this machine
+#: has been measured (the dialog says which one it shows). The CPU figure is the
+#: L1-stage speed in bench/RESULTS.md ("Training speed", 2 cores); GAN steps also
+#: train the discriminator and measured about 3x slower there.
+TYPICAL_SPEED = {"cpu": 3.0, "cuda": 120.0}
+GAN_SLOWDOWN = 3.0
+
+
+def training_command() -> list[str]:
+    """The command that runs the training CLI: ``python -m colorizer_gui train``, or
+    the app itself with ``train`` when frozen by PyInstaller (then sys.executable
+    is the app)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "train"]
+    return [sys.executable, "-m", "colorizer_gui", "train"]
+
+
+def estimate_seconds(images: int, preset: Preset, device: str, measured: Optional[dict[str, float]] = None,
+                     size: Optional[int] = None) -> tuple[float, str]:
+    """(seconds, where the speed figure comes from) for training ``images`` photos.
+
+    estimate = images x epochs / images-per-second, with the images/s measured on
+    this machine during an earlier run when there was one, else a typical figure.
+    """
+    kind = "cuda" if device == "cuda" else "cpu"
+    size = size or preset.size
+    measured = measured or {}
+    if kind in measured and measured[kind] > 0:
+        speed, source = measured[kind], "measured on this computer in an earlier run"
+    else:
+        speed, source = TYPICAL_SPEED[kind], f"typical for a {'graphics card' if kind == 'cuda' else 'CPU'}"
+    speed *= (256 / size) ** 2  # cost grows with the pixel count
+    epochs = preset.l1_epochs + preset.gan_epochs * GAN_SLOWDOWN
+    return images * epochs / max(speed, 1e-6), source
+
+
+def format_duration(seconds: float) -> str:
+    """'about 25 min' style text."""
+    if seconds < 90:
+        return f"about {max(1, int(round(seconds)))} s"
+    if seconds < 5400:
+        return f"about {int(round(seconds / 60))} min"
+    return f"about {seconds / 3600:.1f} hours"
+
+
+def parse_progress_line(line: str) -> Optional[ProgressEvent]:
+    """A ProgressEvent from one ``--progress-json`` line (None for other output)."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        data = json.loads(line)
+        return ProgressEvent(stage=str(data.get("stage", "")), done=int(data.get("done", 0)),
+                             total=int(data.get("total", 0)), current=str(data.get("current") or ""),
+                             eta_s=data.get("eta_s"), metrics=dict(data.get("metrics") or {}),
+                             preview=data.get("preview"))
+    except (ValueError, TypeError):
+        return None
+
+
+class TrainingProcess:
+    """Runs the training CLI in a subprocess and posts its progress to a window.
+
+    Posts ``(TRAIN, PROGRESS)`` for every progress line and ends with exactly one
+    of ``(TRAIN, DONE)`` (exit code 0), ``(TRAIN, CANCELLED)`` or ``(TRAIN, ERROR)``.
+    """
+
+    def __init__(self, window: Any, args: list[str], run_dir: Path) -> None:
+        self.window, self.args, self.run_dir = window, args, Path(run_dir)
+        self.proc: Optional[subprocess.Popen] = None
+        self.cancelled = False
+        self.thread = threading.Thread(target=self._run, name="colorizer-train-reader", daemon=True)
+
+    def start(self) -> "TrainingProcess":
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform.startswith("win") else 0  # type: ignore[attr-defined]
+        self._stderr = open(self.run_dir / LOG_NAME, "ab")
+        log.info("training: %s", " ".join(self.args))
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
+                                     env=env, creationflags=flags, text=True, encoding="utf-8", errors="replace",
+                                     bufsize=1)
+        self.thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def cancel(self) -> None:
+        """Ask the trainer to stop: it saves a checkpoint (so Resume works) and exits."""
+        if not self.running:
+            return
+        self.cancelled = True
+        assert self.proc is not None
+        try:
+            if sys.platform.startswith("win"):
+                self.proc.send_signal(signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+            else:
+                self.proc.send_signal(signal.SIGINT)
+        except OSError:
+            pass
+
+    def kill(self, grace: float = 10.0) -> None:
+        """Cancel, then kill if it has not exited after ``grace`` seconds."""
+        self.cancel()
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def _post(self, phase: str, payload: Any) -> None:
+        try:
+            if getattr(self.window, "TKroot", None) is not None:
+                self.window.write_event_value((TRAIN_EVENT, phase), payload)
+        except Exception:  # the dialog closed: nobody is listening
+            pass
+
+    def _run(self) -> None:
+        assert self.proc is not None
+        last_done: Optional[ProgressEvent] = None
+        other: list[str] = []
+        try:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                event = parse_progress_line(line)
+                if event is None:
+                    if line.strip():
+                        other = (other + [line.rstrip()])[-20:]
+                    continue
+                if event.stage == "done":
+                    last_done = event
+                self._post(ev.PROGRESS, event)
+            code = self.proc.wait()
+        except BaseException as err:  # noqa: BLE001 - every run must end with a post
+            self._post(ev.ERROR, f"Lost contact with the training process: {err}")
+            return
+        finally:
+            self._stderr.close()
+        cancelled = self.cancelled or bool(last_done and last_done.metrics.get("cancelled"))
+        if cancelled:
+            self._post(ev.CANCELLED, code)
+        elif code == 0:
+            self._post(ev.DONE, code)
+        else:
+            tail = _tail(self.run_dir / LOG_NAME) or "\n".join(other)
+            self._post(ev.ERROR, f"Training stopped with an error (exit code {code}).\n{tail}")
+
+
+def _tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def _copy_atomically(src: Path, dest: Path) -> Path:
+    """Copy ``src`` to ``dest`` (temp file + os.replace); never overwrites: adds a counter."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    final, counter = dest, 1
+    while final.exists():
+        counter += 1
+        final = dest.with_name(f"{dest.stem}-{counter}{dest.suffix}")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".import-", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+class FineTuneDialog:
+    """The Fine-tune window: choose photos and a preset, see an honest estimate,
+    start / cancel / resume, watch progress and previews, then use the model."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.process: Optional[TrainingProcess] = None
+        self.run_dir: Optional[Path] = Path(self.settings.finetune_last_run) if self.settings.finetune_last_run else None
+        self.model_file: Optional[Path] = None
+        self.image_count: Optional[int] = None
+        self.finished_model: Optional[Path] = None
+        self.used_model: Optional[Path] = None
+        self.speeds: list[float] = []
+        self.overrides: dict[str, Any] = {}   # tests and power users: size, epochs, init, extra args
+        self.last_event: Optional[ProgressEvent] = None
+        self.outcome: Optional[str] = None      # "done", "cancelled" or "error" once a run ended
+        self.window = self._build()
+        if self.settings.finetune_folder:
+            self.count_photos(self.settings.finetune_folder)
+        self._refresh()
+
+    # ----------------------------------------------------------------- layout
+
+    def _build(self) -> Any:
+        preset = self.settings.finetune_preset if self.settings.finetune_preset in PRESETS else "quick"
+        have_default = model_store.resolve_cgan_weights() is not None
+        starts = ["my current cGAN model", "ImageNet features (start fresh)"]
+        radios = [[sg.Radio(f"{p.title}: {p.l1_epochs + p.gan_epochs} passes over the photos", "PRESET",
+                            key=("-PRESET-", name), default=name == preset, enable_events=True),
+                   sg.Text(p.blurb, font=("Helvetica", 9), text_color="#444444")] for name, p in PRESETS.items()]
+        layout_ = [
+            [sg.Text("Teach the cGAN method the colours of your own photos.", font=("Helvetica", 12, "bold"))],
+            [sg.Text("Pick a folder of COLOUR photos that look like the ones you want to colorize "
+                     "(a few hundred or more is best).", size=(80, 2))],
+            [sg.Text("Colour photos", size=(13, 1)),
+             sg.Input(self.settings.finetune_folder, key="-FOLDER-", size=(52, 1), enable_events=True),
+             sg.FolderBrowse("Browse...", target="-FOLDER-")],
+            [sg.Text("", key="-COUNT-", size=(80, 1))],
+            *radios,
+            [sg.Text("Start from", size=(13, 1)),
+             sg.Combo(starts, default_value=starts[0] if have_default else starts[1], key="-INIT-", readonly=True,
+                      enable_events=True, size=(34, 1)),
+             sg.Text("Device", size=(6, 1)),
+             sg.Combo(["auto", "cpu", "cuda"], default_value=self.settings.device, key="-DEVICE-", readonly=True,
+                      enable_events=True, size=(6, 1))],
+            [sg.Text("", key="-ESTIMATE-", size=(90, 2), text_color="#0d47a1")],
+            [sg.Button("Start", key="-START-"), sg.Button("Resume last run", key="-RESUME-"),
+             sg.Button("Cancel training", key="-CANCEL-", disabled=True), sg.Push(),
+             sg.Button("Close", key="-CLOSE-")],
+            [sg.HorizontalSeparator()],
+            [sg.Text("Not started.", key="-STAGE-", size=(90, 1), font=("Helvetica", 11, "bold"))],
+            [sg.ProgressBar(100, orientation="h", size=(60, 16), key="-BAR-")],
+            [sg.Text("Nothing to show yet: a check on photos set aside appears after the first pass.",
+                     key="-METRICS-", size=(90, 2), font=("Helvetica", 10))],
+            [sg.Image(key="-GRID-", size=PREVIEW_BOX, background_color="#2b2b2b"),
+             sg.Text("Latest check on photos set aside\nfrom training: grey input,\nthe model's colours, "
+                     "and the\nreal colours.", font=("Helvetica", 9), text_color="#444444",
+                     key="-GRID-HELP-")],
+            [sg.Button("Use this model", key="-USE-", disabled=True, button_color=("white", "#2e7d32")),
+             sg.Checkbox("and make it the default for the cGAN method", key="-MAKE-DEFAULT-", default=True),
+             sg.Push()],
+        ]
+        return sg.Window("Fine-tune on my photos", layout_, finalize=True, icon=_icon(), resizable=True)
+
+    # ---------------------------------------------------------------- events
+
+    def handle(self, event: Any, values: Optional[dict]) -> bool:
+        """Process one event of this window; False when the window should close."""
+        values = values or {}
+        if event in (sg.WIN_CLOSED, "-CLOSE-"):
+            return False
+        if isinstance(event, tuple) and event[0] == TRAIN_EVENT:
+            self._on_train(event[1], values[event])
+            return True
+        if event == COUNT_EVENT:
+            folder, count = values[event]
+            if folder == self._folder(values):
+                self.image_count = count
+                self._refresh()
+            return True
+        if event == "-FOLDER-":
+            self.settings.finetune_folder = self._folder(values)
+            self.count_photos(self.settings.finetune_folder)
+        if isinstance(event, tuple) and event[0] == "-PRESET-":
+            self.settings.finetune_preset = event[1]
+        if event == "-START-":
+            self.start(resume=False)
+        elif event == "-RESUME-":
+            self.start(resume=True)
+        elif event == "-CANCEL-":
+            self.cancel()
+        elif event == "-USE-":
+            self.use_model(bool(values.get("-MAKE-DEFAULT-", True)))
+        self._refresh()
+        return True
+
+    def _folder(self, values: Optional[dict] = None) -> str:
+        values = values or {}
+        return str(values.get("-FOLDER-", self.settings.finetune_folder) or "").strip()
+
+    def preset(self) -> Preset:
+        """The chosen preset, with any overrides applied."""
+        base = PRESETS.get(self.settings.finetune_preset, PRESETS["quick"])
+        o = self.overrides
+        return Preset(base.title, int(o.get("l1_epochs", base.l1_epochs)), int(o.get("gan_epochs", base.gan_epochs)),
+                      int(o.get("size", base.size)), base.blurb)
+
+    def count_photos(self, folder: str) -> None:
+        """Count the photos in ``folder`` in a thread (big folders take a while)."""
+        self.image_count = None
+        if not folder or not Path(folder).is_dir():
+            self.window["-COUNT-"].update("Choose a folder of colour photos." if not folder
+                                          else "That folder does not exist.")
+            return
+        self.window["-COUNT-"].update("Counting photos...")
+
+        def work() -> None:
+            from ..core.photo import find_photos
+
+            try:
+                count = len(find_photos([Path(folder)], recursive=True))
+            except Exception:  # noqa: BLE001 - counted as none; the trainer will say why
+                count = 0
+            try:
+                self.window.write_event_value(COUNT_EVENT, (folder, count))
+            except Exception:  # dialog closed meanwhile
+                pass
+
+        threading.Thread(target=work, daemon=True, name="colorizer-count").start()
+
+    def _refresh(self) -> None:
+        w = self.window
+        running = self.process is not None and self.process.running
+        if self.image_count is not None:
+            w["-COUNT-"].update(f"{self.image_count} photos found." + (
+                " That is very few: the model will learn little from them." if 0 < self.image_count < 50 else "")
+                                if self.image_count else "No photos found in that folder.")
+        device = self._device()
+        if self.image_count:
+            seconds, source = estimate_seconds(self.image_count, self.preset(), device, self.settings.train_speed)
+            where = "the graphics card" if device == "cuda" else "this computer's CPU"
+            w["-ESTIMATE-"].update(f"Estimated time: {format_duration(seconds)} on {where}. This is an estimate "
+                                   f"(speed {source}); the real time shows once training starts.")
+        else:
+            w["-ESTIMATE-"].update("")
+        resumable = self.can_resume()
+        w["-START-"].update(disabled=running or not self.image_count)
+        w["-RESUME-"].update(disabled=running or not resumable)
+        w["-CANCEL-"].update(disabled=not running)
+        w["-USE-"].update(disabled=running or self.finished_model is None)
+
+    def can_resume(self) -> bool:
+        """True when the last run left a checkpoint to continue from."""
+        return self.run_dir is not None and (self.run_dir / CHECKPOINT_NAME).is_file()
+
+    def _device(self) -> str:
+        chosen = self.window["-DEVICE-"].get() or "auto"
+        if chosen == "auto":
+            return "cuda" if self.app.device_info.get("cuda") else "cpu"
+        return chosen
+
+    # ------------------------------------------------------------- training
+
+    def command(self, resume: bool) -> list[str]:
+        """The training command line for the current choices."""
+        preset = self.preset()
+        assert self.model_file is not None and self.run_dir is not None
+        init = self.overrides.get("init") or (
+            "default" if self.window["-INIT-"].get().startswith("my") and model_store.resolve_cgan_weights()
+            else "imagenet")
+        args = training_command() + [
+            self._folder(), "--out", str(self.model_file), "--init", init,
+            "--l1-epochs", str(preset.l1_epochs), "--gan-epochs", str(preset.gan_epochs),
+            "--size", str(preset.size), "--device", self.window["-DEVICE-"].get() or "auto",
+            "--run-dir", str(self.run_dir), "--progress-json"]
+        if "batch_size" in self.overrides:
+            args += ["--batch-size", str(self.overrides["batch_size"])]
+        args += list(self.overrides.get("extra_args", []))
+        if resume:
+            args.append("--resume")
+        return args
+
+    def start(self, resume: bool) -> None:
+        """Start (or resume) a run in a subprocess."""
+        if self.process is not None and self.process.running:
+            return
+        if resume and self.run_dir is not None:
+            self.model_file = self.run_dir / "model.safetensors"
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.run_dir = paths.user_runs_dir() / f"finetune-{stamp}"
+            self.model_file = self.run_dir / "model.safetensors"
+        self.settings.finetune_last_run = str(self.run_dir)
+        self.finished_model = None
+        self.outcome = None
+        self.speeds = []
+        self.window["-STAGE-"].update("Starting (loading PyTorch and reading your photos)...")
+        self.window["-BAR-"].update(0, max=100)
+        try:
+            self.process = TrainingProcess(self.window, self.command(resume), self.run_dir).start()
+        except OSError as err:
+            self.window["-STAGE-"].update(f"Could not start training: {err}")
+            self.outcome = "error"
+
+    def cancel(self) -> None:
+        """Stop training; a checkpoint is kept so the run can be resumed."""
+        if self.process is not None and self.process.running:
+            self.process.cancel()
+            self.window["-STAGE-"].update("Stopping (saving a checkpoint so you can resume later)...")
+
+    def _on_train(self, phase: str, payload: Any) -> None:
+        if phase == ev.PROGRESS:
+            self._show_progress(payload)
+            return
+        self._remember_speed()
+        if phase == ev.DONE and self.model_file is not None and self.model_file.is_file():
+            self.outcome = "done"
+            self.finished_model = self.model_file
+            self.window["-STAGE-"].update("Finished. Press 'Use this model' to colorize with it.")
+            self.window["-BAR-"].update(1, max=1)
+        elif phase == ev.DONE:
+            self.outcome = "error"
+            self.window["-STAGE-"].update("Training ended without writing a model (see the log in the run folder).")
+        elif phase == ev.CANCELLED:
+            self.outcome = "cancelled"
+            self.window["-STAGE-"].update("Stopped. Your current model is unchanged; 'Resume last run' "
+                                          "continues from the last checkpoint.")
+        else:
+            self.outcome = "error"
+            self.window["-STAGE-"].update("Training failed; your current model is unchanged.")
+            self.window["-METRICS-"].update(str(payload)[-400:])
+            log.error("training failed: %s", payload)
+        self._refresh()
+
+    def _show_progress(self, event: ProgressEvent) -> None:
+        self.last_event = event
+        names = {"scan": "Reading your photos", "l1": "Stage 1 of 2: learning colours (L1)",
+                 "gan": "Stage 2 of 2: sharpening colours (GAN)", "eval": "Checking on photos set aside",
+                 "done": "Finishing"}
+        m = event.metrics
+        stage = names.get(event.stage, event.stage)
+        if event.stage == "l1" and self.preset().gan_epochs == 0:
+            stage = "Learning colours (L1)"
+        epoch = f", pass {m['epoch']} of {self.preset().l1_epochs + self.preset().gan_epochs}" if "epoch" in m else ""
+        self.window["-STAGE-"].update(f"{stage}{epoch}")
+        if event.total:
+            self.window["-BAR-"].update(event.done, max=event.total)
+        parts = []
+        for key, value in m.items():
+            if key.startswith("loss") and isinstance(value, (int, float)):
+                parts.append(f"{key.replace('loss_', '').replace('_', ' ')} loss {value:.3f}")
+        if isinstance(m.get("val_l1"), (int, float)):
+            parts.append(f"check: L1 {m['val_l1']:.3f}, PSNR {m.get('val_psnr', 0):.1f} dB")
+        if isinstance(m.get("images_per_s"), (int, float)):
+            self.speeds.append(float(m["images_per_s"]))
+            parts.append(f"{m['images_per_s']:.1f} images/s")
+        if event.eta_s is not None and event.stage in ("l1", "gan"):
+            parts.append(f"{format_duration(event.eta_s)} left")
+        if parts:
+            self.window["-METRICS-"].update("   ·   ".join(parts))
+        if event.preview and Path(event.preview).is_file():
+            self._show_grid(Path(event.preview))
+
+    def _show_grid(self, path: Path) -> None:
+        try:
+            from PIL import Image
+
+            with Image.open(path) as grid:
+                shown = images.fit(grid.convert("RGB"), *PREVIEW_BOX)
+            self.window["-GRID-"].update(data=images.png_bytes(shown))
+        except OSError as err:
+            log.warning("cannot show preview %s: %s", path, err)
+
+    def _remember_speed(self) -> None:
+        """Keep this machine's measured speed (normalised to 256 px) for the next estimate."""
+        if len(self.speeds) < 3:
+            return
+        recent = sorted(self.speeds[len(self.speeds) // 2:])
+        speed = recent[len(recent) // 2] * (self.preset().size / 256) ** 2
+        self.settings.train_speed = dict(self.settings.train_speed, **{self._device(): round(speed, 3)})
+
+    def use_model(self, make_default: bool) -> Optional[Path]:
+        """Copy the finished model into the user's models folder; optionally make it the default."""
+        if self.finished_model is None:
+            return None
+        name = f"finetuned-{Path(self.run_dir or 'run').name}.safetensors"
+        try:
+            installed = _copy_atomically(self.finished_model, paths.user_weights_dir() / name)
+        except OSError as err:
+            self.window["-STAGE-"].update(f"Could not install the model: {err}")
+            return None
+        if make_default:
+            model_store.set_user_default_cgan_weights(installed)
+        self.used_model = installed
+        self.window["-STAGE-"].update(f"Installed {installed.name}" + (" as the default cGAN model." if make_default
+                                                                     else ". Choose it in Models > Choose default."))
+        self.app.set_status(f"New model installed: {installed}")
+        self.app.models_changed()
+        return installed
+
+    def close(self) -> None:
+        """Close the dialog; a running training is stopped (its checkpoint kept)."""
+        if self.process is not None and self.process.running:
+            self.process.kill(grace=15)
+        self.window.close()
+
+
+def _icon() -> Optional[str]:
+    candidate = paths.resource_path("assets", "icon.png")
+    return str(candidate) if candidate.is_file() else None

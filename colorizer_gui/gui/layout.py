@@ -1,0 +1,131 @@
+"""The main window's layout (no behaviour here: app.py wires the events)."""
+from __future__ import annotations
+
+from typing import Any
+
+import PySimpleGUI as sg
+
+from . import events as ev
+
+CANVAS_SIZE = (530, 440)
+FONT = ("Helvetica", 11)
+SMALL = ("Helvetica", 9)
+RENDER_SIZES = ["auto", "224", "256", "320", "384", "512", "768"]
+DEVICES = ["auto", "cpu", "cuda"]
+THUMB_ROW_HEIGHT = 44
+THEME = "LightGrey1"
+
+
+def menu_definition() -> list[Any]:
+    """The menu bar; item keys after '::' are the ``M_*`` constants."""
+    return [
+        ["&File", [f"&Open folder...  (Ctrl+O)::{ev.M_OPEN_FOLDER}", f"Open &photos...::{ev.M_OPEN_FILES}", "---",
+                   f"&Save colorized photo  (Ctrl+S)::{ev.M_SAVE}", f"Save colorized photo &as...::{ev.M_SAVE_AS}",
+                   "---", f"Open o&utput folder::{ev.M_OPEN_OUTPUT}", "---", f"E&xit::{ev.M_EXIT}"]],
+        ["&Models", [f"&Installed models...::{ev.M_MODELS_SHOW}", f"&Download Zhang model...::{ev.M_MODELS_DOWNLOAD}",
+                     f"I&mport model file...::{ev.M_MODELS_IMPORT}",
+                     f"Choose default &cGAN model...::{ev.M_MODELS_DEFAULT}"]],
+        ["Fine-&tune", [f"&Fine-tune on my colour photos...::{ev.M_FINETUNE}"]],
+        ["&Help", [f"&Keyboard shortcuts::{ev.M_SHORTCUTS}", f"Open &log folder::{ev.M_OPEN_LOG}", "---",
+                   f"&About Colorizer::{ev.M_ABOUT}"]],
+    ]
+
+
+def _label(text: str, width: int = 12) -> sg.Text:
+    return sg.Text(text, size=(width, 1), pad=((0, 4), 2))
+
+
+def controls_column(backends: list[str], settings: Any) -> sg.Column:
+    """Backend, device, sizes and output folder: what the user may tune."""
+    backend = settings.backend if settings.backend in backends else (backends[0] if backends else "")
+    render = settings.render_size if settings.render_size in RENDER_SIZES else "auto"
+    rows = [
+        [sg.Text("Settings", font=("Helvetica", 12, "bold"))],
+        [_label("Method"), sg.Combo(backends, default_value=backend, key=ev.K_BACKEND, readonly=True,
+                                    enable_events=True, size=(14, 1))],
+        [sg.Text("", key=ev.K_BACKEND_WHY, size=(30, 3), font=SMALL, text_color="#444444")],
+        [_label("Device"), sg.Combo(DEVICES, default_value=settings.device if settings.device in DEVICES else "auto",
+                                    key=ev.K_DEVICE, readonly=True, enable_events=True, size=(14, 1))],
+        [sg.Text("Looking for a graphics card...", key=ev.K_DEVICE_FOUND, size=(30, 2), font=SMALL,
+                 text_color="#444444")],
+        [_label("Detail (px)"), sg.Combo(RENDER_SIZES, default_value=render, key=ev.K_RENDER, readonly=True,
+                                         enable_events=True, size=(14, 1))],
+        [sg.Text("Detail the model looks at;\nlarger is slower.", font=SMALL, text_color="#444444")],
+        [_label("Colour strength")],
+        [sg.Slider((0.0, 2.0), default_value=settings.saturation, resolution=0.05, orientation="h",
+                   key=ev.K_SATURATION, enable_events=True, size=(24, 14), disable_number_display=False)],
+        [_label("Zhang temperature", 20)],
+        [sg.Slider((0.05, 1.0), default_value=settings.temperature, resolution=0.01, orientation="h",
+                   key=ev.K_TEMPERATURE, enable_events=True, size=(24, 14))],
+        [sg.Text("Lower: bolder colours\n(Zhang method only).", font=SMALL, text_color="#444444")],
+        [sg.HorizontalSeparator()],
+        [sg.Text("Save colour copies in")],
+        [sg.Input(settings.output_folder, key=ev.K_OUTDIR, size=(27, 1), enable_events=True)],
+        [sg.FolderBrowse("Choose folder...", target=ev.K_OUTDIR, key=ev.K_OUTDIR_BROWSE)],
+        [sg.Text("Empty: a 'colorized' folder\nbeside the photos.", font=SMALL, text_color="#444444")],
+        [sg.Checkbox("Skip photos done before", default=settings.skip_existing, key=ev.K_SKIP_EXISTING,
+                     enable_events=True, tooltip="Leave out photos whose colour copy is already in the output folder")],
+        [sg.Checkbox("Redo colour photos too", default=settings.recolour, key=ev.K_RECOLOUR,
+                     enable_events=True, tooltip="Photos that already have colour are normally skipped")],
+    ]
+    return sg.Column(rows, vertical_alignment="top", pad=(6, 0))
+
+
+def files_column() -> sg.Column:
+    """The photo list: thumbnail, name and status per photo."""
+    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=21,
+                   col_widths=[12], auto_size_columns=False, num_rows=10, row_height=THUMB_ROW_HEIGHT,
+                   key=ev.K_FILES, enable_events=True, select_mode=sg.TABLE_SELECT_MODE_EXTENDED,
+                   show_expanded=False, expand_x=True, expand_y=True)
+    rows = [
+        [sg.Button("Open folder...", key=ev.K_OPEN_FOLDER), sg.Button("Open photos...", key=ev.K_OPEN_FILES)],
+        [tree],
+    ]
+    return sg.Column(rows, vertical_alignment="top", expand_y=True, pad=(6, 0))
+
+
+def preview_column(settings: Any) -> sg.Column:
+    """The preview canvas with its view modes and compare slider."""
+    width, height = CANVAS_SIZE
+    view = settings.view if settings.view in ("side", "compare", "zoom") else "side"
+    rows = [
+        [sg.Radio("Side by side", "VIEW", key=(ev.K_VIEW, "side"), default=view == "side", enable_events=True),
+         sg.Radio("Before / after", "VIEW", key=(ev.K_VIEW, "compare"), default=view == "compare",
+                  enable_events=True),
+         sg.Radio("100% (click the photo)", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
+                  enable_events=True)],
+        [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",
+                  enable_events=True, pad=(0, 4))],
+        [sg.Text("Before", font=SMALL), sg.Slider((0, 100), default_value=50, orientation="h", key=ev.K_SPLIT,
+                                                  enable_events=True, size=(44, 12),
+                                                  disable_number_display=True),
+         sg.Text("After", font=SMALL)],
+        [sg.Text("", key=ev.K_CAPTION, size=(86, 3), font=SMALL)],
+    ]
+    return sg.Column(rows, vertical_alignment="top", pad=(6, 0))
+
+
+def action_row() -> list[Any]:
+    """Colorize / Cancel / Save buttons and the progress bar."""
+    return [
+        sg.Button("Colorize selected", key=ev.K_COLORIZE_SEL, disabled=True, tooltip="Ctrl+Enter"),
+        sg.Button("Colorize all", key=ev.K_COLORIZE_ALL, disabled=True, button_color=("white", "#2e7d32")),
+        sg.Button("Cancel", key=ev.K_CANCEL, disabled=True),
+        sg.Button("Save", key=ev.K_SAVE, disabled=True, tooltip="Save the photo in the preview at full size (Ctrl+S)"),
+        sg.Button("Save as...", key=ev.K_SAVE_AS, disabled=True),
+        sg.Button("Open output folder", key=ev.K_OPEN_OUTPUT, disabled=True),
+        sg.ProgressBar(100, orientation="h", size=(16, 18), key=ev.K_PROGRESS),
+        sg.Text("", key=ev.K_PROGRESS_TEXT, size=(22, 1)),
+    ]
+
+
+def main_layout(backends: list[str], settings: Any) -> list[list[Any]]:
+    """The whole main window."""
+    return [
+        [sg.Menu(menu_definition(), key="-MENU-")],
+        [sg.Text("Open a folder of scans, or drop photos and folders anywhere on this window.",
+                 key=ev.K_DROP_HINT, font=("Helvetica", 12))],
+        [files_column(), preview_column(settings), controls_column(backends, settings)],
+        action_row(),
+        [sg.StatusBar("Starting...", key=ev.K_STATUS, size=(120, 1), expand_x=True)],
+    ]

@@ -1,0 +1,384 @@
+"""Background jobs. Workers never touch a widget: they only post events.
+
+Each job runs in a daemon thread and posts ``((JOB, PHASE), (job_id, payload))``
+to the window. Whatever happens, a job ends by posting exactly one of DONE,
+ERROR or CANCELLED. Torch is imported only here, in worker threads.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..core import model_store, pipeline
+from ..core.photo import PhotoError, find_photos, load_photo, save_photo
+from ..core.progress import ProgressEvent
+from . import events, images
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+#: Longest side of the downscaled copy a preview is computed on.
+PREVIEW_SIDE = 1024
+
+
+class Cancelled(Exception):
+    """Raised inside a worker to stop early after the user cancelled."""
+
+
+class Job:
+    """A background job posting events to one window; ``cancel()`` asks it to stop."""
+
+    def __init__(self, window: Any, name: str, target: Callable[..., Any], *args: Any) -> None:
+        self.window, self.name, self.target, self.args = window, name, target, args
+        self.id = next(_ids)
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"colorizer-{name}-{self.id}", daemon=True)
+        self.ended = threading.Event()
+        self.muted = False
+
+    def start(self) -> "Job":
+        """Start the thread; returns self."""
+        self.thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check."""
+        self.stop_event.set()
+
+    def should_stop(self) -> bool:
+        """True once cancel() was called (polled by the core's long loops)."""
+        return self.stop_event.is_set()
+
+    @property
+    def running(self) -> bool:
+        return not self.ended.is_set()
+
+    def mute(self) -> None:
+        """Stop posting (the window is closing and will not read events any more)."""
+        self.muted = True
+
+    def post(self, phase: str, payload: Any = None) -> None:
+        """Post ``(name, phase)`` to the window; ignored once muted or the window is gone."""
+        if self.muted:
+            return
+        try:
+            if getattr(self.window, "TKroot", None) is not None:
+                self.window.write_event_value((self.name, phase), (self.id, payload))
+        except Exception:  # the window closed under us: nobody is listening
+            log.debug("window gone; dropped %s %s", self.name, phase)
+
+    def _run(self) -> None:
+        try:
+            result = self.target(self, *self.args)
+        except Cancelled:
+            self.ended.set()
+            self.post(events.CANCELLED, None)
+        except BaseException as err:  # noqa: BLE001 - every job must end with a post
+            if type(err).__name__ in ("PhotoError", "BackendError", "MissingWeightsError"):
+                log.warning("job %s: %s", self.name, err)  # expected: the message says it all
+            else:
+                log.error("job %s failed:\n%s", self.name, traceback.format_exc())
+            self.ended.set()
+            self.post(events.ERROR, friendly_error(err))
+        else:
+            self.ended.set()
+            self.post(events.CANCELLED if self.should_stop() else events.DONE, result)
+
+
+def friendly_error(err: BaseException) -> str:
+    """A plain-language message for an exception raised in a worker."""
+    text = str(err) or type(err).__name__
+    if is_out_of_memory(err):
+        return ("The graphics card ran out of memory. Try the CPU device or a smaller render size.")
+    if isinstance(err, PermissionError):
+        return f"Permission denied: {getattr(err, 'filename', '') or text}. Choose a folder you can write to."
+    if isinstance(err, OSError) and getattr(err, "errno", None) == 28:
+        return "The disk is full. Free some space or choose another output folder."
+    names = {cls.__name__ for cls in type(err).__mro__}
+    if names & {"PhotoError", "BackendError", "DownloadError", "ModelImportError", "CaffeModelError"}:
+        return text
+    return f"Something went wrong ({type(err).__name__}: {text}). Details are in the log file."
+
+
+def is_out_of_memory(err: object) -> bool:
+    """True for CUDA/CPU out-of-memory errors, whatever wrapped them."""
+    text = str(err).lower()
+    return "out of memory" in text or type(err).__name__ in ("OutOfMemoryError", "MemoryError")
+
+
+# --------------------------------------------------------------------- backends
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """What the user chose in the controls."""
+
+    name: str
+    device: str = "auto"
+    temperature: Optional[float] = None
+    render_size: Optional[int] = None
+    saturation: float = 1.0
+
+    def on_cpu(self) -> "BackendConfig":
+        return BackendConfig(self.name, "cpu", self.temperature, self.render_size, self.saturation)
+
+
+class BackendCache:
+    """Loaded backends, kept between jobs (loading a model takes seconds).
+
+    Backends are not thread-safe, so ``lock`` is held while one predicts.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._cache: dict[tuple, Any] = {}
+
+    def get(self, config: BackendConfig) -> Any:
+        """A loaded backend for ``config`` (raises BackendError with a user message)."""
+        from ..backends import create_backend
+
+        weights = model_store.resolve_cgan_weights() if config.name == "cgan" else None
+        key = (config.name, config.device, config.temperature, str(weights))
+        with self.lock:
+            backend = self._cache.get(key)
+            if backend is None:
+                options = {}
+                if config.name == "zhang" and config.temperature is not None:
+                    options["temperature"] = config.temperature
+                backend = create_backend(config.name, device=config.device, **options)
+                backend.load()
+                self._cache.clear()  # one model in memory at a time
+                self._cache[key] = backend
+            return backend
+
+    def clear(self) -> None:
+        with self.lock:
+            self._cache.clear()
+
+
+BACKENDS = BackendCache()
+
+
+def _colorize_with_fallback(job: Job, config: BackendConfig, run: Callable[[Any, BackendConfig], Any]) -> tuple[Any, str]:
+    """Run ``run(backend, config)``; on out-of-memory retry on the CPU, then at a
+    smaller render size. Returns (result, note for the user)."""
+    attempts = [(config, "")]
+    if config.device != "cpu":
+        attempts.append((config.on_cpu(), "The graphics card ran out of memory, so this ran on the CPU."))
+    smaller = BackendConfig(config.name, "cpu", config.temperature, 224 if config.name == "zhang" else 256,
+                            config.saturation)
+    attempts.append((smaller, "Out of memory; this ran on the CPU at a smaller render size."))
+    last: Optional[BaseException] = None
+    for attempt, note in attempts:
+        if job.should_stop():
+            raise Cancelled()
+        try:
+            with BACKENDS.lock:
+                return run(BACKENDS.get(attempt), attempt), note
+        except Exception as err:  # noqa: BLE001 - only OOM is retried
+            if not is_out_of_memory(err):
+                raise
+            log.warning("out of memory with %s: %s", attempt, err)
+            last = err
+            _free_cuda_memory()
+    assert last is not None
+    raise last
+
+
+def _free_cuda_memory() -> None:
+    BACKENDS.clear()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+# ---------------------------------------------------------------------- workers
+
+
+def warmup(job: Job) -> dict[str, Any]:
+    """Import torch in the background and say which devices it sees."""
+    started = time.monotonic()
+    info: dict[str, Any] = {"torch": None, "cuda": False, "gpu": ""}
+    try:
+        import torch
+    except ImportError:
+        info["error"] = "PyTorch is not installed: only the zhang backend can run."
+        return info
+    info["torch"] = torch.__version__
+    try:
+        if torch.cuda.is_available():
+            info["cuda"] = True
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except Exception as err:  # noqa: BLE001 - a broken driver is reported, not fatal
+        info["cuda_error"] = str(err)
+    info["seconds"] = round(time.monotonic() - started, 2)
+    return info
+
+
+def scan(job: Job, paths: list[str]) -> list[str]:
+    """Find the photos in the given files and folders (recursively)."""
+    found = find_photos([Path(p) for p in paths], recursive=True)
+    # Our own earlier results are not new photos to colorize.
+    return [str(p) for p in found if "colorized" not in Path(p).parent.parts]
+
+
+def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
+    """Load each photo once: post its thumbnail, size and whether it is already colour
+    (or why it cannot be read)."""
+    for path in files:
+        if job.should_stop():
+            raise Cancelled()
+        try:
+            photo = load_photo(Path(path))
+            payload = {"path": path, "png": images.thumbnail_png(photo.pixels, size),
+                       "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
+        except PhotoError as err:
+            payload = {"path": path, "error": str(err)}
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop the others
+            payload = {"path": path, "error": friendly_error(err)}
+        job.post(events.ITEM, payload)
+    return len(files)
+
+
+def preview(job: Job, path: str, config: Optional[BackendConfig],
+            result_file: Optional[str] = None) -> dict[str, Any]:
+    """Preview one photo: with ``result_file`` (an output already written) both
+    are read from disk; with no ``config`` only the original is shown; otherwise
+    the core colorizes a downscaled copy."""
+    photo = load_photo(Path(path))
+    original = images.fit(images.to_pil(photo.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
+    info = {"path": path, "original": original, "colour": None, "note": "",
+            "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
+    if result_file:
+        done = load_photo(Path(result_file))
+        info["colour"] = images.fit(images.to_pil(done.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
+        return info
+    if config is None:
+        return info
+    import numpy as np
+
+    small = np.asarray(original)
+    if job.should_stop():
+        raise Cancelled()
+
+    def run(backend: Any, cfg: BackendConfig) -> Any:
+        return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation)
+
+    rgb, note = _colorize_with_fallback(job, config, run)
+    info.update(colour=images.to_pil(rgb), note=note)
+    return info
+
+
+def full_resolution(job: Job, path: str, config: BackendConfig) -> dict[str, Any]:
+    """Colorize the whole photo at full resolution (for the 100% view)."""
+    photo = load_photo(Path(path))
+
+    def run(backend: Any, cfg: BackendConfig) -> Any:
+        return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
+
+    rgb, note = _colorize_with_fallback(job, config, run)
+    return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(rgb),
+            "note": note}
+
+
+def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_dir: Optional[str]) -> dict[str, Any]:
+    """Colorize one photo at full resolution and save it: to ``dest`` (Save as; the
+    core adds a counter rather than overwrite) or into ``out_dir`` (Save)."""
+    photo = load_photo(Path(path))
+
+    def run(backend: Any, cfg: BackendConfig) -> Any:
+        return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
+
+    rgb, note = _colorize_with_fallback(job, config, run)
+    if dest:
+        written = save_photo(rgb, Path(dest), like=photo)
+    else:
+        folder = Path(out_dir) if out_dir else Path(path).parent / "colorized"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
+        written = pipeline.save_colorized(photo, rgb, folder)
+    return {"path": path, "dest": str(written), "note": note}
+
+
+def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendConfig,
+          skip_existing: bool, recolour: bool) -> Any:
+    """Colorize many photos with the core's batch engine; each photo's outcome is
+    posted as it lands. Photos that ran out of GPU memory are retried on the CPU."""
+    from ..core.batch import run_batch
+
+    last_post = [0.0]
+
+    def on_progress(event: ProgressEvent) -> None:
+        finished = bool(event.metrics.get("outcome"))
+        now = time.monotonic()
+        # Per-photo outcomes always go through; plain progress at most ~10 per second.
+        if finished or now - last_post[0] > 0.1:
+            last_post[0] = now
+            job.post(events.PROGRESS, event)
+
+    # The backend is not thread-safe: hold it for the whole batch (previews wait).
+    with BACKENDS.lock:
+        backend = BACKENDS.get(config)
+        result = run_batch([Path(p) for p in inputs], Path(out_dir) if out_dir else None, backend,
+                           render_size=config.render_size, saturation=config.saturation,
+                           skip_existing=skip_existing, recolour=recolour,
+                           on_progress=on_progress, should_stop=job.should_stop)
+    oom = [src for src, msg in result.failed if is_out_of_memory(msg)]
+    if oom and config.device != "cpu" and not result.cancelled:
+        job.post(events.PROGRESS, "The graphics card ran out of memory; retrying those photos on the CPU.")
+        _free_cuda_memory()
+        with BACKENDS.lock:
+            cpu_backend = BACKENDS.get(config.on_cpu())
+        again = run_batch(oom, Path(out_dir) if out_dir else None, cpu_backend,
+                          render_size=config.render_size, saturation=config.saturation,
+                          skip_existing=skip_existing, recolour=recolour,
+                          on_progress=on_progress, should_stop=job.should_stop)
+        result.failed = [(s, m) for s, m in result.failed if s not in oom] + again.failed
+        result.done += again.done
+        result.skipped += again.skipped
+        result.cancelled = again.cancelled
+    if result.cancelled:
+        job.cancel()  # ends with CANCELLED, carrying the partial result
+    return result
+
+
+def download_zhang_model(job: Job) -> Any:
+    """Download and verify the Zhang model with the core's downloader."""
+    from ..core import download
+
+    def on_progress(event: ProgressEvent) -> None:
+        job.post(events.PROGRESS, event)
+
+    from ..backends.zhang import verify_caffemodel
+
+    try:
+        result = download.download_zhang(on_progress=on_progress, should_stop=job.should_stop,
+                                         verify=verify_caffemodel)
+    except download.DownloadCancelled:
+        raise Cancelled() from None
+    if job.should_stop():
+        raise Cancelled()
+    BACKENDS.clear()
+    return str(result) if result is not None else None
+
+
+def import_model(job: Job, src: str) -> Any:
+    """Copy (and check) a model file the user picked into their weights folder."""
+    from ..core import download
+
+    from ..backends.zhang import verify_caffemodel
+
+    result = download.import_model_file(Path(src), verify_caffemodel=verify_caffemodel)
+    BACKENDS.clear()
+    return str(result) if result is not None else None
