@@ -40,6 +40,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if "--version" in args[:1] or "-V" in args[:1]:
         print(f"colorizer {__version__}")
         return EXIT_OK
+    if "--self-test" in args[:1]:  # headless check of an installed or bundled app
+        from .selftest import main as self_test_main
+
+        return self_test_main()
     verbose = 0
     while args and args[0] in ("-v", "--verbose"):
         verbose += 1
@@ -76,7 +80,8 @@ def _top_help() -> str:
         "       colorizer [-v] colorize PATH... [-o OUTDIR] [options]\n"
         "       colorizer [-v] models [list | download zhang | import FILE | set-default FILE|--reset]\n"
         "       colorizer [-v] train DATA_DIR --out MODEL.safetensors [options]\n"
-        "       colorizer --version\n\n"
+        "       colorizer --version\n"
+        "       colorizer --self-test                colorize a generated picture, print one line\n\n"
         "Run 'colorizer COMMAND --help' for a command's options.\n"
         "Exit codes: 0 all done, 1 some photos failed, 2 usage error or backend "
         "not available, 130 stopped with Ctrl+C."

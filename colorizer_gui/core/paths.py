@@ -83,3 +83,21 @@ def user_log_dir() -> Path:
 def bundled_weights_dir() -> Path:
     """The read-only ``weights/`` folder shipped with the app."""
     return resource_path("weights")
+
+
+def cli_command() -> list[str]:
+    """The command that runs Colorizer's own command line in a new process.
+
+    From source: ``python -m colorizer_gui``. In a PyInstaller bundle the app's
+    own executable dispatches like the command line (``Colorizer train ...``);
+    on Windows the windowed ``Colorizer.exe`` has no stdout, so its console twin
+    ``colorizer-cli.exe`` (built next to it by build.spec) is used when present
+    (start it with ``creationflags=subprocess.CREATE_NO_WINDOW`` to hide its console).
+    """
+    if not getattr(sys, "frozen", False):
+        return [sys.executable, "-m", "colorizer_gui"]
+    if sys.platform.startswith("win"):
+        twin = Path(sys.executable).with_name("colorizer-cli.exe")
+        if twin.is_file():
+            return [str(twin)]
+    return [sys.executable]
