@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from . import pipeline
-from .photo import SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo
+from .photo import SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 DEFAULT_OUT_NAME = "colorized"
 #: How many photos are decoded ahead of the one the backend is working on.
 PREFETCH = 2
+#: ...and at most this many pixels of them (one photo is always allowed), so a
+#: folder of 50-100 MP archive scans does not hold several decoded at once.
+PREFETCH_PIXELS = 64_000_000
 #: How many recent photos the ETA's moving average looks at.
 _ETA_WINDOW = 8
 
@@ -188,7 +191,7 @@ def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
-    return pipeline.save_colorized(photo, rgb, dest_dir)
+    return pipeline.save_colorized(photo, rgb, dest_dir, scratch=True)  # rgb is ours alone
 
 
 def describe_error(err: BaseException) -> str:
@@ -277,7 +280,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     readers = ThreadPoolExecutor(max(1, io_threads), thread_name_prefix="colorizer-read")
     # One writer: output names are chosen (with a counter) and written in order.
     writer = ThreadPoolExecutor(1, thread_name_prefix="colorizer-write")
-    pending_reads: deque[tuple[_Job, Optional[Future]]] = deque()
+    # (job, decode future or None when skipped, pixels from the file's header)
+    pending_reads: deque[tuple[_Job, Optional[Future], int]] = deque()
+    upcoming: list[tuple[_Job, int]] = []  # the next job, held back by the pixel budget
     pending_writes: deque[tuple[Path, bool, Future]] = deque()
     queue: Iterable[_Job] = iter(jobs)
 
@@ -296,13 +301,20 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
 
     def top_up_reads() -> None:
         while len(pending_reads) < PREFETCH:
-            job = next(queue, None)  # type: ignore[call-overload]
-            if job is None:
-                return
-            if skip_existing and _existing_output(job) is not None:
-                pending_reads.append((job, None))
-            else:
-                pending_reads.append((job, readers.submit(_decode, job.src)))
+            if not upcoming:
+                job = next(queue, None)  # type: ignore[call-overload]
+                if job is None:
+                    return
+                if skip_existing and _existing_output(job) is not None:
+                    pending_reads.append((job, None, 0))
+                    continue
+                upcoming.append((job, photo_pixel_count(job.src)))
+            job, pixels = upcoming[0]
+            queued = sum(p for _job, _fut, p in pending_reads)
+            if pending_reads and queued + pixels > PREFETCH_PIXELS:
+                return  # decode it once the photos ahead of it are done
+            upcoming.clear()
+            pending_reads.append((job, readers.submit(_decode, job.src), pixels))
 
     emit()
     try:
@@ -311,7 +323,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             if stop():
                 result.cancelled = True
                 break
-            job, fut = pending_reads.popleft()
+            job, fut, _pixels = pending_reads.popleft()
             top_up_reads()
             collect_writes(keep=len(pending_writes))
             if fut is None:
@@ -335,7 +347,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             collect_writes(keep=1)  # at most one photo waits to be saved: bounded memory
         collect_writes(keep=0)
     finally:
-        for _job, fut in pending_reads:
+        for _job, fut, _pixels in pending_reads:
             if fut is not None:
                 fut.cancel()
         readers.shutdown(wait=True, cancel_futures=True)

@@ -6,6 +6,7 @@ own size and bit depth.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -53,7 +54,10 @@ def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Opt
     """
     photo = load_photo(Path(src))
     rgb = colorize(photo, backend, render_size, saturation)
-    return save_colorized(photo, rgb, Path(out_dir))
+    # Saving needs the metadata, not the source pixels: free them before encoding
+    # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse rgb.
+    photo = dataclasses.replace(photo, pixels=photo.pixels[:0, :0])
+    return save_colorized(photo, rgb, Path(out_dir), scratch=True)
 
 
 # The steps of colorize_file, one by one, for callers that run them on different
@@ -73,7 +77,9 @@ def merge_ab(lightness_full: np.ndarray, ab: np.ndarray, pixel_dtype: np.dtype,
     return color.join_lab(lightness_full, ab, saturation, out_dtype=out_dtype)
 
 
-def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path) -> Path:
-    """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (never overwriting); return the path."""
+def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path, scratch: bool = False) -> Path:
+    """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (never overwriting); return the path.
+
+    ``scratch``: ``rgb`` is not used afterwards, so saving may reorder it in place."""
     dest = output_path(photo.path, Path(out_dir), photo.format)
-    return save_photo(rgb, dest, like=photo)
+    return save_photo(rgb, dest, like=photo, scratch=scratch)

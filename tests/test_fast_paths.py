@@ -1,0 +1,177 @@
+"""Every speed or memory shortcut gives (nearly) the same pixels as the plain way.
+
+The fast paths: ``color.join_lab`` (affine ab upsampling, saturation applied
+to the small ab, OpenCV rounding) against ``color.join_lab_plain``; the gray
+lookup tables of ``color.lightness``; 16-bit PNG/TIFF written without copying
+the encoded bytes; the batch engine's pixel budget for decoding ahead. No
+timings are asserted here (those live in bench/).
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from colorizer_gui.core import batch, color
+from colorizer_gui.core.photo import load_photo, photo_pixel_count, save_photo
+
+from photo_factory import gray_scene, make_jpeg, make_png16, ramp16
+
+
+def photo_like_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Smooth shapes plus grain, in [0, 100], like the L of a scanned print."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = 50 + 30 * np.sin(xs / 17) * np.cos(ys / 23) + 10 * np.sin((xs + ys) / 7)
+    return np.clip(base + rng.normal(0, 4, (height, width)), 0, 100).astype(np.float32)
+
+
+def predicted_ab(height: int, width: int, seed: int = 1, strength: float = 35.0) -> np.ndarray:
+    """A smooth ab field as a network predicts it at render size."""
+    rng = np.random.default_rng(seed)
+    ab = rng.normal(0, strength, (height, width, 2)).astype(np.float32)
+    return cv2.GaussianBlur(ab, (0, 0), 2.0)
+
+
+@pytest.fixture
+def small_strips(monkeypatch):
+    """Many strips on a small photo, so strip seams are exercised quickly."""
+    monkeypatch.setattr(color, "_STRIP_ROWS", 37)
+
+
+@pytest.mark.parametrize("saturation", [1.0, 0.0, 1.6])
+def test_fast_join_matches_plain_join_in_8_bit(small_strips, saturation):
+    lightness = photo_like_lightness(301, 410)
+    ab = predicted_ab(48, 64)
+    fast = color.join_lab(lightness, ab, saturation, np.uint8).astype(np.int16)
+    plain = color.join_lab_plain(lightness, ab, saturation, np.uint8).astype(np.int16)
+    diff = np.abs(fast - plain)
+    assert fast.shape == plain.shape == (301, 410, 3)
+    assert diff.max() <= 1          # never more than one level
+    assert diff.mean() < 0.01       # and almost everywhere identical
+
+
+def test_fast_join_matches_plain_join_in_16_bit_and_float(small_strips):
+    lightness = photo_like_lightness(157, 203, seed=3)
+    ab = predicted_ab(40, 52, seed=4)
+    fast16 = color.join_lab(lightness, ab, 1.0, np.uint16).astype(np.int64)
+    plain16 = color.join_lab_plain(lightness, ab, 1.0, np.uint16).astype(np.int64)
+    assert np.abs(fast16 - plain16).max() <= 257  # one 8-bit level
+    assert np.abs(fast16 - plain16).mean() < 3
+    fastf = color.join_lab(lightness, ab, 1.0, np.float32)
+    plainf = color.join_lab_plain(lightness, ab, 1.0, np.float32)
+    assert fastf.dtype == np.float32 and fastf.min() >= 0.0 and fastf.max() <= 1.0
+    assert np.abs(fastf - plainf).max() < 1.0 / 255
+
+
+def test_fast_join_strips_are_seamless(monkeypatch):
+    lightness = photo_like_lightness(200, 150)
+    ab = predicted_ab(30, 25)
+    monkeypatch.setattr(color, "_STRIP_ROWS", 10_000)
+    whole = color.join_lab(lightness, ab).astype(np.int16)
+    monkeypatch.setattr(color, "_STRIP_ROWS", 13)
+    strips = color.join_lab(lightness, ab).astype(np.int16)
+    assert np.abs(whole - strips).max() <= 1
+    assert (whole != strips).mean() < 0.001
+
+
+def test_fast_join_keeps_the_lightness_of_the_photo():
+    gray = gray_scene(240, 320)
+    lightness = color.lightness(gray)
+    rgb = color.join_lab(lightness, predicted_ab(24, 32))
+    assert np.abs(color.lightness(rgb) - lightness).mean() < 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gray_lightness_table_equals_the_colour_conversion(dtype):
+    rng = np.random.default_rng(5)
+    top = np.iinfo(dtype).max
+    gray = rng.integers(0, top + 1, (70, 90), dtype=dtype)
+    gray[0, :2] = (0, top)
+    fast = color.lightness(gray)
+    plain = cv2.cvtColor(np.repeat((gray.astype(np.float32) / top)[:, :, None], 3, axis=2),
+                         cv2.COLOR_RGB2Lab)[:, :, 0]
+    assert fast.dtype == np.float32 and fast.shape == gray.shape
+    assert np.abs(fast - plain).max() < 1e-3
+    # Same as the strip path an RGB photo of the same gray takes.
+    assert np.abs(fast - color.lightness(np.dstack([gray] * 3))).max() < 1e-3
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_colour_files_written_without_copies_read_back_exactly(tmp_path, ext):
+    src = make_png16(tmp_path / "gray16.png", ramp16(40, 56))
+    photo = load_photo(src)
+    photo.info["dpi"] = (600.0, 600.0)
+    rng = np.random.default_rng(6)
+    rgb = rng.integers(0, 65536, (40, 56, 3), dtype=np.uint16)
+    out = save_photo(rgb, tmp_path / f"out{ext}", like=photo)
+    back = load_photo(out)
+    assert back.pixels.dtype == np.uint16
+    np.testing.assert_array_equal(back.pixels, rgb)
+
+
+def test_photo_pixel_count_reads_the_header_only(tmp_path):
+    src = make_jpeg(tmp_path / "a.jpg", gray_scene(30, 50))
+    assert photo_pixel_count(src) == 1500
+    (tmp_path / "junk.jpg").write_bytes(b"not a photo")
+    assert photo_pixel_count(tmp_path / "junk.jpg") == 0
+    assert photo_pixel_count(tmp_path / "missing.jpg") == 0
+
+
+class _HalfBackend:
+    """Minimal backend: constant ab at a quarter size (deterministic)."""
+
+    name = "half"
+
+    def load(self) -> None:
+        pass
+
+    def render_shape(self, height: int, width: int, render_size):  # noqa: ANN001
+        return max(1, height // 4), max(1, width // 4)
+
+    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
+        ab = np.empty((*lightness.shape, 2), np.float32)
+        ab[:, :, 0] = (lightness - 50) * 0.3
+        ab[:, :, 1] = 20
+        return ab
+
+
+def test_pixel_budget_limits_photos_decoded_ahead_and_changes_no_output(tmp_path, monkeypatch):
+    photos = [make_jpeg(tmp_path / "in" / f"p{i}.jpg", gray_scene(60, 80, seed=i)) for i in range(5)]
+    roomy = batch.run_batch([tmp_path / "in"], tmp_path / "roomy", _HalfBackend())
+    assert len(roomy.done) == 5
+
+    live = 0
+    most = 0
+    lock = threading.Lock()
+    real_decode, real_merge = batch._decode, batch._merge_and_save
+
+    def counting_decode(src: Path):
+        nonlocal live, most
+        with lock:
+            live += 1
+            most = max(most, live)
+        return real_decode(src)
+
+    def counting_merge(*args):
+        nonlocal live
+        try:
+            return real_merge(*args)
+        finally:
+            with lock:
+                live -= 1
+
+    monkeypatch.setattr(batch, "_decode", counting_decode)
+    monkeypatch.setattr(batch, "_merge_and_save", counting_merge)
+    monkeypatch.setattr(batch, "PREFETCH_PIXELS", 60 * 80)  # room for one photo only
+    tight = batch.run_batch([tmp_path / "in"], tmp_path / "tight", _HalfBackend())
+    assert len(tight.done) == 5 and not tight.failed
+    # One decoded ahead, one with the backend, one being saved (and one waiting for the writer).
+    assert most <= 4
+    for (src_a, out_a), (src_b, out_b) in zip(sorted(roomy.done), sorted(tight.done)):
+        assert src_a == src_b
+        np.testing.assert_array_equal(load_photo(out_a).pixels, load_photo(out_b).pixels)
+    assert sorted(p.name for p in photos) == sorted(s.name for s, _ in tight.done)
