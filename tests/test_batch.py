@@ -290,3 +290,18 @@ def test_real_zhang_backend_colorizes_a_batch(tmp_path, zhang_weights):
             sizes[dest.name] = im.size
     assert sizes == {"a_color.jpg": (50, 70), "b_color.png": (80, 40)}
     assert snapshot(tmp_path / "in") == before
+
+
+def test_output_folder_may_be_the_input_folder(tmp_path):
+    """`colorize FOLDER -o FOLDER` writes copies beside the originals; a rerun never
+    takes those copies for new originals."""
+    album = tmp_path / "album"
+    gray_photos(album, 2)
+    before = snapshot(album)
+    first = run_batch([album], album, FormulaBackend())
+    assert sorted(d.name for _s, d in first.done) == ["p0_color.png", "p1_color.png"]
+    assert {k: v for k, v in snapshot(album).items() if k in before} == before
+
+    second = run_batch([album], album, FormulaBackend(), skip_existing=True)
+    assert not second.done and not second.failed
+    assert sorted(s.name for s, _r in second.skipped) == ["p0.png", "p1.png"]

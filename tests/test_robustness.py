@@ -528,17 +528,23 @@ def test_output_folder_that_is_a_link_to_the_input_folder(tmp_path, cgan_backend
     link = tmp_path / "out-link"
     link.symlink_to(album, target_is_directory=True)
 
-    # The folder itself: its photos are inside the (resolved) output folder, so they are not taken.
+    # The folder itself: copies land beside the originals under new names.
     result = run_batch([album], link, cgan_backend)
-    assert not result.done
-    assert snapshot(album) == before
-
-    # Files named one by one: copies land beside them under new names, originals untouched.
-    result = run_batch(photos, link, cgan_backend)
     assert len(result.done) == 3, result.failed
     after = snapshot(album)
     assert {k: v for k, v in after.items() if k in before} == before
     assert set(after) - set(before) == {f"photo{i}_color.png" for i in range(3)}
+
+    # Again with skip-existing: our own copies are not taken for originals.
+    result = run_batch([album], link, cgan_backend, skip_existing=True)
+    assert not result.done and len(result.skipped) == 3
+    assert snapshot(album) == after
+
+    # Files named one by one: copies land beside them under new names, originals untouched.
+    result = run_batch(photos, link, cgan_backend)
+    assert len(result.done) == 3, result.failed
+    assert {k: v for k, v in snapshot(album).items() if k in after} == after
+    after = snapshot(album)
     # And again: new counter names, still nothing overwritten.
     result = run_batch(photos, link, cgan_backend)
     again = snapshot(album)

@@ -10,6 +10,7 @@ so a cancelled batch leaves only whole files.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -122,6 +123,14 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+_OUTPUT_STEM = re.compile(r".*_color(-\d+)?")
+
+
+def looks_like_output(path: Path) -> bool:
+    """Whether ``path`` is named like a colour copy Colorizer wrote (``<stem>_color[-N].<ext>``)."""
+    return _OUTPUT_STEM.fullmatch(Path(path).stem) is not None
+
+
 def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Job], list[tuple[Path, str]]]:
     """Expand ``inputs`` into (source, output folder) jobs, and list inputs that do not exist.
 
@@ -145,13 +154,17 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Jo
     for raw in inputs:
         item = Path(raw)
         if item.is_dir():
+            # "-o" is the folder itself (or holds it): the originals live in the
+            # output folder, so only files named like our outputs are left out.
+            writes_into_input = out_resolved is not None and _inside(item.resolve(), out_resolved)
             for src in find_photos([item], recursive=True):
                 src = Path(src)
                 resolved = src.resolve()
                 # find_photos walks the folder itself, so src is item/<sub-folders>/<name>.
                 rel_parent = src.parent.relative_to(item) if _inside(src, item) else Path()
                 if out_resolved is not None:
-                    if _inside(resolved, out_resolved):
+                    if _inside(resolved, out_resolved) and (
+                            not writes_into_input or looks_like_output(src)):
                         continue  # our own earlier outputs
                     add(src, Path(out_dir) / rel_parent)
                 else:
