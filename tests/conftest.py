@@ -15,3 +15,16 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     # Keep torch from using more threads than this 2-core machine has.
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
     return home
+
+
+@pytest.fixture(scope="session")
+def zhang_weights(tmp_path_factory):
+    """A Zhang-shaped caffemodel with random weights (~129 MB), written once per
+    test session: Zhang's loading and inference code runs for real on it."""
+    zhang_model = pytest.importorskip("zhang_model")
+    path = tmp_path_factory.getbasetemp() / "zhang_random_seed0.caffemodel"
+    if not path.is_file():
+        partial = path.with_suffix(".writing")
+        zhang_model.write_random_zhang_caffemodel(partial, seed=0)
+        partial.replace(path)
+    return path

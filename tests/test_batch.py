@@ -61,19 +61,6 @@ class FormulaBackend(Backend):
         return ab
 
 
-@pytest.fixture(scope="session")
-def zhang_weights(tmp_path_factory) -> Path:
-    """A Zhang-shaped caffemodel with random weights (~129 MB), written once per session
-    and shared with the other test files through the session's base temp folder."""
-    zhang_model = pytest.importorskip("zhang_model")
-    path = tmp_path_factory.getbasetemp() / "zhang_random_seed0.caffemodel"
-    if not path.is_file():
-        partial = path.with_suffix(".writing")
-        zhang_model.write_random_zhang_caffemodel(partial, seed=0)
-        partial.replace(path)
-    return path
-
-
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -34,19 +34,6 @@ def run_cli(*args: object, timeout: float = 240) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def zhang_weights(tmp_path_factory) -> Path:
-    """A Zhang-shaped caffemodel with random weights, written once per session
-    (shared with test_batch.py through the session's base temp folder)."""
-    zhang_model = pytest.importorskip("zhang_model")
-    path = tmp_path_factory.getbasetemp() / "zhang_random_seed0.caffemodel"
-    if not path.is_file():
-        partial = path.with_suffix(".writing")
-        zhang_model.write_random_zhang_caffemodel(partial, seed=0)
-        partial.replace(path)
-    return path
-
-
-@pytest.fixture(scope="session")
 def tiny_cgan(tmp_path_factory) -> Path:
     tiny = pytest.importorskip("tiny_cgan")
     return tiny.make_tiny_generator_file(tmp_path_factory.mktemp("cgan") / "tiny.safetensors")

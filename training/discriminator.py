@@ -8,16 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _init_weights(module: nn.Module) -> None:
-    """pix2pix init: convs N(0, 0.02), BatchNorm weight N(1, 0.02), biases 0."""
-    if isinstance(module, nn.Conv2d):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
+from colorizer_gui.nets.generators import pix2pix_init
 
 
 class PatchDiscriminator(nn.Module):
@@ -47,7 +38,7 @@ class PatchDiscriminator(nn.Module):
             width = out
         layers.append(nn.Conv2d(width, 1, 4, stride=1, padding=1))
         self.model = nn.Sequential(*layers)
-        self.apply(_init_weights)
+        self.apply(pix2pix_init)
 
     def forward(self, l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
         """Patch logits (N, 1, h, w) for normalised L (N, 1, H, W) and ab (N, 2, H, W)."""

@@ -121,6 +121,18 @@ class Lite0UNet(nn.Module):
         return torch.tanh(self.head(y))
 
 
+def pix2pix_init(module: nn.Module) -> None:
+    """The pix2pix init (use with ``Module.apply``): convolutions N(0, 0.02),
+    BatchNorm weight N(1, 0.02), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
 class _UnetLevel(nn.Module):
     """One level of the pix2pix U-Net: down, the inner levels, up, and the skip."""
 
@@ -178,14 +190,7 @@ class Pix2PixUNet(nn.Module):
         level = _UnetLevel(ngf * 2, ngf * 4, level)
         level = _UnetLevel(ngf, ngf * 2, level)
         self.model = _UnetLevel(ngf, ngf, level, in_ch=1, outermost=True, out_ch=2)
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(module.weight, 0.0, 0.02)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.normal_(module.weight, 1.0, 0.02)
-                nn.init.zeros_(module.bias)
+        self.apply(pix2pix_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
