@@ -1,8 +1,12 @@
 """Screenshots of the real window on a virtual screen, for a human to look at.
 
-Writes bench/out/screenshots/{main-empty,main-before,main-after,finetune}.png.
-Uses Xvfb (started here unless DISPLAY is already a virtual screen we were given)
-and ImageMagick's ``import -window root``. Photos: ``--photos DIR`` (e.g. a folder
+Writes bench/out/screenshots/{main-no-model,main-empty,main-before,
+main-after-summary,main-compare,finetune,finetune-estimate,main-resized}.png on a 1280x800 screen, and
+the same with a ``1366x768-`` and ``1280x720-`` prefix on those common laptop and
+projector screens (each screen size runs in its own process: Tk talks to one
+display per process). Uses Xvfb (started here) and ImageMagick's
+``import -window root``. It also prints where the key buttons are, and fails when
+one lies outside the screen. Photos: ``--photos DIR`` (e.g. a folder
 of real scans), else a few generated grey pictures. Model: the installed one,
 else a tiny random cGAN built with the tests' helper (colours are then random).
 
@@ -25,11 +29,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 OUT = ROOT / "bench" / "out" / "screenshots"
 
 
-def start_xvfb() -> subprocess.Popen:
+SCREENS = ["1280x800", "1366x768", "1280x720"]
+
+
+def start_xvfb(screen: str = "1280x800") -> subprocess.Popen:
     """Start Xvfb on a free display and point DISPLAY at it."""
     for number in range(90, 140):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{screen}x24", "-nolisten", "tcp"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(50):
                 if Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -40,10 +47,13 @@ def start_xvfb() -> subprocess.Popen:
     raise RuntimeError("could not start Xvfb")
 
 
+PREFIX = ""
+
+
 def shot(name: str) -> Path:
     """Grab the whole virtual screen."""
     OUT.mkdir(parents=True, exist_ok=True)
-    target = OUT / f"{name}.png"
+    target = OUT / f"{PREFIX}{name}.png"
     subprocess.run(["import", "-window", "root", str(target)], check=True)
     print("wrote", target)
     return target
@@ -65,32 +75,52 @@ def make_photos(folder: Path) -> None:
         img.save(folder / f"{name}.jpg", quality=92)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--photos", type=Path, help="folder of photos to show (default: generated)")
-    args = parser.parse_args()
-    xvfb = start_xvfb()
+def check_on_screen(app) -> list[str]:
+    """Lines saying where the key buttons are; raises if one is off the screen."""
+    root = app.window.TKroot
+    sw, sh = root.winfo_screenwidth(), root.winfo_screenheight()
+    lines = [f"screen {sw}x{sh}, window {root.winfo_width()}x{root.winfo_height()}"
+             f"+{root.winfo_rootx()}+{root.winfo_rooty()}"]
+    for key in ("-COLORIZE-ALL-", "-CANCEL-", "-SAVE-", "-RECOLOUR-", "-STATUS-"):
+        w = app.window[key].Widget
+        box = (w.winfo_rootx(), w.winfo_rooty(), w.winfo_width(), w.winfo_height())
+        lines.append(f"  {key}: {box}")
+        if box[0] < 0 or box[1] < 0 or box[0] + box[2] > sw or box[1] + box[3] > sh:
+            raise SystemExit(f"{key} is outside the {sw}x{sh} screen: {box}")
+    return lines
+
+
+def run_screen(screen: str, photos_arg: Path | None) -> int:
+    """All the shots on one virtual screen size."""
+    global PREFIX
+    PREFIX = "" if screen == SCREENS[0] else f"{screen}-"
+    xvfb = start_xvfb(screen)
     work = Path(tempfile.mkdtemp(prefix="colorizer-shots-"))
     os.environ["COLORIZER_HOME"] = str(work / "home")
     os.environ["COLORIZER_NO_OPEN"] = "1"
     try:
-        from colorizer_gui.core import paths
-
-        from colorizer_gui.core import model_store
-        if model_store.resolve_cgan_weights() is None:
-            from tiny_cgan import make_tiny_generator_file
-
-            make_tiny_generator_file(paths.user_weights_dir() / model_store.CGAN_DEFAULT_NAME)
-        photos = args.photos
-        if photos is None:
-            photos = work / "Family scans"
-            make_photos(photos)
+        from colorizer_gui.core import model_store, paths
         from colorizer_gui.gui.app import App
 
         def pump(app: App, seconds: float, until=lambda: False) -> None:
             end = time.monotonic() + seconds
             while time.monotonic() < end and not until():
                 app.step(50)
+
+        photos = photos_arg
+        if photos is None:
+            photos = work / "Family scans"
+            make_photos(photos)
+        if model_store.resolve_cgan_weights() is None:
+            if not PREFIX:
+                # What a first-time user sees before any model is installed.
+                app = App([str(photos)], settings_dir=work / "settings-none")
+                pump(app, 3.0)
+                shot("main-no-model")
+                app.close()
+            from tiny_cgan import make_tiny_generator_file
+
+            make_tiny_generator_file(paths.user_weights_dir() / model_store.CGAN_DEFAULT_NAME)
 
         app = App([], settings_dir=work / "settings")
         pump(app, 2.0)
@@ -99,6 +129,7 @@ def main() -> int:
         pump(app, 30, lambda: app.shown.get("colour") is not None)
         pump(app, 1.0)
         shot("main-before")
+        print("\n".join(check_on_screen(app)))
         app.colorize_all()
         pump(app, 120, lambda: app.last_summary is not None)
         pump(app, 1.5)
@@ -114,11 +145,38 @@ def main() -> int:
         app.open_finetune()
         pump(app, 2.0)
         shot("finetune")
+        app.finetune.window["-FOLDER-"].update(str(photos))
+        app.finetune.window.write_event_value("-FOLDER-", str(photos))
+        pump(app, 5, lambda: app.finetune.image_count is not None)
+        pump(app, 0.5)
+        shot("finetune-estimate")
+        app.finetune.close()
+        app.finetune = None
+        if not PREFIX:
+            # A user drags the window smaller: the preview follows.
+            app.window.TKroot.geometry("1130x600+10+10")
+            pump(app, 1.5)
+            shot("main-resized")
         app.close()
     finally:
         xvfb.terminate()
+        xvfb.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--photos", type=Path, help="folder of photos to show (default: generated)")
+    parser.add_argument("--screen", default="all", help=f"WIDTHxHEIGHT of the virtual screen, or 'all' ({SCREENS})")
+    args = parser.parse_args()
+    if args.screen != "all":
+        return run_screen(args.screen, args.photos)
+    failed = 0
+    for screen in SCREENS:
+        cmd = [sys.executable, __file__, "--screen", screen] + (["--photos", str(args.photos)] if args.photos else [])
+        failed |= subprocess.run(cmd).returncode != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ from PIL import Image
 pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The virtual screen: a small but common one (projectors, many laptops), so the
+#: tests also check that the window fits it.
+SCREEN = (1280, 720)
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +37,8 @@ def xvfb_display():
     for number in range(150, 250):
         if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
             continue
-        proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
+                                 "-nolisten", "tcp"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             if Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -275,14 +279,18 @@ def test_finetune_dialog_runs_a_tiny_job_to_the_end(make_app, tiny_model, tmp_pa
     app = make_app()
     app.open_finetune()
     dialog = app.finetune
+    # Before a folder is picked the dialog says how to get an estimate, not a made-up time.
+    assert "Pick a folder" in dialog.window["-ESTIMATE-"].get()
+    assert not dialog.window["-START-"].Widget.cget("state") == "normal"
     dialog.window["-FOLDER-"].update(str(data))
     dialog.window.write_event_value("-FOLDER-", str(data))
     pump(app, lambda: dialog.image_count == 8, what="the photo count")
-    assert "Estimated time" in dialog.window["-ESTIMATE-"].get()
-    assert "estimate" in dialog.window["-ESTIMATE-"].get()
+    estimate = dialog.window["-ESTIMATE-"].get()
+    assert "Estimated time" in estimate and "for 8 photos" in estimate
+    assert "estimate" in estimate.lower().split("estimated time", 1)[1], "says it is only an estimate"
     dialog.overrides = {"size": 64, "l1_epochs": 1, "gan_epochs": 0, "init": "imagenet", "batch_size": 4}
     dialog.start(resume=False)
-    assert dialog.command(False)[:3] == [sys.executable, "-m", "colorizer_gui"]
+    assert dialog.command(False)[:4] == [sys.executable, "-m", "colorizer_gui", "train"]
     pump(app, lambda: dialog.outcome is not None, timeout=120, what="the training run")
     assert dialog.outcome == "done", dialog.window["-METRICS-"].get()
     assert dialog.finished_model is not None and dialog.finished_model.is_file()
@@ -322,3 +330,124 @@ def test_import_model_menu_worker_installs_a_model_and_refuses_junk(make_app, tm
     # The first cGAN model brought in becomes the one the method uses.
     assert app.backends["cgan"][0]
     assert model_store.resolve_cgan_weights().name == "my model.safetensors"
+
+
+def _box(app, key):
+    w = app.window[key].Widget
+    return w.winfo_rootx(), w.winfo_rooty(), w.winfo_width(), w.winfo_height()
+
+
+def test_window_fits_a_1280x720_screen_and_the_preview_follows_its_size(make_app, tiny_model, tmp_path):
+    from colorizer_gui.gui import events as ev
+    from colorizer_gui.gui.settings import Settings, save_settings
+
+    photo_folder = tmp_path / "big scan"
+    photo_folder.mkdir()
+    _grey(photo_folder / "wide.png", 1, size=(1200, 800))
+
+    # Last time the window was made huge (e.g. on a big monitor): it must still fit this screen.
+    settings_dir = tmp_path / "settings"
+    save_settings(Settings(window_size=(2400, 1500)), settings_dir)
+    app = make_app([str(photo_folder)], settings_dir=settings_dir)
+    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    root = app.window.TKroot
+    assert (root.winfo_screenwidth(), root.winfo_screenheight()) == SCREEN
+    assert 0 <= root.winfo_rootx() and root.winfo_rootx() + root.winfo_width() <= SCREEN[0]
+    assert 0 <= root.winfo_rooty() and root.winfo_rooty() + root.winfo_height() <= SCREEN[1]
+    for key in (ev.K_COLORIZE_ALL, ev.K_CANCEL, ev.K_SAVE, ev.K_STATUS, ev.K_RECOLOUR, ev.K_OUTDIR_BROWSE):
+        x, y, w, h = _box(app, key)
+        assert app.window[key].Widget.winfo_ismapped(), key
+        assert w > 20 and h > 10, (key, w, h)
+        assert 0 <= x and x + w <= SCREEN[0] and 0 <= y and y + h <= SCREEN[1], (key, (x, y, w, h))
+        # Inside the window too (not clipped by it).
+        assert x + w <= root.winfo_rootx() + root.winfo_width() and y + h <= root.winfo_rooty() + root.winfo_height()
+    # The long "no model" style texts wrap inside the Settings column instead of running off.
+    why = app.window[ev.K_BACKEND_WHY].Widget
+    assert 0 < int(why.cget("wraplength")) <= why.winfo_width() + 4
+    # Growing or shrinking the window resizes the preview, and the photo is redrawn to the new size.
+    before = app.canvas_size
+    root.geometry(f"{SCREEN[0] - 40}x{SCREEN[1] - 40}+0+0")
+    pump(app, lambda: app.canvas_size[0] > before[0] + 40, timeout=10, what="the preview to grow")
+    canvas = app.window[ev.K_CANVAS].Widget
+    assert app.canvas_size == (canvas.winfo_width(), canvas.winfo_height())
+    images = [canvas.bbox(item) for item in canvas.find_all() if canvas.type(item) == "image"]
+    assert len(images) == 2, "original and colorized, side by side"
+    assert max(b[2] for b in images) <= app.canvas_size[0] and max(b[3] for b in images) <= app.canvas_size[1]
+    assert max(b[2] - b[0] for b in images) > (before[0] - 8) // 2, "the photos were redrawn larger"
+
+
+def test_summary_is_a_dialog_centred_over_the_main_window(make_app, tiny_model, photo_folder):
+    app = make_app([str(photo_folder)])
+    pump(app, lambda: len(app.rows) == 5, what="the photo list")
+    app.colorize_all()
+    pump(app, lambda: app.last_summary is not None and app.dialogs, timeout=60, what="the summary")
+    dialog = next(iter(app.dialogs))
+    pump(app, lambda: dialog.TKroot.winfo_ismapped(), timeout=5, what="the dialog to show")
+    d, m = dialog.TKroot, app.window.TKroot
+    assert int(d.cget("highlightthickness")) >= 1, "a visible border even without a window manager"
+    titles = [e.get() for row in dialog.Rows for e in row if hasattr(e, "DisplayText")]
+    assert "Colorizing finished" in titles
+    centre_d = (d.winfo_rootx() + d.winfo_width() / 2, d.winfo_rooty() + d.winfo_height() / 2)
+    centre_m = (m.winfo_rootx() + m.winfo_width() / 2, m.winfo_rooty() + m.winfo_height() / 2)
+    assert abs(centre_d[0] - centre_m[0]) < 30 and abs(centre_d[1] - centre_m[1]) < 30, (centre_d, centre_m)
+
+
+def _xdotool_key(keys: str) -> None:
+    subprocess.run(["xdotool", "key", "--clearmodifiers", keys], check=True, timeout=10, env=dict(os.environ))
+
+
+def test_keyboard_ctrl_enter_colorizes_the_selected_photo_and_escape_cancels(make_app, tiny_model, tmp_path):
+    """Real key presses on the real window (xdotool on the virtual screen)."""
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed (apt-get install xdotool)")
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    for i in range(30):
+        _grey(folder / f"k{i:02d}.png", i, size=(480, 360))
+    app = make_app([str(folder)])
+    pump(app, lambda: len(app.rows) == 30, what="the photo list")
+    chosen = str(folder / "k03.png")
+    app.window["-FILES-"].update(select_node_keys=[chosen])
+    pump(app, lambda: app.current == chosen and app.selected() == [chosen], what="the selection")
+
+    def press(keys: str, window=None) -> None:
+        root = (window or app.window).TKroot
+        root.focus_force()
+        pump(app, lambda: root.focus_get() is not None, timeout=5, what="keyboard focus")
+        _xdotool_key(keys)
+
+    press("ctrl+Return")
+    pump(app, lambda: app.last_summary is not None, timeout=60, what="Ctrl+Enter to colorize")
+    assert app.rows[chosen].status == "done"
+    assert sorted(p.name for p in (folder / "colorized").iterdir()) == ["k03_color.png"]
+    assert all(r.status == "ready" for p, r in app.rows.items() if p != chosen), "only the selected photo"
+    # Escape closes the summary dialog (which took the keyboard focus when it opened)...
+    assert app.dialogs
+    dialog = next(iter(app.dialogs))
+    focus = dialog.TKroot.focus_get()
+    assert focus is not None and focus.winfo_toplevel() == dialog.TKroot
+    press("Escape", dialog)
+    pump(app, lambda: not app.dialogs, timeout=10, what="Escape to close the summary")
+    # ...and cancels a running batch.
+    app.last_summary = None
+    app.colorize_all()
+    pump(app, lambda: sum(r.status == "done" for r in app.rows.values()) >= 2, timeout=60, what="the batch")
+    press("Escape")
+    pump(app, lambda: app.last_summary is not None, timeout=60, what="Escape to cancel")
+    assert app.last_result.cancelled
+    assert len(app.last_result.done) < 29
+    assert not app.busy()
+
+
+def test_window_size_arithmetic_fits_common_screens():
+    from colorizer_gui.gui.geometry import centre_over, fit_window
+
+    # The remembered 1250x740 on a 1366x768 laptop: at most 90% of the screen, centred.
+    w, h, x, y = fit_window((1366, 768), (1250, 740))
+    assert (w, h) == (1229, 691) and (x, y) == (68, 38)
+    # A tiny remembered size is kept; a huge one is cut to the screen.
+    assert fit_window((1280, 720), (900, 600))[:2] == (900, 600)
+    assert fit_window((1280, 720), (5000, 5000))[:2] == (1152, 648)
+    # Dialogs: centred over the main window, but never pushed off the screen.
+    assert centre_over((100, 100, 800, 600), (400, 200), (1280, 720)) == (300, 300)
+    assert centre_over((900, 500, 300, 200), (600, 400), (1280, 720)) == (680, 320)

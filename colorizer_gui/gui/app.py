@@ -22,7 +22,7 @@ import PySimpleGUI as sg
 
 from .. import __version__
 from ..core import model_store, paths
-from . import dnd, events as ev, images, layout, workers
+from . import dnd, events as ev, geometry, images, layout, workers
 from .settings import Settings, load_settings, save_settings
 
 log = logging.getLogger(__name__)
@@ -168,15 +168,26 @@ class App:
         self.finetune: Any = None
         self.batch_names: dict[str, str] = {}
         self.auto_selected = False  # the preview shows a photo the app picked, not the user
+        self._preview_message = ""
 
         sg.theme(layout.THEME)
         sg.set_options(font=layout.FONT)
         self.backends = backend_status()
         names = list(self.backends)
         self.settings.backend = choose_backend(self.backends, self.settings.backend)
+        # Open at the size remembered from last time, but never larger than the
+        # screen allows (a 1366x768 laptop, a 1280x720 projector).
+        screen = sg.Window.get_screen_size()
+        width, height, x, y = geometry.fit_window(screen, tuple(self.settings.window_size))
         self.window = sg.Window(f"Colorizer {__version__}", layout.main_layout(names, self.settings),
-                                finalize=True, resizable=True, icon=icon_file(),
-                                size=tuple(self.settings.window_size), enable_close_attempted_event=True)
+                                finalize=True, resizable=True, icon=icon_file(), size=(width, height),
+                                location=(x, y), enable_close_attempted_event=True)
+        self._limit_min_size(screen)
+        self.canvas_size = layout.CANVAS_SIZE
+        self.resize_due: Optional[float] = None   # throttles redraws while the window is resized
+        self.window[ev.K_CANVAS].bind("<Configure>", ev.CANVAS_RESIZE_SUFFIX)
+        self.window.TKroot.update_idletasks()
+        self._apply_canvas_size()  # the canvas already grew to fill the window before the bind
         self.window.bind("<Control-o>", ev.SHORT_OPEN)
         self.window.bind("<Control-Return>", ev.SHORT_COLORIZE)
         self.window.bind("<Control-KP_Enter>", ev.SHORT_COLORIZE)
@@ -256,6 +267,9 @@ class App:
         except Exception as err:  # noqa: BLE001 - never let one bad event take the window down
             log.exception("error handling %r", event)
             self.set_status(f"Something went wrong: {err}. Details are in the log file.")
+        # Resizing sends a stream of events, so timers are checked here too, not only when idle.
+        if not self.closed:
+            self._on_idle()
         return not self.closed
 
     def run(self) -> None:
@@ -270,9 +284,39 @@ class App:
         log.info("window ready")
 
     def _on_idle(self) -> None:
-        if self.preview_due is not None and time.monotonic() >= self.preview_due:
+        now = time.monotonic()
+        if self.preview_due is not None and now >= self.preview_due:
             self.preview_due = None
             self.start_preview()
+        if self.resize_due is not None and now >= self.resize_due:
+            self.resize_due = None
+            self._apply_canvas_size()
+
+    def _limit_min_size(self, screen: tuple[int, int]) -> None:
+        """Let the window shrink only as far as its contents stay whole (or the screen allows)."""
+        root = self.window.TKroot
+        root.update_idletasks()
+        min_w, min_h = min(root.winfo_reqwidth(), screen[0]), min(root.winfo_reqheight(), screen[1])
+        root.minsize(min_w, min_h)
+        # The minimum may have made the window larger than planned: centre it again.
+        width, height = max(root.winfo_width(), min_w), max(root.winfo_height(), min_h)
+        width, height, x, y = geometry.fit_window(screen, (width, height), share=1.0)
+        root.geometry(f"{width}x{height}+{x}+{y}")
+        root.update_idletasks()
+
+    def on_canvas_resized(self) -> None:
+        """The preview area changed size: redraw once the size has settled (throttled)."""
+        self.resize_due = time.monotonic() + 0.15
+
+    def _apply_canvas_size(self) -> None:
+        widget = self.window[ev.K_CANVAS].Widget
+        size = (int(widget.winfo_width()), int(widget.winfo_height()))
+        if size[0] < 20 or size[1] < 20 or size == self.canvas_size:
+            return
+        self.canvas_size = size
+        # The caption under the preview wraps at the preview's width.
+        self.window[ev.K_CAPTION].Widget.configure(wraplength=max(200, size[0] - 16))
+        self.draw_preview(self._preview_message)
 
     def close(self) -> None:
         """Save settings, stop every worker and close all windows."""
@@ -326,6 +370,9 @@ class App:
             return
         if event == ev.DROP:
             self.open_paths(values[event])
+            return
+        if event == ev.CANVAS_RESIZED:
+            self.on_canvas_resized()
             return
         self._read_controls(event, values)
         key = ev.menu_key(event)
@@ -446,7 +493,7 @@ class App:
 
     @staticmethod
     def _status_text(row: Row) -> str:
-        return {"ready": "not colorized yet", "waiting": "waiting...", "working": "colorizing...",
+        return {"ready": "not colorized", "waiting": "waiting...", "working": "colorizing...",
                 "done": "done", "colour": "already in colour"}.get(row.status, row.status)
 
     def set_row(self, path: str, status: str, dest: Optional[str] = None) -> None:
@@ -510,7 +557,8 @@ class App:
         """Paint the preview canvas for the current view mode."""
         graph = self.window[ev.K_CANVAS]
         graph.erase()
-        width, height = layout.CANVAS_SIZE
+        self._preview_message = message
+        width, height = self.canvas_size
         original, colour = self.shown.get("original"), self.shown.get("colour")
         mode = self.settings.view
         if original is None:
@@ -570,7 +618,7 @@ class App:
         """Pick the point the 100% view centres on."""
         if not point or "original" not in self.shown or point[0] is None:
             return
-        width, height = layout.CANVAS_SIZE
+        width, height = self.canvas_size
         x, y = point
         if self.settings.view == "zoom" and self.full.get("path") == self.current:
             # Move the centre by the click's offset from the middle of the panel.
@@ -842,12 +890,21 @@ class App:
 
     # ------------------------------------------------------------- dialogs
 
+    def dialog(self, title: str, rows: list[list[Any]], handler: Optional[Callable[[Any, Any], bool]] = None) -> Any:
+        """A dialog window over the main one: its title in bold inside (there may be
+        no window manager to draw a title bar), a border, centred over the main
+        window. It does not block the workers; ``handler`` returns False to close it."""
+        heading = [sg.Text(title, font=("Helvetica", 13, "bold"), pad=((0, 0), (0, 8)))]
+        window = sg.Window(title, [heading, *rows], finalize=True, modal=False, icon=icon_file(),
+                           keep_on_top=False, margins=(16, 12))
+        geometry.place_dialog(window, self.window)
+        window.bind("<Escape>", "Close")  # Escape closes a dialog as it does elsewhere
+        self.dialogs[window] = handler or (lambda event, values: False)
+        return window
+
     def notice(self, title: str, text: str) -> Any:
         """A small message window that does not block the workers."""
-        window = sg.Window(title, [[sg.Text(text, size=(60, None))], [sg.Push(), sg.Button("OK")]],
-                           finalize=True, modal=False, icon=icon_file(), keep_on_top=False)
-        self.dialogs[window] = lambda event, values: False
-        return window
+        return self.dialog(title, [[sg.Text(text, size=(60, None))], [sg.Push(), sg.Button("OK")]])
 
     def show_summary(self, result: Any, cancelled: bool) -> Any:
         """The end-of-batch summary: what was done, what failed and why, what was skipped."""
@@ -861,7 +918,6 @@ class App:
         title = "Colorizing cancelled" if cancelled else "Colorizing finished"
         layout_ = [[sg.Text(result.summary(), size=(70, None))], *detail,
                    [sg.Push(), sg.Button("Open output folder", disabled=not result.done), sg.Button("Close")]]
-        window = sg.Window(title, layout_, finalize=True, icon=icon_file())
 
         def handle(event: Any, values: Any) -> bool:
             if event == "Open output folder":
@@ -869,13 +925,10 @@ class App:
                 return True
             return False
 
-        self.dialogs[window] = handle
-        return window
+        return self.dialog(title, layout_, handle)
 
     def shortcuts(self) -> None:
-        window = sg.Window("Keyboard shortcuts", [[sg.Text(SHORTCUTS, font=("Courier", 11))],
-                                                  [sg.Push(), sg.Button("OK")]], finalize=True, icon=icon_file())
-        self.dialogs[window] = lambda event, values: False
+        self.dialog("Keyboard shortcuts", [[sg.Text(SHORTCUTS, font=("Courier", 11))], [sg.Push(), sg.Button("OK")]])
 
     def about(self) -> None:
         import numpy
@@ -914,17 +967,14 @@ class App:
         default = model_store.resolve_cgan_weights()
         lines.append(f"\nDefault cGAN model: {default or 'none'}")
         lines.append(f"Your models folder: {paths.user_weights_dir()}")
-        window = sg.Window("Installed models", [[sg.Multiline("\n".join(lines), size=(90, 16), disabled=True)],
-                                               [sg.Button("Open models folder"), sg.Push(), sg.Button("Close")]],
-                           finalize=True, icon=icon_file())
-
         def handle(event: Any, values: Any) -> bool:
             if event == "Open models folder":
                 self.open_folder(paths.user_weights_dir())
                 return True
             return False
 
-        self.dialogs[window] = handle
+        self.dialog("Installed models", [[sg.Multiline("\n".join(lines), size=(90, 16), disabled=True)],
+                                         [sg.Button("Open models folder"), sg.Push(), sg.Button("Close")]], handle)
         self._show_backend_reason()
 
     def models_changed(self) -> None:
@@ -992,11 +1042,10 @@ class App:
         files = [str(p) for _where, p in model_store.list_weight_files() if p.suffix == ".safetensors"]
         current = model_store.user_default_cgan_weights()
         options = ["(the model shipped with the app)"] + files
-        window = sg.Window("Default cGAN model", [
-            [sg.Text("The cGAN method uses this model file:")],
-            [sg.Listbox(options, default_values=[str(current) if current else options[0]], size=(90, 8),
-                        key="-CHOICE-")],
-            [sg.Push(), sg.Button("Use this model"), sg.Button("Cancel")]], finalize=True, icon=icon_file())
+        rows = [[sg.Text("The cGAN method uses this model file:")],
+                [sg.Listbox(options, default_values=[str(current) if current else options[0]], size=(90, 8),
+                            key="-CHOICE-")],
+                [sg.Push(), sg.Button("Use this model"), sg.Button("Cancel")]]
 
         def handle(event: Any, values: Any) -> bool:
             if event == "Use this model" and values and values.get("-CHOICE-"):
@@ -1006,7 +1055,7 @@ class App:
                 self.models_changed()
             return False
 
-        self.dialogs[window] = handle
+        self.dialog("Default cGAN model", rows, handle)
 
     def open_finetune(self) -> None:
         """Open the fine-tuning dialog (one at a time)."""

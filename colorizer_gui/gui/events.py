@@ -65,6 +65,9 @@ SHORT_COLORIZE = "-SHORTCUT-COLORIZE-"
 SHORT_SAVE = "-SHORTCUT-SAVE-"
 SHORT_ESCAPE = "-SHORTCUT-ESCAPE-"
 WINDOW_CONFIGURE = "-CONFIGURE-"
+#: The preview canvas changed size (its <Configure> event; PySimpleGUI appends the suffix to the key).
+CANVAS_RESIZE_SUFFIX = "+RESIZED"
+CANVAS_RESIZED = K_CANVAS + CANVAS_RESIZE_SUFFIX
 
 # Menu item keys ("Text::key" in PySimpleGUI menus).
 M_OPEN_FOLDER = "open_folder"

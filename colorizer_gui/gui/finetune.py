@@ -27,13 +27,14 @@ import PySimpleGUI as sg
 
 from ..core import model_store, paths
 from ..core.progress import ProgressEvent
-from . import events as ev, images
+from . import events as ev, geometry, images
 
 log = logging.getLogger(__name__)
 
 TRAIN_EVENT = ev.TRAIN
+NO_FOLDER_ESTIMATE = "Pick a folder of colour photos to see how long training will take."
 COUNT_EVENT = ("finetune", "count")
-PREVIEW_BOX = (480, 200)
+PREVIEW_BOX = (400, 140)
 LOG_NAME = "train-output.log"
 #: The trainer's checkpoint file in a run folder (training/checkpoint.py).
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -65,12 +66,18 @@ GAN_SLOWDOWN = 3.0
 
 
 def training_command() -> list[str]:
-    """The command that runs the training CLI: ``python -m colorizer_gui train``, or
-    the app itself with ``train`` when frozen by PyInstaller (then sys.executable
-    is the app)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "train"]
-    return [sys.executable, "-m", "colorizer_gui", "train"]
+    """The command that runs the training CLI: Colorizer's own command line
+    (``paths.cli_command()``: ``python -m colorizer_gui``, or the bundled app or its
+    Windows console twin) followed by ``train``."""
+    return paths.cli_command() + ["train"]
+
+
+def popen_flags() -> int:
+    """Process-creation flags for the trainer: on Windows its own process group (so
+    Ctrl+Break stops it, not us) and no console window popping up."""
+    if sys.platform.startswith("win"):
+        return subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW  # type: ignore[attr-defined]
+    return 0
 
 
 def estimate_seconds(images: int, preset: Preset, device: str, measured: Optional[dict[str, float]] = None,
@@ -132,7 +139,7 @@ class TrainingProcess:
     def start(self) -> "TrainingProcess":
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform.startswith("win") else 0  # type: ignore[attr-defined]
+        flags = popen_flags()
         self._stderr = open(self.run_dir / LOG_NAME, "ab")
         log.info("training: %s", " ".join(self.args))
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
@@ -267,11 +274,11 @@ class FineTuneDialog:
         layout_ = [
             [sg.Text("Teach the cGAN method the colours of your own photos.", font=("Helvetica", 12, "bold"))],
             [sg.Text("Pick a folder of COLOUR photos that look like the ones you want to colorize "
-                     "(a few hundred or more is best).", size=(80, 2))],
+                     "(a few hundred or more is best).", size=(70, 2))],
             [sg.Text("Colour photos", size=(13, 1)),
              sg.Input(self.settings.finetune_folder, key="-FOLDER-", size=(52, 1), enable_events=True),
              sg.FolderBrowse("Browse...", target="-FOLDER-")],
-            [sg.Text("", key="-COUNT-", size=(80, 1))],
+            [sg.Text("No folder chosen yet.", key="-COUNT-", size=(76, 1))],
             *radios,
             [sg.Text("Start from", size=(13, 1)),
              sg.Combo(starts, default_value=starts[0] if have_default else starts[1], key="-INIT-", readonly=True,
@@ -279,15 +286,15 @@ class FineTuneDialog:
              sg.Text("Device", size=(6, 1)),
              sg.Combo(["auto", "cpu", "cuda"], default_value=self.settings.device, key="-DEVICE-", readonly=True,
                       enable_events=True, size=(6, 1))],
-            [sg.Text("", key="-ESTIMATE-", size=(90, 2), text_color="#0d47a1")],
+            [sg.Text(NO_FOLDER_ESTIMATE, key="-ESTIMATE-", size=(76, 2), text_color="#0d47a1")],
             [sg.Button("Start", key="-START-"), sg.Button("Resume last run", key="-RESUME-"),
              sg.Button("Cancel training", key="-CANCEL-", disabled=True), sg.Push(),
              sg.Button("Close", key="-CLOSE-")],
             [sg.HorizontalSeparator()],
-            [sg.Text("Not started.", key="-STAGE-", size=(90, 1), font=("Helvetica", 11, "bold"))],
+            [sg.Text("Not started.", key="-STAGE-", size=(76, 1), font=("Helvetica", 11, "bold"))],
             [sg.ProgressBar(100, orientation="h", size=(60, 16), key="-BAR-")],
             [sg.Text("Nothing to show yet: a check on photos set aside appears after the first pass.",
-                     key="-METRICS-", size=(90, 2), font=("Helvetica", 10))],
+                     key="-METRICS-", size=(76, 2), font=("Helvetica", 10))],
             [sg.Image(key="-GRID-", size=PREVIEW_BOX, background_color="#2b2b2b"),
              sg.Text("Latest check on photos set aside\nfrom training: grey input,\nthe model's colours, "
                      "and the\nreal colours.", font=("Helvetica", 9), text_color="#444444",
@@ -296,7 +303,10 @@ class FineTuneDialog:
              sg.Checkbox("and make it the default for the cGAN method", key="-MAKE-DEFAULT-", default=True),
              sg.Push()],
         ]
-        return sg.Window("Fine-tune on my photos", layout_, finalize=True, icon=_icon(), resizable=True)
+        window = sg.Window("Fine-tune on my photos", layout_, finalize=True, icon=_icon(), resizable=True,
+                           margins=(16, 12))
+        geometry.place_dialog(window, getattr(self.app, "window", None))
+        return window
 
     # ---------------------------------------------------------------- events
 
@@ -371,19 +381,30 @@ class FineTuneDialog:
             w["-COUNT-"].update(f"{self.image_count} photos found." + (
                 " That is very few: the model will learn little from them." if 0 < self.image_count < 50 else "")
                                 if self.image_count else "No photos found in that folder.")
-        device = self._device()
-        if self.image_count:
-            seconds, source = estimate_seconds(self.image_count, self.preset(), device, self.settings.train_speed)
-            where = "the graphics card" if device == "cuda" else "this computer's CPU"
-            w["-ESTIMATE-"].update(f"Estimated time: {format_duration(seconds)} on {where}. This is an estimate "
-                                   f"(speed {source}); the real time shows once training starts.")
-        else:
-            w["-ESTIMATE-"].update("")
+        w["-ESTIMATE-"].update(self.estimate_text())
         resumable = self.can_resume()
         w["-START-"].update(disabled=running or not self.image_count)
         w["-RESUME-"].update(disabled=running or not resumable)
         w["-CANCEL-"].update(disabled=not running)
         w["-USE-"].update(disabled=running or self.finished_model is None)
+
+    def estimate_text(self) -> str:
+        """What the estimate line says: how to get an estimate, or the estimate and
+        where its speed figure comes from."""
+        folder = self._folder()
+        if not folder or not Path(folder).is_dir():
+            return NO_FOLDER_ESTIMATE
+        if self.image_count is None:
+            return "Counting the photos to estimate how long it will take..."
+        if not self.image_count:
+            return "No photos to learn from in that folder, so nothing to estimate."
+        device = self._device()
+        seconds, source = estimate_seconds(self.image_count, self.preset(), device, self.settings.train_speed)
+        where = "the graphics card" if device == "cuda" else "this computer's CPU"
+        if (self.window["-DEVICE-"].get() or "auto") == "auto" and not self.app.device_info:
+            where += " (still checking for a graphics card)"
+        return (f"Estimated time: {format_duration(seconds)} on {where} for {self.image_count} photos. "
+                f"Only an estimate (speed {source}); the real time left shows once training starts.")
 
     def can_resume(self) -> bool:
         """True when the last run left a checkpoint to continue from."""

@@ -7,7 +7,11 @@ import PySimpleGUI as sg
 
 from . import events as ev
 
-CANVAS_SIZE = (530, 440)
+#: The preview's smallest size; it grows with the window (app.py redraws on resize).
+CANVAS_SIZE = (440, 300)
+#: Width in characters (of SMALL) that help texts in the Settings column wrap at,
+#: so a long message never runs past the window's edge.
+HELP_WIDTH = 36
 FONT = ("Helvetica", 11)
 SMALL = ("Helvetica", 9)
 RENDER_SIZES = ["auto", "224", "256", "320", "384", "512", "768"]
@@ -31,8 +35,13 @@ def menu_definition() -> list[Any]:
     ]
 
 
-def _label(text: str, width: int = 12) -> sg.Text:
+def _label(text: str, width: int = 11) -> sg.Text:
     return sg.Text(text, size=(width, 1), pad=((0, 4), 2))
+
+
+def _help(text: str, key: Any = None, lines: Any = None) -> sg.Text:
+    """A small grey help text wrapped to the Settings column's width."""
+    return sg.Text(text, key=key, size=(HELP_WIDTH, lines), font=SMALL, text_color="#444444", pad=((2, 0), (0, 4)))
 
 
 def controls_column(backends: list[str], settings: Any) -> sg.Column:
@@ -42,39 +51,38 @@ def controls_column(backends: list[str], settings: Any) -> sg.Column:
     rows = [
         [sg.Text("Settings", font=("Helvetica", 12, "bold"))],
         [_label("Method"), sg.Combo(backends, default_value=backend, key=ev.K_BACKEND, readonly=True,
-                                    enable_events=True, size=(14, 1))],
-        [sg.Text("", key=ev.K_BACKEND_WHY, size=(30, 3), font=SMALL, text_color="#444444")],
+                                    enable_events=True, size=(13, 1))],
+        [_help("", key=ev.K_BACKEND_WHY)],
         [_label("Device"), sg.Combo(DEVICES, default_value=settings.device if settings.device in DEVICES else "auto",
-                                    key=ev.K_DEVICE, readonly=True, enable_events=True, size=(14, 1))],
-        [sg.Text("Looking for a graphics card...", key=ev.K_DEVICE_FOUND, size=(30, 2), font=SMALL,
-                 text_color="#444444")],
+                                    key=ev.K_DEVICE, readonly=True, enable_events=True, size=(13, 1))],
+        [_help("Looking for a graphics card...", key=ev.K_DEVICE_FOUND)],
         [_label("Detail (px)"), sg.Combo(RENDER_SIZES, default_value=render, key=ev.K_RENDER, readonly=True,
-                                         enable_events=True, size=(14, 1))],
-        [sg.Text("Detail the model looks at;\nlarger is slower.", font=SMALL, text_color="#444444")],
-        [_label("Colour strength")],
-        [sg.Slider((0.0, 2.0), default_value=settings.saturation, resolution=0.05, orientation="h",
-                   key=ev.K_SATURATION, enable_events=True, size=(24, 14), disable_number_display=False)],
-        [_label("Zhang temperature", 20)],
-        [sg.Slider((0.05, 1.0), default_value=settings.temperature, resolution=0.01, orientation="h",
-                   key=ev.K_TEMPERATURE, enable_events=True, size=(24, 14))],
-        [sg.Text("Lower: bolder colours\n(Zhang method only).", font=SMALL, text_color="#444444")],
+                                         enable_events=True, size=(13, 1))],
+        [_help("How much detail the model looks at; larger is slower.")],
+        [sg.Text("Colour\nstrength", size=(9, 2), pad=((0, 4), (14, 0))),
+         sg.Slider((0.0, 2.0), default_value=settings.saturation, resolution=0.05, orientation="h",
+                   key=ev.K_SATURATION, enable_events=True, size=(15, 14))],
+        [sg.Text("Zhang\ntemperature", size=(9, 2), pad=((0, 4), (14, 0))),
+         sg.Slider((0.05, 1.0), default_value=settings.temperature, resolution=0.01, orientation="h",
+                   key=ev.K_TEMPERATURE, enable_events=True, size=(15, 14))],
+        [_help("Temperature: lower gives bolder colours (Zhang method only).")],
         [sg.HorizontalSeparator()],
         [sg.Text("Save colour copies in")],
-        [sg.Input(settings.output_folder, key=ev.K_OUTDIR, size=(27, 1), enable_events=True)],
-        [sg.FolderBrowse("Choose folder...", target=ev.K_OUTDIR, key=ev.K_OUTDIR_BROWSE)],
-        [sg.Text("Empty: a 'colorized' folder\nbeside the photos.", font=SMALL, text_color="#444444")],
+        [sg.Input(settings.output_folder, key=ev.K_OUTDIR, size=(16, 1), enable_events=True),
+         sg.FolderBrowse("Choose...", target=ev.K_OUTDIR, key=ev.K_OUTDIR_BROWSE)],
+        [_help("Empty: a 'colorized' folder beside the photos.")],
         [sg.Checkbox("Skip photos done before", default=settings.skip_existing, key=ev.K_SKIP_EXISTING,
                      enable_events=True, tooltip="Leave out photos whose colour copy is already in the output folder")],
         [sg.Checkbox("Redo colour photos too", default=settings.recolour, key=ev.K_RECOLOUR,
                      enable_events=True, tooltip="Photos that already have colour are normally skipped")],
     ]
-    return sg.Column(rows, vertical_alignment="top", pad=(6, 0))
+    return sg.Column(rows, vertical_alignment="top", pad=((6, 10), 0))
 
 
 def files_column() -> sg.Column:
     """The photo list: thumbnail, name and status per photo."""
-    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=21,
-                   col_widths=[12], auto_size_columns=False, num_rows=10, row_height=THUMB_ROW_HEIGHT,
+    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=19,
+                   col_widths=[12], auto_size_columns=False, num_rows=5, row_height=THUMB_ROW_HEIGHT,
                    key=ev.K_FILES, enable_events=True, select_mode=sg.TABLE_SELECT_MODE_EXTENDED,
                    show_expanded=False, expand_x=True, expand_y=True)
     rows = [
@@ -92,17 +100,19 @@ def preview_column(settings: Any) -> sg.Column:
         [sg.Radio("Side by side", "VIEW", key=(ev.K_VIEW, "side"), default=view == "side", enable_events=True),
          sg.Radio("Before / after", "VIEW", key=(ev.K_VIEW, "compare"), default=view == "compare",
                   enable_events=True),
-         sg.Radio("100% (click the photo)", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
+         sg.Radio("100% (click photo)", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
                   enable_events=True)],
+        # Top-left origin in pixels: drawing coordinates stay pixels however large
+        # the canvas grows (app.py reads its real size on resize).
         [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",
-                  enable_events=True, pad=(0, 4))],
+                  enable_events=True, pad=(0, 4), expand_x=True, expand_y=True)],
         [sg.Text("Before", font=SMALL), sg.Slider((0, 100), default_value=50, orientation="h", key=ev.K_SPLIT,
-                                                  enable_events=True, size=(44, 12),
-                                                  disable_number_display=True),
+                                                  enable_events=True, size=(30, 12),
+                                                  disable_number_display=True, expand_x=True),
          sg.Text("After", font=SMALL)],
-        [sg.Text("", key=ev.K_CAPTION, size=(86, 3), font=SMALL)],
+        [sg.Text("", key=ev.K_CAPTION, size=(46, 2), font=SMALL, expand_x=True)],
     ]
-    return sg.Column(rows, vertical_alignment="top", pad=(6, 0))
+    return sg.Column(rows, vertical_alignment="top", pad=(6, 0), expand_x=True, expand_y=True)
 
 
 def action_row() -> list[Any]:
@@ -114,8 +124,8 @@ def action_row() -> list[Any]:
         sg.Button("Save", key=ev.K_SAVE, disabled=True, tooltip="Save the photo in the preview at full size (Ctrl+S)"),
         sg.Button("Save as...", key=ev.K_SAVE_AS, disabled=True),
         sg.Button("Open output folder", key=ev.K_OPEN_OUTPUT, disabled=True),
-        sg.ProgressBar(100, orientation="h", size=(16, 18), key=ev.K_PROGRESS),
-        sg.Text("", key=ev.K_PROGRESS_TEXT, size=(22, 1)),
+        sg.ProgressBar(100, orientation="h", size=(12, 18), key=ev.K_PROGRESS),
+        sg.Text("", key=ev.K_PROGRESS_TEXT, size=(18, 1)),
     ]
 
 
@@ -125,7 +135,7 @@ def main_layout(backends: list[str], settings: Any) -> list[list[Any]]:
         [sg.Menu(menu_definition(), key="-MENU-")],
         [sg.Text("Open a folder of scans, or drop photos and folders anywhere on this window.",
                  key=ev.K_DROP_HINT, font=("Helvetica", 12))],
-        [files_column(), preview_column(settings), controls_column(backends, settings)],
+        [files_column(), preview_column(settings), sg.VerticalSeparator(), controls_column(backends, settings)],
         action_row(),
-        [sg.StatusBar("Starting...", key=ev.K_STATUS, size=(120, 1), expand_x=True)],
+        [sg.StatusBar("Starting...", key=ev.K_STATUS, size=(60, 1), expand_x=True)],
     ]
