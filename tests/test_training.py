@@ -178,7 +178,7 @@ def test_training_lowers_validation_l1_and_exports_loadable_weights(tmp_path):
     data = make_photos(tmp_path / "photos", 12, h=64, w=80)
     events = []
     opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=8, gan_epochs=2,
-                        lr_l1=3e-3)
+                        lr_l1=3e-3, keep_snapshots=True)
     result = train(opts, on_progress=events.append)
     assert not result.cancelled and result.step == result.total_steps == 20
     first, last = result.evaluations[0], result.evaluations[-1]
@@ -194,8 +194,17 @@ def test_training_lowers_validation_l1_and_exports_loadable_weights(tmp_path):
     assert (result.run_dir / "preview_0000020.png").is_file()
     assert (result.run_dir / "options.json").is_file()
 
+    # Every evaluation's model is kept when asked; the exported one is the best of
+    # the last (GAN) stage, not an earlier L1-stage model with a lower L1.
+    snapshots = {p.name for p in (result.run_dir / "snapshots").iterdir()}
+    assert {"l1-step0000000.safetensors", "gan-step0000020.safetensors"} <= snapshots
+    assert len(snapshots) == len(result.evaluations)
+    gan_scores = [e["val_l1"] for e in result.evaluations if e["stage"] == "gan"]
+    assert gan_scores and result.best_val_l1 == pytest.approx(min(gan_scores))
+
     model, meta = load_generator(result.out)
     assert meta["arch"] == "lite0-unet" and meta["train_size"] == "64"
+    assert '"stage": "gan"' in meta["metrics"]
     assert '"used": 12' in meta["data_summary"]
     assert float(eval(meta["metrics"].replace("null", "None"))["val_l1"]) == pytest.approx(
         result.best_val_l1, rel=1e-6)

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data loading processes; -1 chooses (default: %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: %(default)s)")
     p.add_argument("--max-images", type=int, default=None, help="use at most N photos")
+    p.add_argument("--snapshots", action="store_true",
+                   help="also keep the model of every evaluation in RUN_DIR/snapshots/, to pick "
+                        "one by its preview (the GAN stage adds colour for a while, then artifacts)")
     p.add_argument("--progress-json", action="store_true",
                    help="print one JSON object per progress event on stdout instead of progress "
                         "bars (for the desktop app, which runs training as a subprocess)")
@@ -67,7 +70,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
         batch_size=args.batch_size, device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
-        seed=args.seed, max_images=args.max_images)
+        seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots)
 
 
 class _TqdmProgress:

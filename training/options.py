@@ -11,7 +11,7 @@ INIT_CHOICES = ("default", "imagenet", "scratch")
 # Fields that may change when a run is resumed (they do not affect the model,
 # the data split or the data order); everything else comes from the saved run.
 RUNTIME_FIELDS = ("out", "device", "workers", "eval_every", "checkpoint_every", "run_dir",
-                  "l1_epochs", "gan_epochs", "resume")
+                  "l1_epochs", "gan_epochs", "resume", "keep_snapshots")
 
 
 @dataclass
@@ -54,6 +54,7 @@ class TrainOptions:
     run_dir: Optional[str] = None
     deterministic: bool = False
     resume: bool = False
+    keep_snapshots: bool = False  # also export every evaluation's generator to run_dir/snapshots/
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a plain message for options that cannot work."""

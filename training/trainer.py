@@ -108,7 +108,8 @@ class _Run:
         self.emit_raw = on_progress
         self.should_stop = should_stop
         self.evaluations: list[dict[str, Any]] = []
-        self.best_val_l1 = math.inf
+        self.best_val_l1 = math.inf  # of the stage the exported model comes from
+        self.best_stage: Optional[str] = None
         self.exported: Optional[Path] = None
         self.in_step = False
 
@@ -276,6 +277,7 @@ class _Run:
         self.step_in_epoch = int(state["step_in_epoch"])
         self.step = int(state["step"])
         self.best_val_l1 = float(state["best_val_l1"])
+        self.best_stage = state.get("best_stage", state["stage"])
         self.evaluations = list(state.get("evaluations", []))
         self.base_weights = state.get("base_weights", "")
         if self.steps_per_epoch != int(state["steps_per_epoch"]):
@@ -354,15 +356,21 @@ class _Run:
         preview = save_preview(grid, self.run_dir, self.step)
         record = {"step": self.step, "epoch": self.epoch + 1, "stage": self.stage, **metrics}
         self.evaluations.append(record)
-        if metrics["val_l1"] < self.best_val_l1:
+        # The exported model is the best of the LAST stage that ran: the GAN stage
+        # trades some L1 for colour, which is what it is for, so an L1-stage model
+        # must not win over it just by a lower L1.
+        if self.stage != self.best_stage or metrics["val_l1"] < self.best_val_l1:
             self.best_val_l1 = metrics["val_l1"]
+            self.best_stage = self.stage
             self.export(record)
+        if o.keep_snapshots:
+            self.export(record, self.run_dir / "snapshots" / f"{self.stage}-step{self.step:07d}.safetensors")
         self.emit(ProgressEvent(stage="eval", done=self.step, total=self.total_steps,
                                 metrics={**record, "best_val_l1": self.best_val_l1},
                                 preview=str(preview)))
 
-    def export(self, record: dict[str, Any]) -> None:
-        """Write the generator as a model file (safetensors) to ``options.out``."""
+    def export(self, record: dict[str, Any], dest: Optional[Path] = None) -> Path:
+        """Write the generator as a model file (safetensors) to ``dest`` (default ``options.out``)."""
         from colorizer_gui.nets.weights_io import save_generator
 
         o = self.options
@@ -377,8 +385,11 @@ class _Run:
         }
         was_training = self.gen.training
         self.gen.eval()
-        self.exported = save_generator(self.gen, Path(o.out), meta, fp16=True)
+        written = save_generator(self.gen, Path(dest or o.out), meta, fp16=True)
         self.gen.train(was_training)
+        if dest is None:
+            self.exported = written
+        return written
 
     def save(self) -> None:
         """Write the checkpoint (rank 0), atomically."""
@@ -393,6 +404,7 @@ class _Run:
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
             "best_val_l1": self.best_val_l1,
+            "best_stage": self.best_stage,
             "evaluations": self.evaluations,
             "data": self.report.counts(),
             "base_weights": self.base_weights,
