@@ -28,3 +28,13 @@ def zhang_weights(tmp_path_factory):
         zhang_model.write_random_zhang_caffemodel(partial, seed=0)
         partial.replace(path)
     return path
+
+
+@pytest.fixture
+def no_bundled_weights(tmp_path_factory, monkeypatch):
+    """Hide the weights/ folder shipped with the app, as on an install without them."""
+    from colorizer_gui.core import paths
+
+    empty = tmp_path_factory.mktemp("no_bundled_weights")
+    monkeypatch.setattr(paths, "bundled_weights_dir", lambda: empty)
+    return empty

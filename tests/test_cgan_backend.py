@@ -20,15 +20,6 @@ torch.set_num_threads(2)
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def no_bundled_weights(tmp_path, monkeypatch):
-    """An empty bundled weights folder, whatever the source tree ships."""
-    empty = tmp_path / "bundled_weights"
-    empty.mkdir()
-    monkeypatch.setattr(paths, "bundled_weights_dir", lambda: empty)
-    return empty
-
-
 @pytest.fixture(scope="module")
 def tiny_file(tmp_path_factory) -> Path:
     return make_tiny_generator_file(tmp_path_factory.mktemp("w") / "tiny.safetensors", seed=0)

@@ -235,7 +235,7 @@ def test_a_damaged_settings_file_gives_defaults(make_app, tmp_path):
     assert app.settings.saturation == 1.0
 
 
-def test_without_any_model_the_window_says_how_to_get_one(make_app, photo_folder):
+def test_without_any_model_the_window_says_how_to_get_one(no_bundled_weights, make_app, photo_folder):
     from colorizer_gui.gui import events as ev
 
     app = make_app([str(photo_folder)])
@@ -309,7 +309,7 @@ def test_importing_the_app_does_not_import_torch():
     assert out.stdout.strip() == "False", out.stderr
 
 
-def test_import_model_menu_worker_installs_a_model_and_refuses_junk(make_app, tmp_path):
+def test_import_model_menu_worker_installs_a_model_and_refuses_junk(no_bundled_weights, make_app, tmp_path):
     from tiny_cgan import make_tiny_generator_file
 
     from colorizer_gui.core import model_store

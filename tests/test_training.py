@@ -284,7 +284,7 @@ def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monke
     assert done.step == done.total_steps and not done.cancelled
 
 
-def test_refuses_to_overwrite_a_run_and_needs_default_weights(tmp_path):
+def test_refuses_to_overwrite_a_run_and_needs_default_weights(tmp_path, no_bundled_weights):
     data = make_photos(tmp_path / "photos", 4)
     with pytest.raises(TrainingError, match="--init imagenet"):
         train(tiny_options(tmp_path, data, init="default", arch_kwargs={}))
