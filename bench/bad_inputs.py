@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
+from benchlib import REPO, add_import_paths, write_results_section
+
+add_import_paths("tests")
 
 HEADING = "## Bad-input corpus"
 
@@ -41,20 +41,6 @@ def _short(rel: str) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _write_section(text: str) -> Path:
-    """Replace (or append) our own section of bench/RESULTS.md, leaving the others."""
-    results = REPO / "bench" / "RESULTS.md"
-    old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _m: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    fd, tmp = tempfile.mkstemp(dir=results.parent, prefix=".RESULTS-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(new)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, results)
-    return results
 
 
 def main() -> int:
@@ -121,7 +107,7 @@ def main() -> int:
     ]
     print("".join(text))
     if not opts.no_write:
-        print(f"wrote {_write_section(''.join(text))}")
+        print(f"wrote {write_results_section(HEADING, ''.join(text))}")
     return 0 if surprises == 0 and unchanged and result.returncode == 1 else 1
 
 

@@ -44,10 +44,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(BENCH))
+import benchlib
+from benchlib import BENCH, REPO, write_atomic
+
+benchlib.add_import_paths()
 
 import quality_metrics as qm  # noqa: E402
 from colorizer_gui.backends import BackendError, backend_names, create_backend  # noqa: E402
@@ -59,7 +59,8 @@ SHEET_ROWS = 12
 CELL_HEIGHT = 200
 LABEL_HEIGHT = 20
 METRICS = ("psnr", "ssim", "auc", "colourfulness", "dl")
-RESULTS = BENCH / "RESULTS.md"
+RESULTS = benchlib.RESULTS
+replace_section = benchlib.replace_section  # part of this module's API (the tests use it)
 
 
 @dataclass
@@ -222,39 +223,10 @@ def contact_sheet(items: list[tuple[Row, Thumbs]], backend: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- files
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temp file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
-def replace_section(document: str, heading: str, text: str) -> str:
-    """``document`` with the section under ``heading`` (up to the next "## ") replaced by
-    ``text``, or ``text`` appended when there is no such section yet."""
-    lines = document.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
-    if start is None:
-        return document.rstrip("\n") + "\n\n" + text
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    return "".join(lines[:start]) + text + ("\n" + rest if rest else "")
-
-
 def write_results_section(name: str, text: str) -> Path:
     """Write or replace "## Quality: NAME" in bench/RESULTS.md, leaving other sections alone."""
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    return write_atomic(RESULTS, replace_section(old, f"## Quality: {name}", text).encode("utf-8"))
+    # RESULTS is read at call time, so a test can point it at a copy.
+    return benchlib.write_results_section(f"## Quality: {name}", text, RESULTS)
 
 
 def set_name(gt_dir: Path) -> str:

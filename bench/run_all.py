@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "bench"))
+from benchlib import (RESULTS, REPO, add_import_paths, gray_pixels, load_average, machine_summary, timings,
+                      write_gray_jpeg, write_results_section)
+
+add_import_paths("tests", "bench")
 
 SECTION = "## Speed and memory (bench/run_all.py)"
 MP50 = (5774, 8660)  # 50.0 MP, 3:2
@@ -50,24 +50,6 @@ GB = 1024 ** 3
 
 
 # ----------------------------------------------------------------- test photos
-
-def gray_pixels(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A photo-like gray scan: smooth shapes plus grain (so codecs do real work)."""
-    rng = np.random.default_rng(seed)
-    ys = np.arange(height, dtype=np.float32)[:, None]
-    xs = np.arange(width, dtype=np.float32)[None, :]
-    base = 120 + 60 * np.sin(xs / (width / 7) + seed) * np.cos(ys / (height / 5)) + 30 * np.sin((xs + ys) / 37)
-    noise = rng.normal(0, 8, (height, width)).astype(np.float32)
-    return np.clip(base + noise, 0, 255).astype(np.uint8)
-
-
-def write_jpeg(path: Path, pixels: np.ndarray) -> Path:
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return path
-
 
 def write_tiff16(path: Path, pixels8: np.ndarray) -> Path:
     import cv2
@@ -177,12 +159,7 @@ def measure_seconds_per_photo(backends: dict, src: Path, work: Path, repeats: in
     out = {}
     for name, backend in backends.items():
         colorize_file(src, work / "warm1", backend)
-        runs = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            colorize_file(src, work / f"one-{name}", backend)
-            runs.append(time.perf_counter() - start)
-        out[name] = statistics.median(runs)
+        out[name] = timings(lambda: colorize_file(src, work / f"one-{name}", backend), repeats)[1]
     return out
 
 
@@ -276,37 +253,12 @@ def measure_startup() -> float | None:
 
 
 def recorded_startup() -> float | None:
-    text = (REPO / "bench" / "RESULTS.md").read_text(encoding="utf-8")
+    text = RESULTS.read_text(encoding="utf-8")
     m = re.search(r"^\| no photos \| ([0-9.]+) \|", text, re.M)
     return float(m.group(1)) if m else None
 
 
 # ----------------------------------------------------------------- report
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def write_section(text: str) -> Path:
-    results = REPO / "bench" / "RESULTS.md"
-    old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = text.rstrip() + "\n\n"
-    new = pattern.sub(lambda _m: block, old) if pattern.search(old) else old.rstrip() + "\n\n" + block
-    fd, tmp = tempfile.mkstemp(dir=results.parent, prefix=".RESULTS-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(new)
-    os.replace(tmp, results)
-    return results
-
 
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "FAIL")
@@ -329,7 +281,7 @@ def main() -> int:
 
     os.environ.setdefault("COLORIZER_HOME", tempfile.mkdtemp(prefix="colorizer-bench-"))
     began = time.time()
-    load_start = os.getloadavg()
+    load_start = load_average()
     work = Path(tempfile.mkdtemp(prefix="run-all-"))
     print(f"working in {work}", flush=True)
     zhang_w, cgan_w = make_models(work)
@@ -337,10 +289,10 @@ def main() -> int:
     import cv2
     import torch
 
-    photo12 = write_jpeg(work / "p12.jpg", gray_pixels(3000, 4000))
-    photo1 = write_jpeg(work / "p1.jpg", gray_pixels(864, 1152))
+    photo12 = write_gray_jpeg(work / "p12.jpg", gray_pixels(3000, 4000))
+    photo1 = write_gray_jpeg(work / "p1.jpg", gray_pixels(864, 1152))
     big = gray_pixels(*MP50)
-    photo50 = write_jpeg(work / "p50.jpg", big)
+    photo50 = write_gray_jpeg(work / "p50.jpg", big)
     tiff50 = write_tiff16(work / "p50.tif", big)
     del big
     batch_dir = work / "batch"
@@ -348,7 +300,7 @@ def main() -> int:
     rng = np.random.default_rng(1)
     for i in range(args.photos):
         shift = rng.integers(0, 3000)
-        write_jpeg(batch_dir / f"scan{i:03d}.jpg", np.roll(base, int(shift), axis=1))
+        write_gray_jpeg(batch_dir / f"scan{i:03d}.jpg", np.roll(base, int(shift), axis=1))
     del base
     print("inputs written", flush=True)
 
@@ -371,7 +323,7 @@ def main() -> int:
     startup_note = "measured now (3 launches, median)"
     if startup is None:
         startup, startup_note = recorded_startup(), "last figure recorded by bench/startup.py"
-    load_end = os.getloadavg()
+    load_end = load_average()
 
     rows: list[tuple[str, str, str, str]] = []  # what, measured, target, verdict
     ratio = net["cgan"] / net["zhang"]
@@ -405,7 +357,7 @@ def main() -> int:
                      f"{one_mp[name]:.2f} / {lat[name]['total']:.2f} / {mem[(name, '8-bit JPEG')]['seconds']:.2f}",
                      "(for choosing)", "info"))
 
-    header = (f"Machine: {machine()}; Python {platform.python_version()}, OpenCV {cv2.__version__} "
+    header = (f"Machine: {machine_summary()}; Python {platform.python_version()}, OpenCV {cv2.__version__} "
               f"({cv2.getNumThreads()} threads), torch {torch.__version__} ({torch.get_num_threads()} threads), "
               f"backends on CPU. Load average (1/5/15 min) at the start "
               f"{load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f}, at the end "
@@ -421,7 +373,7 @@ def main() -> int:
     print()
     print(text)
     if not args.no_write:
-        print(f"wrote {write_section(text)}")
+        print(f"wrote {write_results_section(SECTION, text)}")
     return 0
 
 

@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-OUT = ROOT / "bench" / "out" / "screenshots"
+from benchlib import BENCH, add_import_paths
+
+add_import_paths("tests")
+OUT = BENCH / "out" / "screenshots"
 
 
 SCREENS = ["1280x800", "1366x768", "1280x720"]

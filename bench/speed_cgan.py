@@ -14,63 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from benchlib import add_import_paths, cpu_name, gray_test_jpeg, load_average, timings, write_results_section
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+add_import_paths()
 
 SECTION = "## cGAN backend speed"
 SIZES = {"1 MP": (864, 1152), "12 MP": (3000, 4000)}
-
-
-def _gray_jpeg(path: Path, height: int, width: int) -> Path:
-    """A gray photo-like JPEG: smooth shapes plus grain, so JPEG work is realistic."""
-    rng = np.random.default_rng(0)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = 120 + 60 * np.sin(xs / (width / 7)) * np.cos(ys / (height / 5)) + 30 * np.sin((xs + ys) / 37)
-    pixels = np.clip(base + rng.normal(0, 8, (height, width)), 0, 255).astype(np.uint8)
-    Image.fromarray(pixels, "L").save(path, quality=92)
-    return path
-
-
-def _timings(fn, repeats: int) -> tuple[float, float, float]:
-    """(fastest wall s, median wall s, median process CPU s) over ``repeats`` calls.
-
-    The fastest run is the best estimate on a machine shared with other jobs;
-    CPU seconds count all threads' work."""
-    walls, cpus = [], []
-    for _ in range(repeats):
-        cpu0, start = time.process_time(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu0)
-    return min(walls), statistics.median(walls), statistics.median(cpus)
-
-
-def _write_section(text: str) -> Path:
-    """Replace (or append) our own section of bench/RESULTS.md, leaving the others."""
-    results = REPO / "bench" / "RESULTS.md"
-    old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    fd, tmp = tempfile.mkstemp(dir=results.parent, prefix=".RESULTS-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(new)
-    os.replace(tmp, results)
-    return results
 
 
 def main() -> int:
@@ -108,7 +61,7 @@ def main() -> int:
     every = os.cpu_count() or 1
     thread_counts = [args.threads] if args.threads else [chosen] + ([every] if every != chosen else [])
 
-    photos = {label: _gray_jpeg(work / f"photo_{label.replace(' ', '')}.jpg", h, w)
+    photos = {label: gray_test_jpeg(work / f"photo_{label.replace(' ', '')}.jpg", h, w)
               for label, (h, w) in SIZES.items()}
     rows = []
     for threads in thread_counts:
@@ -117,26 +70,26 @@ def main() -> int:
             out_dir = work / f"out_{label.replace(' ', '')}_{threads}"
             out_dir.mkdir()
             colorize_file(photos[label], out_dir, backend)  # warm-up
-            timing = _timings(lambda: colorize_file(photos[label], out_dir, backend), args.repeats)
+            timing = timings(lambda: colorize_file(photos[label], out_dir, backend), args.repeats)
             rows.append((threads, f"{label} gray JPEG, {w}x{h}, end to end",
                          str(backend.render_shape(h, w, None)), *timing))
         for shape in ((256, 256), (192, 256)):
             x = torch.rand(1, 1, *shape) * 2 - 1
             with torch.inference_mode():
                 run_generator(net, x)
-                timing = _timings(lambda: run_generator(net, x), max(args.repeats, 10))
+                timing = timings(lambda: run_generator(net, x), max(args.repeats, 10))
             rows.append((threads, f"bare forward pass {shape[1]}x{shape[0]}", str(shape), *timing))
     for row in rows:
         print(f"{row[0]} thread(s) | {row[1]}: fastest {row[3]:.3f} s, median {row[4]:.3f} s, "
               f"CPU {row[5]:.3f} s")
 
-    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load_avg = load_average()[0]
     params = sum(p.numel() for p in net.parameters()) / 1e6
     size_mb = weights.stat().st_size / 1e6
     one_mp = [r for r in rows if r[1].startswith("1 MP")]
     text = [
         f"{SECTION}\n\n",
-        f"Measured by `bench/speed_cgan.py` on {platform.processor() or platform.machine()}, "
+        f"Measured by `bench/speed_cgan.py` on {cpu_name()}, "
         f"{os.cpu_count()} CPU cores, torch {torch.__version__}, device cpu; "
         f"{args.repeats} timed runs after a warm-up (forward pass: {max(args.repeats, 10)}). "
         f"Model: lite0-unet, default decoder {tuple(net.config['decoder_channels'])}, "
@@ -164,7 +117,7 @@ def main() -> int:
         f"CPU {min(r[5] for r in one_mp):.3f} s.\n",
     ]
     if not args.no_write:
-        print(f"wrote {_write_section(''.join(text))}")
+        print(f"wrote {write_results_section(SECTION, ''.join(text))}")
     else:
         print("".join(text))
     return 0

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchlib import RESULTS, add_import_paths, cpu_name, load_average, write_results_section
+
+add_import_paths()
 
 SECTION = "## Training speed"
 
@@ -80,17 +79,6 @@ def time_data(size: int, count: int = 64) -> float:
     return count / (time.perf_counter() - start)
 
 
-def write_section(text: str, results: Path) -> None:
-    """Replace (or append) our section of RESULTS.md, keeping the others."""
-    old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = text.rstrip() + "\n\n"
-    new = pattern.sub(lambda _m: block, old) if pattern.search(old) else old.rstrip() + "\n\n" + block
-    tmp = results.with_name(f".{results.name}.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, results)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
@@ -98,7 +86,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--results", type=Path, default=REPO / "bench" / "RESULTS.md")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     import torch
@@ -114,14 +102,14 @@ def main() -> int:
                   flush=True)
     data = {size: time_data(size) for size in args.sizes}
     device_name = (torch.cuda.get_device_name() if args.device.startswith("cuda")
-                   else f"{platform.processor() or platform.machine()} CPU, {args.threads} threads")
+                   else f"{cpu_name()} CPU, {args.threads} threads")
     lines = [
         SECTION, "",
         f"`bench/speed_training.py`: lite0-unet generator (default decoder) + 70x70 PatchGAN "
         f"(ndf 64), the trainer's own step on {args.device} ({device_name}), torch "
         f"{torch.__version__}; mean of {args.steps} steps after one warm-up. "
         f"Measured {time.strftime('%Y-%m-%d')}; 1-min load average at the end "
-        f"{os.getloadavg()[0]:.1f} (other jobs share the cores, so figures vary run to run).", "",
+        f"{load_average()[0]:.1f} (other jobs share the cores, so figures vary run to run).", "",
         "| size | batch | L1 stage (img/s) | GAN stage (img/s) |",
         "|---:|---:|---:|---:|",
     ]
@@ -129,7 +117,7 @@ def main() -> int:
     lines += ["", "Data pipeline (cached photo -> random crop/flip -> Lab tensors), one process: "
               + ", ".join(f"{data[s]:.0f} img/s at {s}" for s in args.sizes)
               + " (far above the step rate, so loading is not the bottleneck)."]
-    write_section("\n".join(lines), args.results)
+    write_results_section(SECTION, "\n".join(lines), args.results)
     print(f"wrote the '{SECTION}' section of {args.results}")
     return 0
 

@@ -13,61 +13,19 @@ pass. Results go into the "## Zhang backend speed" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))  # the random-weight model writer lives with the tests
+from benchlib import add_import_paths, gray_test_jpeg, load_average, machine_summary, timings, write_results_section
+
+add_import_paths("tests")  # the random-weight model writer lives with the tests
 
 SECTION = "## Zhang backend speed"
 SIZES = {"1 MP": (864, 1152), "12 MP": (3000, 4000)}
-
-
-def _gray_jpeg(path: Path, height: int, width: int) -> Path:
-    """A gray photo-like JPEG: smooth shapes plus grain, so decoding and encoding work is realistic."""
-    rng = np.random.default_rng(0)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = 120 + 60 * np.sin(xs / (width / 7)) * np.cos(ys / (height / 5)) + 30 * np.sin((xs + ys) / 37)
-    pixels = np.clip(base + rng.normal(0, 8, (height, width)), 0, 255).astype(np.uint8)
-    Image.fromarray(pixels, "L").save(path, quality=92)
-    return path
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _write_section(body: str) -> Path:
-    """Replace (or append) our own section of bench/RESULTS.md, leaving the others alone."""
-    results = REPO / "bench" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines = lines[:start] + body.rstrip("\n").splitlines() + [""] + lines[end:]
-    else:
-        lines = lines + [""] + body.rstrip("\n").splitlines()
-    fd, tmp = tempfile.mkstemp(dir=results.parent, prefix=".RESULTS-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines).rstrip("\n") + "\n")
-    os.replace(tmp, results)
-    return results
 
 
 def main(argv: list[str]) -> int:
@@ -94,28 +52,20 @@ def main(argv: list[str]) -> int:
 
         L = np.tile(np.linspace(0, 100, 224, dtype=np.float32), (224, 1))
         backend.predict_ab(L)
-        forward = []
-        for _ in range(max(5, args.repeats)):
-            t0 = time.perf_counter()
-            backend.predict_ab(L)
-            forward.append(time.perf_counter() - t0)
+        forward = timings(lambda: backend.predict_ab(L), max(5, args.repeats))[1]
 
         rows = []
         for label, (h, w) in SIZES.items():
-            src = _gray_jpeg(work / f"gray_{label.replace(' ', '')}.jpg", h, w)
+            src = gray_test_jpeg(work / f"gray_{label.replace(' ', '')}.jpg", h, w)
             out_dir = work / "out"
             out_dir.mkdir(exist_ok=True)
             colorize_file(src, out_dir, backend)  # warm-up
-            times = []
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
-                colorize_file(src, out_dir, backend)
-                times.append(time.perf_counter() - t0)
-            rows.append((f"{label} ({w}x{h}) JPEG, load -> colorize -> save", statistics.median(times)))
-        rows.append(("bare forward pass, 224x224", statistics.median(forward)))
+            median = timings(lambda: colorize_file(src, out_dir, backend), args.repeats)[1]
+            rows.append((f"{label} ({w}x{h}) JPEG, load -> colorize -> save", median))
+        rows.append(("bare forward pass, 224x224", forward))
 
-    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    machine = (f"{_cpu_name()}, {os.cpu_count()} cores; OpenCV {cv2.__version__} DNN on CPU, "
+    load_avg = load_average()[0]
+    machine = (f"{machine_summary()}; OpenCV {cv2.__version__} DNN on CPU, "
                f"{cv2.getNumThreads()} threads; 1-min load average at the end {load_avg:.1f}")
     body = [SECTION, "",
             f"Machine: {machine}. Random-weight Zhang-shaped caffemodel (speed does not depend on weights);",
@@ -127,7 +77,7 @@ def main(argv: list[str]) -> int:
     text = "\n".join(body) + "\n"
     print(text)
     if not args.no_write:
-        print(f"written to {_write_section(text)}")
+        print(f"written to {write_results_section(SECTION, text)}")
     return 0
 
 

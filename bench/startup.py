@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -22,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from benchlib import REPO, load_average, machine_summary, write_results_section
+
 SECTION = "## GUI startup"
 TARGET_S = 2.0
 
@@ -58,7 +57,7 @@ def one_run(display: str, photos: Path | None, work: Path) -> tuple[float, bool]
     env = dict(os.environ, DISPLAY=display, COLORIZER_READY_FILE=str(ready), COLORIZER_HOME=str(work / "home"))
     args = [sys.executable, "-m", "colorizer_gui"] + ([str(photos)] if photos else [])
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         while not ready.exists():
             if proc.poll() is not None:
@@ -75,17 +74,6 @@ def one_run(display: str, photos: Path | None, work: Path) -> tuple[float, bool]
         except subprocess.TimeoutExpired:
             proc.kill()
     return elapsed, visible
-
-
-def write_section(text: str) -> None:
-    """Replace (or append) our section of RESULTS.md, leaving the others alone."""
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(text.rstrip() + "\n\n", old)
-    else:
-        new = old.rstrip() + "\n\n" + text.rstrip() + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
 
 
 def main() -> int:
@@ -108,7 +96,7 @@ def main() -> int:
     finally:
         xvfb.terminate()
         shutil.rmtree(work, ignore_errors=True)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = load_average()[0]
     rows = []
     for label, runs in (("no photos", empty), ("a folder of 20 photos on the command line", folder)):
         times = [t for t, _v in runs]
@@ -121,14 +109,14 @@ def main() -> int:
         f"`bench/startup.py`: `python -m colorizer_gui` launched {args.runs} times per case on Xvfb "
         f"(after one warm-up launch); time from process start to the window drawn and answering events "
         f"(the app writes a ready marker after its first event-loop pass; xdotool confirms the window is "
-        f"mapped). PyTorch is imported afterwards in a background thread. {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; 1-min load average at the end "
+        f"mapped). PyTorch is imported afterwards in a background thread. {machine_summary()}, "
+        f"Python {platform.python_version()}; 1-min load average at the end "
         f"{load:.1f}. Measured {time.strftime('%Y-%m-%d')}. Target: <= {TARGET_S:.0f} s "
         f"({'met' if median_all <= TARGET_S else 'NOT met'}).", "",
         "| launch | median s | min s | max s | window visible |", "|---|---:|---:|---:|---|", *rows])
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_results_section(SECTION, text)
     return 0
 
 
