@@ -165,18 +165,23 @@ def load_photo(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
             return _load_open_file(path, name, fp, max_pixels)
     except PhotoError:
         raise
-    except PermissionError:
-        raise PhotoError(f"{name}: permission denied (Colorizer is not allowed to read this file)") from None
-    except IsADirectoryError:
-        raise PhotoError(f"{name}: this is a folder, not a photo") from None
-    except FileNotFoundError:
-        raise PhotoError(f"{name}: the file was not found (was it moved or deleted?)") from None
     except MemoryError:
         raise PhotoError(f"{name}: not enough memory to open this photo") from None
     except OSError as exc:
-        raise PhotoError(f"{name}: the file could not be read ({exc.strerror or exc})") from None
+        raise _read_error(name, exc) from None
     except Exception as exc:  # a decoder tripping over a malformed file
         raise PhotoError(f"{name}: the file is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _read_error(name: str, exc: OSError) -> PhotoError:
+    """The plain-language message for an OS error while reading ``name``."""
+    if isinstance(exc, PermissionError):
+        return PhotoError(f"{name}: permission denied (Colorizer is not allowed to read this file)")
+    if isinstance(exc, IsADirectoryError):
+        return PhotoError(f"{name}: this is a folder, not a photo")
+    if isinstance(exc, FileNotFoundError):
+        return PhotoError(f"{name}: the file was not found (was it moved or deleted?)")
+    return PhotoError(f"{name}: the file could not be read ({exc.strerror or exc})")
 
 
 def photo_pixel_count(path: Path) -> int:
@@ -196,12 +201,8 @@ def photo_pixel_count(path: Path) -> int:
 def _check_file(path: Path, name: str) -> None:
     try:
         st = path.stat()
-    except FileNotFoundError:
-        raise PhotoError(f"{name}: the file was not found (was it moved or deleted?)") from None
-    except PermissionError:
-        raise PhotoError(f"{name}: permission denied (Colorizer is not allowed to read this file)") from None
     except OSError as exc:
-        raise PhotoError(f"{name}: the file could not be read ({exc.strerror or exc})") from None
+        raise _read_error(name, exc) from None
     if stat.S_ISDIR(st.st_mode):
         raise PhotoError(f"{name}: this is a folder, not a photo")
     if not stat.S_ISREG(st.st_mode):

@@ -47,6 +47,14 @@ def _bn(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=BN_EPS)
 
 
+def kaiming_init(module: nn.Module) -> None:
+    """He init for conv + BatchNorm + ReLU blocks (use with ``Module.apply``)."""
+    if isinstance(module, nn.Conv2d):
+        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
 class MBConvBlock(nn.Module):
     """Mobile inverted bottleneck without squeeze-and-excitation (the Lite variant)."""
 
@@ -104,12 +112,7 @@ class EfficientNetLite0Encoder(nn.Module):
 
     def _init_weights(self) -> None:
         # Used only when no ImageNet weights are loaded (tests, --init from scratch).
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        self.apply(kaiming_init)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = []

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .efficientnet_lite import EfficientNetLite0Encoder, load_imagenet_encoder_weights
+from .efficientnet_lite import EfficientNetLite0Encoder, kaiming_init, load_imagenet_encoder_weights
 
 ARCHITECTURES = ("lite0-unet", "pix2pix")
 
@@ -100,12 +100,7 @@ class Lite0UNet(nn.Module):
 
     def _init_decoder(self) -> None:
         for part in (self.bridge, self.stages):
-            for module in part.modules():
-                if isinstance(module, nn.Conv2d):
-                    nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                elif isinstance(module, nn.BatchNorm2d):
-                    nn.init.ones_(module.weight)
-                    nn.init.zeros_(module.bias)
+            part.apply(kaiming_init)
         nn.init.normal_(self.head.weight, 0.0, 0.02)
         nn.init.zeros_(self.head.bias)
 
