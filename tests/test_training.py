@@ -297,6 +297,30 @@ def test_refuses_to_overwrite_a_run_and_needs_default_weights(tmp_path, no_bundl
         train(tiny_options(tmp_path / "x", make_photos(tmp_path / "one", 1)))
 
 
+def test_init_from_a_model_file_goes_on_from_its_weights(tmp_path):
+    from colorizer_gui.nets.weights_io import load_generator, read_metadata
+
+    data = make_photos(tmp_path / "photos", 4)
+    first = train(tiny_options(tmp_path / "a", data, l1_epochs=1, gan_epochs=0))
+    base, _ = load_generator(first.out, "cpu")
+    # A vanishing learning rate: the second run's weights must be the first run's,
+    # which a fresh (scratch) generator's are not.
+    second = train(tiny_options(tmp_path / "b", data, init=str(first.out), l1_epochs=1,
+                                gan_epochs=0, lr_l1=1e-12))
+    went_on, _ = load_generator(second.out, "cpu")
+    fresh = train(tiny_options(tmp_path / "c", data, l1_epochs=1, gan_epochs=0, lr_l1=1e-12))
+    scratch, _ = load_generator(fresh.out, "cpu")
+    for (name, a), b, c in zip(base.named_parameters(), went_on.parameters(), scratch.parameters()):
+        assert torch.equal(a, b), name
+    assert any(not torch.equal(a, c) for a, c in zip(base.parameters(), scratch.parameters()))
+    assert read_metadata(second.out)["base_weights"] == first.out.name
+
+    with pytest.raises(TrainingError, match="no model file"):
+        train(tiny_options(tmp_path / "d", data, init=str(tmp_path / "missing.safetensors")))
+    with pytest.raises(ValueError, match="--init must be"):
+        train(tiny_options(tmp_path / "e", data, init="weights.pth"))
+
+
 def test_pix2pix_gan_step_at_256(tmp_path):
     from colorizer_gui.nets.weights_io import load_generator
 

@@ -26,9 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir", metavar="DATA_DIR", help="folder of colour photos")
     p.add_argument("--out", required=True, metavar="MODEL.safetensors",
                    help="where to write the fine-tuned model (the best one by validation L1)")
-    p.add_argument("--init", choices=INIT_CHOICES, default=defaults.init,
+    p.add_argument("--init", default=defaults.init, metavar="{" + ",".join(INIT_CHOICES) + ",FILE}",
                    help="start from the app's default weights, an ImageNet-pretrained encoder, "
-                        "or random weights (pix2pix) (default: %(default)s)")
+                        "random weights (pix2pix), or a model FILE.safetensors such as an earlier "
+                        "fine-tune (default: %(default)s)")
     p.add_argument("--arch", choices=("lite0-unet", "pix2pix"), default=defaults.arch,
                    help="generator: EfficientNet-Lite0 U-Net, or the papers' pix2pix U-Net "
                         "(default: %(default)s)")
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training crop size in pixels, a multiple of 32 (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size,
                    help="photos per step (per process) (default: %(default)s)")
+    p.add_argument("--lr-l1", type=float, default=defaults.lr_l1,
+                   help="generator learning rate in the L1 stage (default: %(default)s)")
+    p.add_argument("--lr-gan", type=float, default=defaults.lr_gan,
+                   help="learning rate in the adversarial stage; lower it if colours start to "
+                        "drift or blotch (default: %(default)s)")
     p.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"),
                    help="auto: CUDA when available (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
@@ -68,7 +74,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(
         data_dir=args.data_dir, out=args.out, init=args.init, arch=args.arch,
         l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
-        batch_size=args.batch_size, device=args.device, resume=args.resume, run_dir=args.run_dir,
+        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots)
 

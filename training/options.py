@@ -20,7 +20,8 @@ class TrainOptions:
 
     ``init``: "default" starts from the app's default generator weights,
     "imagenet" from a new generator with an ImageNet-pretrained encoder,
-    "scratch" from random weights (the plain pix2pix "base cGAN").
+    "scratch" from random weights (the plain pix2pix "base cGAN"), or the path
+    of a generator ``.safetensors`` file (say an earlier fine-tune) to go on from.
     ``arch_kwargs``: extra ``build_generator`` options (e.g. tiny widths in tests).
     ``run_dir``: where checkpoints and previews go (default: the user's runs
     folder / the output file's stem).
@@ -58,8 +59,11 @@ class TrainOptions:
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a plain message for options that cannot work."""
-        if self.init not in INIT_CHOICES:
-            raise ValueError(f"--init must be one of {', '.join(INIT_CHOICES)}, not {self.init!r}")
+        if self.init not in INIT_CHOICES and not self.init.lower().endswith(".safetensors"):
+            raise ValueError(f"--init must be one of {', '.join(INIT_CHOICES)} or a .safetensors "
+                             f"model file, not {self.init!r}")
+        if self.lr_l1 <= 0 or self.lr_gan <= 0:
+            raise ValueError("learning rates must be positive")
         if self.size < 32 or self.size % 32:
             raise ValueError(f"--size must be a multiple of 32 (at least 32), not {self.size}")
         if self.arch == "pix2pix" and self.size % 256:

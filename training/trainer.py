@@ -213,10 +213,22 @@ class _Run:
             gen = build_generator(state["generator_arch"], **state["generator_config"])
             gen.load_state_dict(state["generator"])
             return gen
-        if o.init == "default":
-            from colorizer_gui.core.model_store import cgan_weights_candidates, resolve_cgan_weights
-            from colorizer_gui.nets.weights_io import load_generator
+        if o.init not in ("imagenet", "scratch"):
+            return self._load_base_generator()
+        if o.init == "imagenet":
+            if o.arch != "lite0-unet":
+                raise TrainingError(f"--init imagenet is for lite0-unet (its encoder is an ImageNet "
+                                    f"network); use --init scratch for {o.arch}")
+            return build_generator(o.arch, pretrained=True, **o.arch_kwargs)
+        return build_generator(o.arch, **o.arch_kwargs)
 
+    def _load_base_generator(self) -> Any:
+        """The generator of ``--init default`` or ``--init FILE.safetensors``."""
+        from colorizer_gui.core.model_store import cgan_weights_candidates, resolve_cgan_weights
+        from colorizer_gui.nets.weights_io import WeightsError, load_generator
+
+        o = self.options
+        if o.init == "default":
             path = resolve_cgan_weights()
             if path is None:
                 looked = ", ".join(str(p) for p in cgan_weights_candidates())
@@ -224,19 +236,20 @@ class _Run:
                     f"--init default needs the default generator weights, but none were found "
                     f"(looked in: {looked}). Use --init imagenet to start from an ImageNet-"
                     "pretrained encoder instead.")
+        else:
+            path = Path(o.init).expanduser()
+            if not path.is_file():
+                raise TrainingError(f"--init: no model file at {path}")
+        try:
             gen, _meta = load_generator(path, "cpu")
-            if gen.arch != o.arch:
-                raise TrainingError(
-                    f"The default weights ({path.name}) are a {gen.arch} generator, not {o.arch}; "
-                    f"use --arch {gen.arch}, or --init imagenet/scratch for {o.arch}.")
-            self.base_weights = str(path)
-            return gen
-        if o.init == "imagenet":
-            if o.arch != "lite0-unet":
-                raise TrainingError(f"--init imagenet is for lite0-unet (its encoder is an ImageNet "
-                                    f"network); use --init scratch for {o.arch}")
-            return build_generator(o.arch, pretrained=True, **o.arch_kwargs)
-        return build_generator(o.arch, **o.arch_kwargs)
+        except WeightsError as exc:
+            raise TrainingError(f"--init: {exc}") from exc
+        if gen.arch != o.arch:
+            raise TrainingError(
+                f"{path.name} is a {gen.arch} generator, not {o.arch}; "
+                f"use --arch {gen.arch}, or --init imagenet/scratch for {o.arch}.")
+        self.base_weights = str(path)
+        return gen
 
     def _setup_models(self, state: Optional[dict]) -> None:
         import torch
