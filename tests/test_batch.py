@@ -292,3 +292,24 @@ def test_output_folder_may_be_the_input_folder(tmp_path):
     second = run_batch([album], album, FormulaBackend(), skip_existing=True)
     assert not second.done and not second.failed
     assert sorted(s.name for s, _r in second.skipped) == ["p0.png", "p1.png"]
+
+
+def test_jpeg_outputs_halve_chroma_only_when_the_colours_are_coarser(tmp_path):
+    """Colours predicted at a quarter of the size hold no detail that 4:2:0 JPEG
+    chroma would lose, so batch and single-photo outputs use it (smaller, faster);
+    colours predicted near full size keep 4:4:4."""
+    from PIL import JpegImagePlugin
+
+    from colorizer_gui.core.pipeline import colorize_file
+
+    src = make_jpeg(tmp_path / "in" / "p.jpg", gray_scene(48, 64))
+
+    def sampling(path: Path) -> int:
+        with Image.open(path) as im:
+            return JpegImagePlugin.get_sampling(im)
+
+    coarse = run_batch([src], tmp_path / "coarse", FormulaBackend())
+    fine = run_batch([src], tmp_path / "fine", FormulaBackend(), render_size=40)
+    assert sampling(coarse.done[0][1]) == 2 and sampling(fine.done[0][1]) == 0
+    assert sampling(colorize_file(src, tmp_path / "one", FormulaBackend())) == 2
+    assert sampling(colorize_file(src, tmp_path / "two", FormulaBackend(), render_size=40)) == 0

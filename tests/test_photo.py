@@ -92,6 +92,24 @@ def test_jpeg_saved_at_high_quality_with_full_colour_resolution(tmp_path):
         assert max(table[0] for table in im.quantization.values()) <= 4
 
 
+def test_half_resolution_chroma_jpeg_keeps_the_metadata_and_the_picture(tmp_path):
+    icc = pf.srgb_icc()
+    src = pf.make_jpeg(tmp_path / "a.jpg", pf.colour_scene(), exif=pf.exif_bytes(orientation=6),
+                       icc=icc, dpi=(300, 300))
+    photo = load_photo(src)
+    out = save_photo(photo.pixels, tmp_path / "o.jpg", like=photo, half_res_chroma=True)
+    with Image.open(out) as im:
+        from PIL import JpegImagePlugin
+        assert JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
+        assert im.info.get("icc_profile") == icc
+        assert tuple(round(v) for v in im.info["dpi"]) == (300, 300)
+        exif = im.getexif()
+        assert exif[271] == "TestCam" and exif.get(274) == 1
+        assert exif.get_ifd(0x8769).get(36867) == "1962:07:14 10:00:00"
+    # This test scene has per-pixel colour noise, which half-resolution chroma smooths.
+    assert mean_abs(load_photo(out).pixels, photo.pixels) < 4
+
+
 def test_webp_lossless_source_gives_lossless_output(tmp_path):
     pixels = pf.colour_scene()
     photo = load_photo(pf.make_webp(tmp_path / "a.webp", pixels, lossless=True))

@@ -204,7 +204,8 @@ def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
-    return pipeline.save_colorized(photo, rgb, dest_dir, scratch=True)  # rgb is ours alone
+    return pipeline.save_colorized(photo, rgb, dest_dir, scratch=True,  # rgb is ours alone
+                                   ab_shape=ab.shape[:2])
 
 
 def describe_error(err: BaseException) -> str:

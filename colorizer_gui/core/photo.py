@@ -714,13 +714,16 @@ def _exif_without_sub_ifds(exif: bytes) -> Optional[bytes]:
     return parsed.tobytes() if len(parsed) else None
 
 
-def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False) -> Path:
+def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False,
+               half_res_chroma: bool = False) -> Path:
     """Save ``rgb`` ((H, W, 3) uint8 or uint16) as ``dest``; return the path written.
 
     The format comes from dest's extension. Kept from ``like``: alpha (PNG, TIFF,
     WebP; JPEG and BMP drop it), EXIF with orientation 1, an RGB ICC profile (gray
     or CMYK profiles do not fit an RGB output and are dropped), dpi. JPEG: quality
-    ``quality``, 4:4:4. PNG: lossless. WebP: lossless when the source was, else
+    ``quality``, 4:4:4, or 4:2:0 with ``half_res_chroma`` (for pixels whose colour
+    carries no detail finer than two pixels, such as a colorization's: faster to
+    encode and about 20% smaller, at no visible cost). PNG: lossless. WebP: lossless when the source was, else
     ``quality``. TIFF: the source's lossless compression, else LZW. 16-bit pixels
     stay 16-bit in PNG and TIFF (written by OpenCV: a 16-bit PNG keeps ICC, EXIF
     and dpi, a 16-bit TIFF keeps dpi only); JPEG, WebP and BMP get 8 bits.
@@ -765,6 +768,9 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
             if sixteen:
                 for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch):
                     fh.write(part)
+            elif fmt == "JPEG":
+                for part in _encode_jpeg(rgb, quality, exif, icc, dpi, scratch, half_res_chroma):
+                    fh.write(part)
             else:
                 _encode_with_pillow(fh, rgb, alpha, fmt, like, quality, exif, icc, dpi)
             fh.flush()
@@ -803,11 +809,7 @@ def _encode_with_pillow(fh: Any, rgb: np.ndarray, alpha: Optional[np.ndarray], f
             params["icc_profile"] = icc
     if dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
         params["dpi"] = tuple(float(v) for v in dpi)
-    if fmt == "JPEG":
-        # No optimize=True: its extra Huffman pass more than doubles the encode time
-        # of a big photo for files only about 4% smaller.
-        params.update(quality=int(quality), subsampling=0)
-    elif fmt == "PNG":
+    if fmt == "PNG":
         params.update(compress_level=6)
     elif fmt == "TIFF":
         compression = like.info.get("compression")
@@ -821,6 +823,51 @@ def _encode_with_pillow(fh: Any, rgb: np.ndarray, alpha: Optional[np.ndarray], f
         else:
             params.update(quality=int(quality), method=4)
     image.save(fh, format=fmt, **params)
+
+
+def _encode_jpeg(rgb: np.ndarray, quality: int, exif: Optional[bytes], icc: Optional[bytes], dpi: Any,
+                 scratch: bool, half_res_chroma: bool) -> tuple[Any, ...]:
+    """Encode 8-bit RGB as JPEG with OpenCV (libjpeg-turbo, as Pillow uses).
+
+    OpenCV encodes straight from the array, where Pillow first copies a big photo
+    into its own image (about 30 ms for 12 MP). No Huffman optimisation: that extra
+    pass more than doubles the encode time for files only about 4% smaller."""
+    in_place = scratch and rgb.flags.c_contiguous and rgb.flags.writeable
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=rgb) if in_place else cv2.cvtColor(
+        np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    sampling = cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420 if half_res_chroma else cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality), cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
+    kinds, blobs = [], []
+    if exif:
+        kinds.append(cv2.IMAGE_METADATA_EXIF)  # OpenCV adds the "Exif\0\0" header itself
+        blobs.append(np.frombuffer(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif, np.uint8))
+    if icc:
+        kinds.append(cv2.IMAGE_METADATA_ICCP)
+        blobs.append(np.frombuffer(icc, np.uint8))
+    if kinds:
+        ok, buf = cv2.imencodeWithMetadata(".jpg", bgr, kinds, blobs, params)
+    else:
+        ok, buf = cv2.imencode(".jpg", bgr, params)
+    if not ok:
+        raise ValueError("OpenCV could not encode the JPEG")
+    data = memoryview(buf).cast("B")
+    if not dpi:
+        return (data,)
+    return (data[:2], _jfif_segment(dpi), _after_jfif_segment(data))
+
+
+def _jfif_segment(dpi: Any) -> bytes:
+    """A JFIF APP0 segment that states the resolution in dots per inch."""
+    x, y = (min(65535, max(1, int(round(float(v))))) for v in dpi)
+    return b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01" + struct.pack(">BHHBB", 1, x, y, 0, 0)
+
+
+def _after_jfif_segment(jpeg: Any) -> Any:
+    """``jpeg`` from just after its SOI and JFIF APP0 segments (which OpenCV always
+    writes, with no resolution), for a new APP0 to take the old one's place."""
+    if bytes(jpeg[2:4]) == b"\xff\xe0" and bytes(jpeg[6:11]) == b"JFIF\x00":
+        return jpeg[4 + struct.unpack(">H", bytes(jpeg[4:6]))[0]:]
+    return jpeg[2:]
 
 
 def _encode_16bit(rgb: np.ndarray, alpha: Optional[np.ndarray], fmt: str, like: Photo,

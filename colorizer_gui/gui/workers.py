@@ -282,7 +282,10 @@ def full_resolution(job: Job, path: str, config: BackendConfig) -> dict[str, Any
     """Colorize the whole photo at full resolution (for the 100% view)."""
     photo = load_photo(Path(path))
 
+    ab_shape: list[int] = []
+
     def run(backend: Any, cfg: BackendConfig) -> Any:
+        ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
         return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
 
     rgb, note = _colorize_with_fallback(job, config, run)
@@ -295,19 +298,23 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
     core adds a counter rather than overwrite) or into ``out_dir`` (Save)."""
     photo = load_photo(Path(path))
 
+    ab_shape: list[int] = []
+
     def run(backend: Any, cfg: BackendConfig) -> Any:
+        ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
         return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
 
     rgb, note = _colorize_with_fallback(job, config, run)
     if dest:
-        written = save_photo(rgb, Path(dest), like=photo)
+        written = save_photo(rgb, Path(dest), like=photo,
+                             half_res_chroma=pipeline.coarse_chroma(rgb.shape[:2], tuple(ab_shape)))
     else:
         folder = Path(out_dir) if out_dir else Path(path).parent / "colorized"
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
-        written = pipeline.save_colorized(photo, rgb, folder)
+        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=tuple(ab_shape))
     return {"path": path, "dest": str(written), "note": note}
 
 
