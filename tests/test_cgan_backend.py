@@ -64,8 +64,8 @@ def test_predict_ab_returns_denormalised_ab_at_input_size(tiny_file):
 
 
 @pytest.mark.parametrize("height,width,size,expected", [
-    (3000, 4000, None, (192, 256)),
-    (4000, 3000, None, (256, 192)),
+    (3000, 4000, 256, (192, 256)),
+    (4000, 3000, 256, (256, 192)),
     (1000, 1000, 512, (512, 512)),
     (100, 75, 256, (100, 75)),       # never upscaled past the photo
     (1234, 567, 320, (320, 147)),    # aspect kept, short side not rounded to 32
@@ -73,6 +73,19 @@ def test_predict_ab_returns_denormalised_ab_at_input_size(tiny_file):
 ])
 def test_render_shape_keeps_aspect(height, width, size, expected):
     assert CganBackend().render_shape(height, width, size) == expected
+
+
+def test_default_render_size_follows_the_models_training_size(tiny_file, tmp_path):
+    from colorizer_gui.backends.cgan import render_size_for_model
+
+    assert render_size_for_model({"train_size": "128"}) == 192
+    assert render_size_for_model({"train_size": "256"}) == 384
+    assert render_size_for_model({"train_size": ""}) == 256 == render_size_for_model({})
+    assert render_size_for_model({"train_size": "big"}) == 256
+    backend = CganBackend(weights=tiny_file)  # trained (for the test) at 64 px
+    assert backend.default_render_size == 96
+    assert backend.render_shape(3000, 4000, None) == (72, 96)
+    assert CganBackend(weights=tmp_path / "missing.safetensors").default_render_size == 256
 
 
 @pytest.mark.parametrize("size", [100, 16, 0])
@@ -142,7 +155,7 @@ def test_auto_device_and_unknown_device(tiny_file):
 
 def test_registry_builds_the_cgan_backend(tiny_file):
     backend = create_backend("cgan", weights=tiny_file)
-    assert isinstance(backend, CganBackend) and backend.default_render_size == 256
+    assert isinstance(backend, CganBackend) and backend.default_render_size == 96
 
 
 def test_importing_backends_does_not_import_torch():

@@ -22,6 +22,7 @@ DEVICES = ("auto", "cpu", "cuda")
 # 1 MP end to end 0.09 s with 1 thread, 0.4 s with 2 (bench/RESULTS.md).
 _MAX_THREADS = 4
 _MIN_RENDER = 32
+_FALLBACK_RENDER = 256
 _threads_set = False
 
 
@@ -37,12 +38,28 @@ def _set_threads_once(torch: Any) -> None:
         _threads_set = True
 
 
+def render_size_for_model(metadata: dict[str, str]) -> int:
+    """Default render size (long side) for a generator: 1.5x its training crop size.
+
+    Training crops are squares cut from photos scaled to a short side of 1 to
+    1.25 crops, so a 3:2 photo rendered at 1.5 crops long shows things at the
+    scale the model learnt them. Measured on bsds500/test with a model trained
+    at 128 px: render 192 gave +0.5 dB PSNR over 256 and no less colour.
+    Models without a recorded training size get 256."""
+    try:
+        crop = int(metadata.get("train_size", ""))
+    except ValueError:
+        return _FALLBACK_RENDER
+    if crop <= 0:
+        return _FALLBACK_RENDER
+    return max(_MIN_RENDER, 32 * round(1.5 * crop / 32))
+
+
 class CganBackend(Backend):
     """Conditional-GAN U-Net generator run with PyTorch on CPU or CUDA."""
 
     name = "cgan"
     title = "cGAN U-Net (PyTorch)"
-    default_render_size = 256
 
     def __init__(self, weights: Optional[Path] = None, device: str = "auto") -> None:
         super().__init__(weights=weights, device=device)
@@ -52,6 +69,22 @@ class CganBackend(Backend):
         self.metadata: dict[str, str] = {}
         self.weights_path: Optional[Path] = None
         self.loaded_device: Optional[str] = None
+        self._model_render_size: Optional[int] = None
+
+    @property
+    def default_render_size(self) -> int:  # type: ignore[override]
+        """The render size the model was trained for (``render_size_for_model``)."""
+        if self._model_render_size is None:
+            meta = self.metadata
+            if not meta:
+                from ..nets.weights_io import WeightsError, read_metadata
+
+                try:  # header only: no torch, no weights read
+                    meta = read_metadata(self._resolve())
+                except (BackendError, WeightsError):
+                    meta = {}
+            self._model_render_size = render_size_for_model(meta)
+        return self._model_render_size
 
     def _resolve(self) -> Path:
         """The weights file to use, or ``MissingWeightsError`` naming where we looked."""
@@ -115,7 +148,7 @@ class CganBackend(Backend):
         self.weights_path, self.loaded_device = path, device
 
     def render_shape(self, height: int, width: int, render_size: Optional[int]) -> tuple[int, int]:
-        """Aspect-preserving size whose long side is ``render_size`` (default 256).
+        """Aspect-preserving size whose long side is ``render_size`` (default: the model's).
 
         ``render_size`` must be a multiple of 32 (at least 32); it is clamped to
         the photo's long side (no upscaling). The short side is scaled by the same

@@ -170,9 +170,9 @@ def _colorize_with_fallback(job: Job, config: BackendConfig, run: Callable[[Any,
     attempts = [(config, "")]
     if config.device != "cpu":
         attempts.append((config.on_cpu(), "The graphics card ran out of memory, so this ran on the CPU."))
-    smaller = BackendConfig(config.name, "cpu", config.temperature, 224 if config.name == "zhang" else 256,
-                            config.saturation)
-    attempts.append((smaller, "Out of memory; this ran on the CPU at a smaller render size."))
+    if config.render_size is not None:  # the user's size: retry at the model's own (smaller) one
+        smaller = BackendConfig(config.name, "cpu", config.temperature, None, config.saturation)
+        attempts.append((smaller, "Out of memory; this ran on the CPU at the model's own render size."))
     last: Optional[BaseException] = None
     for attempt, note in attempts:
         if job.should_stop():
