@@ -9,6 +9,7 @@ parameter match, and the 313 bins have the same values in the same order.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -46,10 +47,11 @@ def compare_bins(ours: Path, ref: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__)
-        return 2
-    refdir = Path(argv[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "),
+                                     epilog=__doc__.split("\n\n", 2)[2])
+    parser.add_argument("refdir", metavar="REFDIR", type=Path,
+                        help="folder with the released prototxt and pts_in_hull.npy")
+    refdir = parser.parse_args(argv).refdir
     problems = compare_prototxt(OURS / "colorization_deploy_v2.prototxt",
                                 refdir / "colorization_deploy_v2.prototxt")
     problems += compare_bins(OURS / "pts_in_hull.npy", refdir / "pts_in_hull.npy")

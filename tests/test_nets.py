@@ -1,6 +1,8 @@
 """The generator networks, the ImageNet encoder weights and the safetensors model files."""
 from __future__ import annotations
 
+import os
+
 import json
 import pickle
 import subprocess
@@ -194,6 +196,23 @@ def test_imagenet_loading_refuses_a_file_that_does_not_match(tmp_path, change):
 
 
 # ---------------------------------------------------------------- safetensors files
+
+def test_saved_and_imported_models_are_as_readable_as_any_new_file(tmp_path):
+    """Atomic writes go through a private temp file: the model must not stay 0600."""
+    import stat
+
+    from colorizer_gui.core import paths
+    from colorizer_gui.core.model_store import import_model_file
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    expected = 0o666 & ~mask
+    assert paths.new_file_mode() == expected
+    saved = make_tiny_generator_file(tmp_path / "mine.safetensors")
+    imported = import_model_file(saved)
+    for path in (saved, imported):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_save_fp16_load_fp32_round_trip(tmp_path, arch):

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from colorizer_gui.core.paths import new_file_mode
+
 CHECKPOINT_NAME = "checkpoint.safetensors"
 _META_KEY = "colorizer_checkpoint"
 _FORMAT = "colorizer-train-1"
@@ -50,6 +52,7 @@ def atomic_write(path: Path, write: Any) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, new_file_mode())
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())

@@ -151,6 +151,7 @@ def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], No
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".import-", suffix=suffix)
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, paths.new_file_mode())
         with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
         if suffix == ".safetensors":

@@ -14,6 +14,24 @@ from pathlib import Path
 APP_NAME = "Colorizer"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # at import, before any worker thread exists
+
+
+def new_file_mode() -> int:
+    """The permissions an ordinary new file gets here (0o666 less the umask).
+
+    Files made with ``tempfile.mkstemp`` (for atomic writes) start private
+    (0600); models a user exports or imports should be as readable as any of
+    their files."""
+    return 0o666 & ~_UMASK
+
+
 def bundle_root() -> Path:
     """The folder that holds ``weights/`` and ``assets/``: the PyInstaller bundle
     when frozen, else the source tree (one level above the package)."""

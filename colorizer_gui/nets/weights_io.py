@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..core.paths import new_file_mode
+
 if TYPE_CHECKING:
     import torch
 
@@ -143,6 +145,7 @@ def save_generator(model: "torch.nn.Module", path: Path, metadata: Mapping[str, 
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=meta)
+        os.chmod(tmp, new_file_mode())  # after: safetensors writes a file of its own
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""The GUI's worker functions that need no window: the out-of-memory fallback."""
+"""GUI logic that needs no window: the out-of-memory fallback, the fine-tune time estimate."""
 from __future__ import annotations
 
 import pytest
@@ -43,3 +43,16 @@ def test_out_of_memory_at_the_models_own_size_is_reported_not_retried_the_same()
     with pytest.raises(Exception, match="out of memory"):
         workers._colorize_with_fallback(_Job(), BackendConfig("cgan", "cpu"), run)
     assert tried == [None]
+
+
+def test_fine_tune_estimate_counts_start_up_and_reading_the_photos():
+    from colorizer_gui.gui.finetune import PRESETS, STARTUP_S, estimate_seconds
+
+    quick = PRESETS["quick"]
+    one, _ = estimate_seconds(1, quick, "cpu", {"cpu": 1e9})  # training itself ~free
+    assert STARTUP_S <= one < STARTUP_S + 1
+    few, source = estimate_seconds(100, quick, "cpu", {"cpu": 10.0})
+    many, _ = estimate_seconds(1000, quick, "cpu", {"cpu": 10.0})
+    assert many > 9 * (few - STARTUP_S) and "measured" in source
+    typical, source = estimate_seconds(100, quick, "cpu")
+    assert "typical" in source and typical > STARTUP_S
