@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -704,3 +705,20 @@ def test_heic_photo_loads_when_pillow_heif_is_installed(tmp_path):
     assert photo.pixels.shape == (64, 64, 3)
     assert mean_abs(photo.pixels, pixels) < 8
     assert output_path(path, tmp_path, photo.format).name == "IMG_0001_color.png"
+
+
+def test_remove_stale_partials_deletes_only_old_save_temps(tmp_path):
+    from colorizer_gui.core.photo import remove_stale_partials
+
+    old_time = time.time() - 2 * 3600
+    old = tmp_path / ".colorizer-aaaaaaaaaaaa.partial"
+    fresh = tmp_path / ".colorizer-bbbbbbbbbbbb.partial"
+    theirs = tmp_path / ".other-app.partial"
+    photo = tmp_path / "photo_color.jpg"
+    for path in (old, fresh, theirs, photo):
+        path.write_bytes(b"x")
+    for path in (old, theirs, photo):
+        os.utime(path, (old_time, old_time))
+    assert remove_stale_partials(tmp_path) == 1
+    assert not old.exists() and fresh.exists() and theirs.exists() and photo.exists()
+    assert remove_stale_partials(tmp_path / "missing") == 0

@@ -22,7 +22,8 @@ import numpy as np
 from PIL import Image
 
 from . import pipeline
-from .photo import SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count
+from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count,
+                    remove_stale_partials)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -267,6 +268,8 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
         return result
 
     backend.load()
+    for folder in {job.dest_dir for job in jobs}:
+        remove_stale_partials(folder)
     # Pillow registers its format plugins lazily on first use, and two threads
     # doing that at once can see a half-filled registry: register them now.
     Image.init()

@@ -25,6 +25,7 @@ import re
 import secrets
 import stat
 import struct
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -714,6 +715,37 @@ def _exif_without_sub_ifds(exif: bytes) -> Optional[bytes]:
     return parsed.tobytes() if len(parsed) else None
 
 
+_PARTIAL_PREFIX, _PARTIAL_SUFFIX = ".colorizer-", ".partial"
+#: A save writes its temp file within seconds; one untouched this long was left
+#: by a run that was killed (power cut, kill -9) and will never be finished.
+STALE_PARTIAL_S = 3600.0
+
+
+def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -> int:
+    """Delete the hidden temp files of saves a killed run left in ``folder``.
+
+    Only ``.colorizer-*.partial`` files untouched for ``older_than_s`` seconds go,
+    so a save in progress (here or in another window) is never disturbed. Returns
+    how many were removed; a folder that cannot be read or changed is left as is."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(_PARTIAL_PREFIX) and name.endswith(_PARTIAL_SUFFIX)):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False,
                half_res_chroma: bool = False) -> Path:
     """Save ``rgb`` ((H, W, 3) uint8 or uint16) as ``dest``; return the path written.
@@ -761,7 +793,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _write_error(exc, dest) from None
-    tmp = folder / f".colorizer-{secrets.token_hex(6)}.partial"
+    tmp = folder / f"{_PARTIAL_PREFIX}{secrets.token_hex(6)}{_PARTIAL_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "wb") as fh:
