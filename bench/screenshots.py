@@ -2,8 +2,8 @@
 
 Writes bench/out/screenshots/{main-no-model,main-empty,main-before,
 main-after-summary,main-compare,finetune,finetune-estimate,main-resized}.png on a 1280x800 screen, and
-the same with a ``1366x768-`` and ``1280x720-`` prefix on those common laptop and
-projector screens (each screen size runs in its own process: Tk talks to one
+the same with a ``1366x768-``, ``1280x720-`` and ``1024x768-`` prefix on those
+common laptop and projector screens (each screen size runs in its own process: Tk talks to one
 display per process). Uses Xvfb (started here) and ImageMagick's
 ``import -window root``. It also prints where the key buttons are, and fails when
 one lies outside the screen. Photos: ``--photos DIR`` (e.g. a folder
@@ -29,7 +29,7 @@ add_import_paths("tests")
 OUT = BENCH / "out" / "screenshots"
 
 
-SCREENS = ["1280x800", "1366x768", "1280x720"]
+SCREENS = ["1280x800", "1366x768", "1280x720", "1024x768"]
 
 
 def start_xvfb(screen: str = "1280x800") -> subprocess.Popen:

@@ -8,10 +8,10 @@ import PySimpleGUI as sg
 from . import events as ev
 
 #: The preview's smallest size; it grows with the window (app.py redraws on resize).
-CANVAS_SIZE = (440, 300)
+CANVAS_SIZE = (300, 300)  # the least; the canvas grows with the window
 #: Width in characters (of SMALL) that help texts in the Settings column wrap at,
 #: so a long message never runs past the window's edge.
-HELP_WIDTH = 36
+HELP_WIDTH = 32
 FONT = ("Helvetica", 11)
 SMALL = ("Helvetica", 9)
 RENDER_SIZES = ["auto", "224", "256", "320", "384", "512", "768"]
@@ -81,8 +81,8 @@ def controls_column(backends: list[str], settings: Any) -> sg.Column:
 
 def files_column() -> sg.Column:
     """The photo list: thumbnail, name and status per photo."""
-    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=19,
-                   col_widths=[12], auto_size_columns=False, num_rows=5, row_height=THUMB_ROW_HEIGHT,
+    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=17,
+                   col_widths=[10], auto_size_columns=False, num_rows=5, row_height=THUMB_ROW_HEIGHT,
                    key=ev.K_FILES, enable_events=True, select_mode=sg.TABLE_SELECT_MODE_EXTENDED,
                    show_expanded=False, expand_x=True, expand_y=True)
     rows = [
@@ -100,8 +100,8 @@ def preview_column(settings: Any) -> sg.Column:
         [sg.Radio("Side by side", "VIEW", key=(ev.K_VIEW, "side"), default=view == "side", enable_events=True),
          sg.Radio("Before / after", "VIEW", key=(ev.K_VIEW, "compare"), default=view == "compare",
                   enable_events=True),
-         sg.Radio("100% (click photo)", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
-                  enable_events=True)],
+         sg.Radio("100%", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
+                  enable_events=True, tooltip="Actual pixels: click the photo where you want to look")],
         # Top-left origin in pixels: drawing coordinates stay pixels however large
         # the canvas grows (app.py reads its real size on resize).
         [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",
@@ -110,7 +110,7 @@ def preview_column(settings: Any) -> sg.Column:
                                                   enable_events=True, size=(30, 12),
                                                   disable_number_display=True, expand_x=True),
          sg.Text("After", font=SMALL)],
-        [sg.Text("", key=ev.K_CAPTION, size=(46, 2), font=SMALL, expand_x=True)],
+        [sg.Text("", key=ev.K_CAPTION, size=(34, 2), font=SMALL, expand_x=True)],
     ]
     return sg.Column(rows, vertical_alignment="top", pad=(6, 0), expand_x=True, expand_y=True)
 
