@@ -159,3 +159,21 @@ def write_results_section(heading: str, body: str, results: Path = RESULTS) -> P
     results = Path(results)
     old = results.read_text(encoding="utf-8") if results.exists() else NEW_RESULTS
     return write_atomic(results, replace_section(old, heading, body).encode("utf-8"))
+
+
+def start_xvfb(screen: str = "1280x800", first: int = 90) -> tuple["subprocess.Popen", str]:
+    """Start Xvfb (``WIDTHxHEIGHT``, 24 bit) on a free display from ``first`` on;
+    return (process, ":N"). The caller points DISPLAY at it and kills it."""
+    import subprocess
+
+    for number in range(first, first + 60):
+        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{screen}x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{number}").exists():
+                return proc, f":{number}"
+            time.sleep(0.05)
+        proc.kill()
+    raise RuntimeError("could not start Xvfb (is the xvfb package installed?)")

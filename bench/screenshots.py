@@ -23,28 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import BENCH, add_import_paths
+from benchlib import BENCH, add_import_paths, start_xvfb
 
 add_import_paths("tests")
 OUT = BENCH / "out" / "screenshots"
 
 
 SCREENS = ["1280x800", "1366x768", "1280x720", "1024x768"]
-
-
-def start_xvfb(screen: str = "1280x800") -> subprocess.Popen:
-    """Start Xvfb on a free display and point DISPLAY at it."""
-    for number in range(90, 140):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{screen}x24", "-nolisten", "tcp"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(50):
-                if Path(f"/tmp/.X11-unix/X{number}").exists():
-                    os.environ["DISPLAY"] = f":{number}"
-                    return proc
-                time.sleep(0.1)
-            proc.kill()
-    raise RuntimeError("could not start Xvfb")
 
 
 PREFIX = ""
@@ -94,7 +79,7 @@ def run_screen(screen: str, photos_arg: Path | None) -> int:
     """All the shots on one virtual screen size."""
     global PREFIX
     PREFIX = "" if screen == SCREENS[0] else f"{screen}-"
-    xvfb = start_xvfb(screen)
+    xvfb, os.environ["DISPLAY"] = start_xvfb(screen)
     work = Path(tempfile.mkdtemp(prefix="colorizer-shots-"))
     os.environ["COLORIZER_HOME"] = str(work / "home")
     os.environ["COLORIZER_NO_OPEN"] = "1"

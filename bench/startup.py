@@ -21,24 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import REPO, load_average, machine_summary, write_results_section
+from benchlib import REPO, load_average, machine_summary, start_xvfb, write_results_section
 
 SECTION = "## GUI startup"
 TARGET_S = 2.0
-
-
-def start_xvfb() -> tuple[subprocess.Popen, str]:
-    for number in range(300, 360):
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                return proc, f":{number}"
-            time.sleep(0.05)
-        proc.kill()
-    raise RuntimeError("could not start Xvfb")
 
 
 def window_visible(display: str) -> bool:
@@ -81,7 +67,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
-    xvfb, display = start_xvfb()
+    xvfb, display = start_xvfb(first=300)
     work = Path(tempfile.mkdtemp(prefix="colorizer-startup-"))
     photos = work / "photos"
     photos.mkdir()
