@@ -470,7 +470,8 @@ class App:
         if not found:
             self.set_status("No photos found there (JPEG, PNG, TIFF, BMP and WebP files are opened).")
             return
-        self.set_status(f"{len(self.rows)} photos in the list. Click one to preview it, "
+        count = len(self.rows)
+        self.set_status(f"{count} photo{'' if count == 1 else 's'} in the list. Click one to preview it, "
                         "or press Colorize all.")
         if new:
             self._start(ev.THUMBS, workers.thumbnails, [p for p in self.rows if p in new or
@@ -861,7 +862,7 @@ class App:
             self.set_row(self.batch_names[event.current], "working")
         self.window[ev.K_PROGRESS].update(event.done, max=max(1, event.total))
         eta = format_eta(event.eta_s) if event.done < event.total else ""
-        self.window[ev.K_PROGRESS_TEXT].update(f"{event.done} of {event.total}  {eta}".strip())
+        self.window[ev.K_PROGRESS_TEXT].update(f"{event.done} of {event.total}\n{eta}".strip())
 
     def _batch_finished(self, result: Any, cancelled: bool) -> None:
         for path, row in self.rows.items():
@@ -1002,7 +1003,7 @@ class App:
             mb = data.done / 1e6
             total = f" of {data.total / 1e6:.0f} MB" if data.total else " MB"
             self.window[ev.K_PROGRESS].update(data.done, max=max(1, data.total or 1))
-            self.window[ev.K_PROGRESS_TEXT].update(f"{mb:.0f}{total}  {format_eta(data.eta_s)}".strip())
+            self.window[ev.K_PROGRESS_TEXT].update(f"{mb:.0f}{total}\n{format_eta(data.eta_s)}".strip())
             if data.stage and data.stage != "download":
                 self.set_status(f"Zhang model: {data.stage}...")
             return

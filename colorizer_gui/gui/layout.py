@@ -18,6 +18,8 @@ RENDER_SIZES = ["auto", "224", "256", "320", "384", "512", "768"]
 DEVICES = ["auto", "cpu", "cuda"]
 THUMB_ROW_HEIGHT = 44
 THEME = "LightGrey1"
+DETAIL_TIP = "How much detail the model looks at: 'auto' suits most photos; larger is slower."
+TEMPERATURE_TIP = "Zhang method only: lower gives bolder colours, higher safer ones."
 
 
 def menu_definition() -> list[Any]:
@@ -51,24 +53,24 @@ def controls_column(backends: list[str], settings: Any) -> sg.Column:
     rows = [
         [sg.Text("Settings", font=("Helvetica", 12, "bold"))],
         [_label("Method"), sg.Combo(backends, default_value=backend, key=ev.K_BACKEND, readonly=True,
-                                    enable_events=True, size=(13, 1))],
+                                    enable_events=True, size=(12, 1))],
         [_help("", key=ev.K_BACKEND_WHY)],
         [_label("Device"), sg.Combo(DEVICES, default_value=settings.device if settings.device in DEVICES else "auto",
-                                    key=ev.K_DEVICE, readonly=True, enable_events=True, size=(13, 1))],
+                                    key=ev.K_DEVICE, readonly=True, enable_events=True, size=(12, 1))],
         [_help("Looking for a graphics card...", key=ev.K_DEVICE_FOUND)],
+        # Help for the two expert settings is in tooltips: with it on screen, the
+        # column no longer fits a 720 px high screen.
         [_label("Detail (px)"), sg.Combo(RENDER_SIZES, default_value=render, key=ev.K_RENDER, readonly=True,
-                                         enable_events=True, size=(13, 1))],
-        [_help("How much detail the model looks at; larger is slower.")],
-        [sg.Text("Colour\nstrength", size=(9, 2), pad=((0, 4), (14, 0))),
+                                         enable_events=True, size=(12, 1), tooltip=DETAIL_TIP)],
+        [sg.Text("Colour\nstrength", size=(11, 2), pad=((0, 4), (14, 0))),
          sg.Slider((0.0, 2.0), default_value=settings.saturation, resolution=0.05, orientation="h",
-                   key=ev.K_SATURATION, enable_events=True, size=(15, 14))],
-        [sg.Text("Zhang\ntemperature", size=(9, 2), pad=((0, 4), (14, 0))),
+                   key=ev.K_SATURATION, enable_events=True, size=(13, 14))],
+        [sg.Text("Zhang\ntemperature", size=(11, 2), pad=((0, 4), (14, 0))),
          sg.Slider((0.05, 1.0), default_value=settings.temperature, resolution=0.01, orientation="h",
-                   key=ev.K_TEMPERATURE, enable_events=True, size=(15, 14))],
-        [_help("Temperature: lower gives bolder colours (Zhang method only).")],
+                   key=ev.K_TEMPERATURE, enable_events=True, size=(13, 14), tooltip=TEMPERATURE_TIP)],
         [sg.HorizontalSeparator()],
         [sg.Text("Save colour copies in")],
-        [sg.Input(settings.output_folder, key=ev.K_OUTDIR, size=(16, 1), enable_events=True),
+        [sg.Input(settings.output_folder, key=ev.K_OUTDIR, size=(14, 1), enable_events=True),
          sg.FolderBrowse("Choose...", target=ev.K_OUTDIR, key=ev.K_OUTDIR_BROWSE)],
         [_help("Empty: a 'colorized' folder beside the photos.")],
         [sg.Checkbox("Skip photos done before", default=settings.skip_existing, key=ev.K_SKIP_EXISTING,
@@ -81,7 +83,7 @@ def controls_column(backends: list[str], settings: Any) -> sg.Column:
 
 def files_column() -> sg.Column:
     """The photo list: thumbnail, name and status per photo."""
-    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=17,
+    tree = sg.Tree(data=sg.TreeData(), headings=["Status"], col0_heading="Photo", col0_width=16,
                    col_widths=[10], auto_size_columns=False, num_rows=5, row_height=THUMB_ROW_HEIGHT,
                    key=ev.K_FILES, enable_events=True, select_mode=sg.TABLE_SELECT_MODE_EXTENDED,
                    show_expanded=False, expand_x=True, expand_y=True)
@@ -107,7 +109,7 @@ def preview_column(settings: Any) -> sg.Column:
         [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",
                   enable_events=True, pad=(0, 4), expand_x=True, expand_y=True)],
         [sg.Text("Before", font=SMALL), sg.Slider((0, 100), default_value=50, orientation="h", key=ev.K_SPLIT,
-                                                  enable_events=True, size=(30, 12),
+                                                  enable_events=True, size=(20, 12),
                                                   disable_number_display=True, expand_x=True),
          sg.Text("After", font=SMALL)],
         [sg.Text("", key=ev.K_CAPTION, size=(34, 2), font=SMALL, expand_x=True)],
@@ -123,9 +125,10 @@ def action_row() -> list[Any]:
         sg.Button("Cancel", key=ev.K_CANCEL, disabled=True),
         sg.Button("Save", key=ev.K_SAVE, disabled=True, tooltip="Save the photo in the preview at full size (Ctrl+S)"),
         sg.Button("Save as...", key=ev.K_SAVE_AS, disabled=True),
-        sg.Button("Open output folder", key=ev.K_OPEN_OUTPUT, disabled=True),
-        sg.ProgressBar(100, orientation="h", size=(12, 18), key=ev.K_PROGRESS),
-        sg.Text("", key=ev.K_PROGRESS_TEXT, size=(18, 1)),
+        sg.Button("Output folder", key=ev.K_OPEN_OUTPUT, disabled=True,
+                  tooltip="Open the folder the colour copies were saved in"),
+        sg.ProgressBar(100, orientation="h", size=(10, 18), key=ev.K_PROGRESS),
+        sg.Text("", key=ev.K_PROGRESS_TEXT, size=(17, 2), font=SMALL),  # count, then ETA below
     ]
 
 
