@@ -1,7 +1,9 @@
 """Every speed or memory shortcut gives (nearly) the same pixels as the plain way.
 
-The fast paths: ``color.join_lab`` (affine ab upsampling, saturation applied
-to the small ab, OpenCV rounding) against ``color.join_lab_plain``; the gray
+The fast paths: ``color.join_lab`` (8-bit Lab for 8-bit output, affine ab
+upsampling for 16-bit and float, saturation applied to the small ab, OpenCV
+rounding) against ``color.join_lab_plain``; the two-step area shrink of
+``color.resize_plane``; the gray
 lookup tables of ``color.lightness``; 16-bit PNG/TIFF written without copying
 the encoded bytes; the batch engine's pixel budget for decoding ahead. No
 timings are asserted here (those live in bench/).
@@ -44,14 +46,90 @@ def small_strips(monkeypatch):
 
 @pytest.mark.parametrize("saturation", [1.0, 0.0, 1.6])
 def test_fast_join_matches_plain_join_in_8_bit(small_strips, saturation):
+    # The 8-bit path works in OpenCV's 8-bit Lab (L in steps of 0.39, a and b in
+    # whole units), so "the same" is judged as an eye would: by CIE Delta-E
+    # between the two outputs, not by RGB levels (1 unit of a shifts a dark
+    # saturated red by several levels, since sRGB is steepest near black).
     lightness = photo_like_lightness(301, 410)
     ab = predicted_ab(48, 64)
-    fast = color.join_lab(lightness, ab, saturation, np.uint8).astype(np.int16)
-    plain = color.join_lab_plain(lightness, ab, saturation, np.uint8).astype(np.int16)
-    diff = np.abs(fast - plain)
-    assert fast.shape == plain.shape == (301, 410, 3)
-    assert diff.max() <= 1          # never more than one level
-    assert diff.mean() < 0.01       # and almost everywhere identical
+    fast = color.join_lab(eight_bit(lightness), ab, saturation, np.uint8)
+    plain = color.join_lab_plain(lightness, ab, saturation, np.uint8)
+    assert fast.shape == plain.shape == (301, 410, 3) and fast.dtype == np.uint8
+    delta_e = np.linalg.norm(color.rgb_to_lab(fast) - color.rgb_to_lab(plain), axis=2)
+    assert delta_e.mean() < 0.8                 # measured: 0.6 (0.14 for gray)
+    assert np.percentile(delta_e, 99) < 2.0     # under a just noticeable difference (about 2.3)
+    assert delta_e.max() < 3.0
+    levels = np.abs(fast.astype(np.int16) - plain.astype(np.int16))
+    assert levels.mean() < 0.75 and np.percentile(levels, 99.9) <= 3
+    if saturation == 0.0:
+        assert levels.max() <= 1 and (fast.max(axis=2) - fast.min(axis=2)).max() <= 1  # gray stays gray
+    # The same pixels in OpenCV's channel order, for the encoders.
+    np.testing.assert_array_equal(color.join_lab(eight_bit(lightness), ab, saturation, np.uint8, bgr=True),
+                                  fast[:, :, ::-1])
+
+
+@pytest.mark.parametrize("saturation", [1.0, 0.0, 1.6])
+def test_exact_join_matches_plain_join_in_8_bit(small_strips, saturation):
+    # Float L (lossless outputs: PNG, TIFF) takes the float path: within one level.
+    lightness = photo_like_lightness(301, 410)
+    ab = predicted_ab(48, 64)
+    for bgr in (False, True):
+        fast = color.join_lab(lightness, ab, saturation, np.uint8, bgr=bgr).astype(np.int16)
+        plain = color.join_lab_plain(lightness, ab, saturation, np.uint8).astype(np.int16)
+        diff = np.abs(fast[:, :, ::-1] - plain) if bgr else np.abs(fast - plain)
+        assert diff.max() <= 1          # never more than one level
+        assert diff.mean() < 0.01       # and almost everywhere identical
+
+
+def eight_bit(lightness: np.ndarray) -> np.ndarray:
+    """L in OpenCV's 8-bit Lab scale, as ``color.lightness8`` gives it."""
+    return cv2.convertScaleAbs(lightness, alpha=color.L8_SCALE)
+
+
+def test_lightness8_is_the_rounded_lightness():
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(color.lightness8(gray), eight_bit(color.lightness(gray)))
+    rgb = np.random.default_rng(2).integers(0, 256, (33, 21, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(color.lightness8(rgb), eight_bit(color.lightness(rgb)))
+
+
+def test_lossy_copies_take_the_8_bit_path_and_lossless_copies_stay_exact(tmp_path):
+    from colorizer_gui.core import pipeline
+
+    gray = gray_scene(90, 120)
+    jpeg = load_photo(make_jpeg(tmp_path / "a.jpg", gray))
+    png = load_photo(tmp_path / "b.png") if cv2.imwrite(str(tmp_path / "b.png"), gray) else None
+    assert pipeline.photo_lightness(jpeg).dtype == np.uint8
+    assert pipeline.photo_lightness(png).dtype == np.float32
+    backend = _HalfBackend()
+    out = load_photo(pipeline.colorize_file(png.path, tmp_path / "out", backend)).pixels
+    lightness = color.lightness(gray)
+    ab = backend.predict_ab(color.resize_plane(lightness, 22, 30))
+    assert np.abs(out.astype(np.int16) - color.join_lab_plain(lightness, ab).astype(np.int16)).max() <= 1
+
+
+def test_fast_join_keeps_the_lightness_in_8_bit():
+    lightness = photo_like_lightness(120, 160, seed=7)
+    rgb = color.join_lab(eight_bit(lightness), predicted_ab(20, 24, seed=8), 1.0, np.uint8)
+    plain = color.join_lab_plain(lightness, predicted_ab(20, 24, seed=8), 1.0, np.uint8)
+    ours, theirs = (np.abs(color.lightness(x) - lightness).mean() for x in (rgb, plain))
+    assert ours < 0.25 and ours < theirs + 0.1  # L's own 8-bit rounding costs at most 0.2
+
+
+@pytest.mark.parametrize("shape, target", [((2000, 3000), (128, 192)), ((3000, 4000), (144, 192)),
+                                           ((4000, 6000), (128, 192)), ((90, 4000), (3, 192)),
+                                           ((640, 480), (192, 144))])
+def test_fast_area_shrink_matches_one_area_resize(shape, target):
+    lightness = photo_like_lightness(*shape, seed=9)
+    fast = color.resize_plane(lightness, *target)
+    plain = cv2.resize(lightness, target[::-1], interpolation=cv2.INTER_AREA)
+    assert fast.shape == plain.shape == target and fast.dtype == np.float32
+    # 8-bit L (what 8-bit photos use) shrinks the same way.
+    fast8 = color.resize_plane(cv2.convertScaleAbs(lightness, alpha=color.L8_SCALE), *target)
+    assert fast8.dtype == np.uint8 and np.abs(color.lightness_float(fast8) - plain).mean() < 0.6
+    # Averages of nearly the same pixels (L in [0, 100]; this texture is harder than a photo).
+    assert np.abs(fast - plain).mean() < 0.5
+    assert np.abs(fast - plain).max() < 2.5
 
 
 def test_fast_join_matches_plain_join_in_16_bit_and_float(small_strips):
@@ -175,3 +253,26 @@ def test_pixel_budget_limits_photos_decoded_ahead_and_changes_no_output(tmp_path
         assert src_a == src_b
         np.testing.assert_array_equal(load_photo(out_a).pixels, load_photo(out_b).pixels)
     assert sorted(p.name for p in photos) == sorted(s.name for s, _ in tight.done)
+
+
+@pytest.mark.parametrize("name, sixteen, alpha", [("a.jpg", False, False), ("a.png", False, True),
+                                                  ("a.webp", False, False), ("a.bmp", False, False),
+                                                  ("a.png", True, True), ("a.tif", True, False)])
+def test_saving_bgr_pixels_writes_the_same_file_as_rgb(tmp_path, name, sixteen, alpha):
+    # The pipeline hands OpenCV's encoders BGR to spare a swap of the photo; every
+    # format must come out as if it had been given RGB.
+    src = make_png16(tmp_path / "src.png", ramp16(30, 44)) if sixteen else make_jpeg(tmp_path / "src.jpg",
+                                                                                      gray_scene(30, 44))
+    like = load_photo(src)
+    if alpha:
+        like.alpha = np.linspace(0, like.pixels.max(), 30 * 44).reshape(30, 44).astype(like.pixels.dtype)
+    rng = np.random.default_rng(11)
+    top = 65535 if sixteen else 255
+    rgb = rng.integers(0, top + 1, (30, 44, 3), dtype=np.uint16 if sixteen else np.uint8)
+    from_rgb = load_photo(save_photo(rgb.copy(), tmp_path / "rgb" / name, like=like))
+    from_bgr = load_photo(save_photo(np.ascontiguousarray(rgb[:, :, ::-1]), tmp_path / "bgr" / name, like=like,
+                                     scratch=True, bgr=True))
+    np.testing.assert_array_equal(from_bgr.pixels, from_rgb.pixels)
+    assert (from_bgr.alpha is None) == (from_rgb.alpha is None)
+    if from_rgb.alpha is not None:
+        np.testing.assert_array_equal(from_bgr.alpha, from_rgb.alpha)

@@ -23,7 +23,7 @@ from PIL import Image
 
 from . import pipeline
 from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count,
-                    remove_stale_partials)
+                    remove_stale_partials, saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -200,13 +200,15 @@ def _decode(src: Path) -> tuple[Photo, np.ndarray]:
 def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
                     saturation: float, dest_dir: Path) -> Path:
     """Writer thread: join ab with the full-resolution L and save atomically."""
-    rgb = pipeline.merge_ab(lightness_full, ab, photo.pixels.dtype, saturation)
+    # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
+    bgr = saves_bgr(photo)
+    pixels = pipeline.merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
-    return pipeline.save_colorized(photo, rgb, dest_dir, scratch=True,  # rgb is ours alone
-                                   ab_shape=ab.shape[:2])
+    return pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
+                                   ab_shape=ab.shape[:2], bgr=bgr)
 
 
 def describe_error(err: BaseException) -> str:

@@ -636,6 +636,20 @@ def output_extension(fmt: str, src: Path) -> str:
     return _WRITE_EXTENSIONS[family][0]
 
 
+def saves_lossy(photo: Photo) -> bool:
+    """Whether the colour copy of ``photo`` is written with lossy compression: JPEG,
+    or WebP from a lossy WebP (``output_extension`` keeps the source's family)."""
+    family = _format_family(photo.format, photo.path)
+    return family == "JPEG" or (family == "WEBP" and not photo.info.get("lossless"))
+
+
+def saves_bgr(photo: Photo) -> bool:
+    """Whether ``save_photo`` encodes the colour copy of ``photo`` with OpenCV, which
+    takes BGR pixels (JPEG, 16-bit PNG and TIFF); Pillow's encoders take RGB."""
+    family = _format_family(photo.format, photo.path)
+    return family == "JPEG" or (photo.pixels.dtype == np.uint16 and family in ("PNG", "TIFF"))
+
+
 def _safe_component(text: str) -> str:
     """Make ``text`` usable inside one file name on any OS: no separators, control
     characters or characters Windows forbids, no leading dots or spaces."""
@@ -747,7 +761,7 @@ def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -
 
 
 def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False,
-               half_res_chroma: bool = False) -> Path:
+               half_res_chroma: bool = False, bgr: bool = False) -> Path:
     """Save ``rgb`` ((H, W, 3) uint8 or uint16) as ``dest``; return the path written.
 
     The format comes from dest's extension. Kept from ``like``: alpha (PNG, TIFF,
@@ -768,7 +782,9 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
     date, artist, ...) but not the Exif/GPS sub-IFDs, which Pillow's libtiff
     writer cannot store; an uncompressed TIFF keeps them. ``scratch=True`` lets a 16-bit
     save reorder ``rgb``'s channels in place instead of copying it (pass it only for
-    an array nobody uses afterwards). Raises ``PhotoError`` with a plain message on failure, leaving
+    an array nobody uses afterwards). ``bgr=True``: the pixels are in OpenCV's BGR
+    order, which JPEG and 16-bit files (encoded by OpenCV) take as they are, saving
+    a swap of the whole photo. Raises ``PhotoError`` with a plain message on failure, leaving
     no temp file behind; ``ValueError`` for pixels of the wrong shape or type.
     """
     dest = Path(dest)
@@ -784,6 +800,9 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
         rgb = _to_uint8(rgb)
     if alpha is not None:
         alpha = _to_uint16(alpha) if sixteen else _to_uint8(alpha)
+    if bgr and not (fmt == "JPEG" or sixteen):  # Pillow's encoders take RGB
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB, dst=rgb if scratch and rgb.flags.writeable else None)
+        bgr = False
     exif = _exif_for_output(like.exif)
     icc = like.icc_profile if like.icc_profile and _icc_colour_space(like.icc_profile) == "RGB" else None
     dpi = like.info.get("dpi")
@@ -798,10 +817,10 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "wb") as fh:
             if sixteen:
-                for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch):
+                for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch, bgr):
                     fh.write(part)
             elif fmt == "JPEG":
-                for part in _encode_jpeg(rgb, quality, exif, icc, dpi, scratch, half_res_chroma):
+                for part in _encode_jpeg(rgb, quality, exif, icc, dpi, scratch, half_res_chroma, bgr):
                     fh.write(part)
             else:
                 _encode_with_pillow(fh, rgb, alpha, fmt, like, quality, exif, icc, dpi)
@@ -858,15 +877,20 @@ def _encode_with_pillow(fh: Any, rgb: np.ndarray, alpha: Optional[np.ndarray], f
 
 
 def _encode_jpeg(rgb: np.ndarray, quality: int, exif: Optional[bytes], icc: Optional[bytes], dpi: Any,
-                 scratch: bool, half_res_chroma: bool) -> tuple[Any, ...]:
+                 scratch: bool, half_res_chroma: bool, bgr: bool = False) -> tuple[Any, ...]:
     """Encode 8-bit RGB as JPEG with OpenCV (libjpeg-turbo, as Pillow uses).
 
     OpenCV encodes straight from the array, where Pillow first copies a big photo
     into its own image (about 30 ms for 12 MP). No Huffman optimisation: that extra
-    pass more than doubles the encode time for files only about 4% smaller."""
+    pass more than doubles the encode time for files only about 4% smaller.
+    ``bgr``: ``rgb`` is already in OpenCV's order (no swap: 15 ms on 12 MP)."""
     in_place = scratch and rgb.flags.c_contiguous and rgb.flags.writeable
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=rgb) if in_place else cv2.cvtColor(
-        np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    if bgr:
+        pixels = np.ascontiguousarray(rgb)
+    elif in_place:
+        pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=rgb)
+    else:
+        pixels = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     sampling = cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420 if half_res_chroma else cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality), cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
     kinds, blobs = [], []
@@ -877,9 +901,9 @@ def _encode_jpeg(rgb: np.ndarray, quality: int, exif: Optional[bytes], icc: Opti
         kinds.append(cv2.IMAGE_METADATA_ICCP)
         blobs.append(np.frombuffer(icc, np.uint8))
     if kinds:
-        ok, buf = cv2.imencodeWithMetadata(".jpg", bgr, kinds, blobs, params)
+        ok, buf = cv2.imencodeWithMetadata(".jpg", pixels, kinds, blobs, params)
     else:
-        ok, buf = cv2.imencode(".jpg", bgr, params)
+        ok, buf = cv2.imencode(".jpg", pixels, params)
     if not ok:
         raise ValueError("OpenCV could not encode the JPEG")
     data = memoryview(buf).cast("B")
@@ -903,13 +927,18 @@ def _after_jfif_segment(jpeg: Any) -> Any:
 
 
 def _encode_16bit(rgb: np.ndarray, alpha: Optional[np.ndarray], fmt: str, like: Photo,
-                  exif: Optional[bytes], icc: Optional[bytes], dpi: Any, scratch: bool = False) -> tuple[Any, ...]:
+                  exif: Optional[bytes], icc: Optional[bytes], dpi: Any, scratch: bool = False,
+                  is_bgr: bool = False) -> tuple[Any, ...]:
     """Encode 16-bit RGB(A) with OpenCV (Pillow has no 16-bit RGB mode).
 
     Returns the file as buffers to write one after the other, so a huge photo's
     encoded bytes are never copied again."""
     if alpha is not None:
-        bgr = cv2.cvtColor(np.ascontiguousarray(np.dstack([rgb, alpha])), cv2.COLOR_RGBA2BGRA)
+        bgr = np.ascontiguousarray(np.dstack([rgb, alpha]))
+        if not is_bgr:
+            bgr = cv2.cvtColor(bgr, cv2.COLOR_RGBA2BGRA, dst=bgr)
+    elif is_bgr:
+        bgr = np.ascontiguousarray(rgb)
     else:
         in_place = scratch and rgb.flags.c_contiguous and rgb.flags.writeable
         # A 50 MP 16-bit photo is 300 MB: reorder the caller's scratch array rather than copy it.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from . import color
-from .photo import Photo, load_photo, output_path, save_photo
+from .photo import Photo, load_photo, output_path, save_photo, saves_bgr, saves_lossy
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
     from ..backends.base import Backend
@@ -21,10 +21,12 @@ if TYPE_CHECKING:  # the core depends on nothing of ours at run time
 
 def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
                    render_size: Optional[int] = None) -> np.ndarray:
-    """Run ``backend`` on the full-resolution L and return ab at the backend's size."""
+    """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
+    at the backend's size."""
     height, width = lightness_full.shape[:2]
     rh, rw = backend.render_shape(height, width, render_size)
-    small = color.resize_plane(lightness_full, rh, rw)
+    # (8-bit L shrinks in 8 bits: its averages round to 0.4 L, as fine as the photo's own levels.)
+    small = color.lightness_float(color.resize_plane(lightness_full, rh, rw))
     return backend.predict_ab(np.ascontiguousarray(small, dtype=np.float32))
 
 
@@ -55,12 +57,14 @@ def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Opt
     photo = load_photo(Path(src))
     lightness_full = photo_lightness(photo)
     ab = predict_ab_for(lightness_full, backend, render_size)
-    rgb = merge_ab(lightness_full, ab, photo.pixels.dtype, saturation)
+    # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
+    bgr = saves_bgr(photo)
+    pixels = merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
     del lightness_full
     # Saving needs the metadata, not the source pixels: free them before encoding
-    # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse rgb.
+    # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse the output.
     photo = dataclasses.replace(photo, pixels=photo.pixels[:0, :0])
-    return save_colorized(photo, rgb, Path(out_dir), scratch=True, ab_shape=ab.shape[:2])
+    return save_colorized(photo, pixels, Path(out_dir), scratch=True, ab_shape=ab.shape[:2], bgr=bgr)
 
 
 # The steps of colorize_file, one by one, for callers that run them on different
@@ -68,28 +72,37 @@ def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Opt
 # which is not thread-safe, predicts in the calling thread).
 
 def photo_lightness(photo: Photo) -> np.ndarray:
-    """The full-resolution CIE L (float32, [0, 100]) of a loaded photo."""
+    """The full-resolution CIE L of a loaded photo, as its colour copy needs it.
+
+    float32 in [0, 100]; but uint8 in OpenCV's 8-bit Lab scale
+    (``color.lightness8``) for an 8-bit photo whose copy is saved lossily (JPEG):
+    4x less memory, and ``merge_ab`` then takes the 8-bit Lab path, twice as fast,
+    whose rounding is no more than the JPEG encoder's own. PNG and TIFF copies
+    keep the exact float path."""
+    if photo.pixels.dtype == np.uint8 and saves_lossy(photo):
+        return color.lightness8(photo.pixels)
     return color.lightness(photo.pixels)
 
 
 def merge_ab(lightness_full: np.ndarray, ab: np.ndarray, pixel_dtype: np.dtype,
-             saturation: float = 1.0) -> np.ndarray:
-    """Join predicted ab with the full-resolution L into RGB of the source's dtype
-    (uint8 or uint16; float32 for anything else)."""
+             saturation: float = 1.0, bgr: bool = False) -> np.ndarray:
+    """Join predicted ab with the full-resolution L (``photo_lightness``) into RGB
+    (BGR with ``bgr``) of the source's dtype (uint8 or uint16; float32 for anything
+    else). 8-bit L takes the faster 8-bit Lab path (``color.join_lab``)."""
     out_dtype = pixel_dtype if pixel_dtype in (np.uint8, np.uint16) else np.float32
-    return color.join_lab(lightness_full, ab, saturation, out_dtype=out_dtype)
+    return color.join_lab(lightness_full, ab, saturation, out_dtype=out_dtype, bgr=bgr)
 
 
 def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path, scratch: bool = False,
-                   ab_shape: Optional[tuple[int, int]] = None) -> Path:
+                   ab_shape: Optional[tuple[int, int]] = None, bgr: bool = False) -> Path:
     """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (never overwriting); return the path.
 
     ``scratch``: ``rgb`` is not used afterwards, so saving may reorder it in place.
     ``ab_shape``: the (height, width) the colours were predicted at; see
-    ``coarse_chroma``."""
+    ``coarse_chroma``. ``bgr``: the pixels are in BGR order (``merge_ab(bgr=True)``)."""
     dest = output_path(photo.path, Path(out_dir), photo.format)
     coarse = ab_shape is not None and coarse_chroma(rgb.shape[:2], ab_shape)
-    return save_photo(rgb, dest, like=photo, scratch=scratch, half_res_chroma=coarse)
+    return save_photo(rgb, dest, like=photo, scratch=scratch, half_res_chroma=coarse, bgr=bgr)
 
 
 def coarse_chroma(photo_shape: tuple[int, ...], ab_shape: tuple[int, ...]) -> bool:
