@@ -301,7 +301,7 @@ def verdict(ok: bool | None) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=100, help="photos in the batch run (3000x2000)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per latency figure (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per latency figure (median)")
     parser.add_argument("--net-repeats", type=int, default=7)
     parser.add_argument("--no-startup", action="store_true", help="reuse the GUI figure recorded in RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
