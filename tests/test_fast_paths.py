@@ -276,3 +276,32 @@ def test_saving_bgr_pixels_writes_the_same_file_as_rgb(tmp_path, name, sixteen, 
     assert (from_bgr.alpha is None) == (from_rgb.alpha is None)
     if from_rgb.alpha is not None:
         np.testing.assert_array_equal(from_bgr.alpha, from_rgb.alpha)
+
+
+@pytest.mark.parametrize("budget, most_merging", [(None, batch.WRITERS), (60 * 80, 1)])
+def test_writers_merge_side_by_side_only_within_the_pixel_budget(tmp_path, monkeypatch, budget, most_merging):
+    for i in range(8):
+        make_jpeg(tmp_path / "in" / f"p{i}.jpg", gray_scene(60, 80, seed=i))
+    if budget is not None:
+        monkeypatch.setattr(batch, "PREFETCH_PIXELS", budget)  # room for one photo only
+    live = most = 0
+    lock = threading.Lock()
+    real_merge = batch._merge_and_save
+
+    def slow_merge(*args):
+        nonlocal live, most
+        with lock:
+            live += 1
+            most = max(most, live)
+        try:
+            threading.Event().wait(0.05)  # long enough for the next photo to arrive
+            return real_merge(*args)
+        finally:
+            with lock:
+                live -= 1
+
+    monkeypatch.setattr(batch, "_merge_and_save", slow_merge)
+    result = batch.run_batch([tmp_path / "in"], tmp_path / "out", _HalfBackend())
+    assert len(result.done) == 8 and not result.failed
+    assert [src.name for src, _ in result.done] == [f"p{i}.jpg" for i in range(8)]  # reported in order
+    assert most == most_merging
