@@ -20,7 +20,7 @@ import pytest
 from colorizer_gui.core import batch, color
 from colorizer_gui.core.photo import load_photo, photo_pixel_count, save_photo
 
-from photo_factory import gray_scene, make_jpeg, make_png16, ramp16
+from photo_factory import gray_scene, make_jpeg, make_png, make_png16, ramp16
 
 
 def photo_like_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -98,7 +98,7 @@ def test_lossy_copies_take_the_8_bit_path_and_lossless_copies_stay_exact(tmp_pat
 
     gray = gray_scene(90, 120)
     jpeg = load_photo(make_jpeg(tmp_path / "a.jpg", gray))
-    png = load_photo(tmp_path / "b.png") if cv2.imwrite(str(tmp_path / "b.png"), gray) else None
+    png = load_photo(make_png(tmp_path / "b.png", gray))
     assert pipeline.photo_lightness(jpeg).dtype == np.uint8
     assert pipeline.photo_lightness(png).dtype == np.float32
     backend = _HalfBackend()

@@ -646,8 +646,12 @@ def saves_lossy(photo: Photo) -> bool:
 def saves_bgr(photo: Photo) -> bool:
     """Whether ``save_photo`` encodes the colour copy of ``photo`` with OpenCV, which
     takes BGR pixels (JPEG, 16-bit PNG and TIFF); Pillow's encoders take RGB."""
-    family = _format_family(photo.format, photo.path)
-    return family == "JPEG" or (photo.pixels.dtype == np.uint16 and family in ("PNG", "TIFF"))
+    return _opencv_encodes(_format_family(photo.format, photo.path), photo.pixels.dtype == np.uint16)
+
+
+def _opencv_encodes(fmt: Optional[str], sixteen_bit: bool) -> bool:
+    """True for the files ``save_photo`` writes with OpenCV: JPEG, 16-bit PNG/TIFF."""
+    return fmt == "JPEG" or (sixteen_bit and fmt in ("PNG", "TIFF"))
 
 
 def _safe_component(text: str) -> str:
@@ -800,7 +804,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
         rgb = _to_uint8(rgb)
     if alpha is not None:
         alpha = _to_uint16(alpha) if sixteen else _to_uint8(alpha)
-    if bgr and not (fmt == "JPEG" or sixteen):  # Pillow's encoders take RGB
+    if bgr and not _opencv_encodes(fmt, sixteen):  # Pillow's encoders take RGB
         rgb = cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB, dst=rgb if scratch and rgb.flags.writeable else None)
         bgr = False
     exif = _exif_for_output(like.exif)
