@@ -255,9 +255,24 @@ def _shown_path(path: Path) -> str:
 
 # --------------------------------------------------------------------------- main
 
-def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], work: Path
+def input_lightness(truth: np.ndarray, index: int, degrade_seed: Optional[int]) -> np.ndarray:
+    """The L the colorizer gets: the truth's own, or (``degrade_seed``) an aged copy of it
+    like a real old scan (grain, blur, fading, specks; ``training/degrade.py``), fixed per photo."""
+    clean = color.lightness(truth)
+    if degrade_seed is None:
+        return clean
+    from training.degrade import degrade_lightness
+
+    return degrade_lightness(clean, np.random.default_rng((degrade_seed, index)), p=1.0)
+
+
+def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], work: Path,
+        degrade_seed: Optional[int] = None
         ) -> tuple[list[Row], list[tuple[Row, Thumbs]], list[str], float]:
     """Colorize and score every photo; returns rows, sheet items, failures, colorize seconds.
+
+    With ``degrade_seed`` the gray inputs are aged copies (``input_lightness``); the
+    gray baseline is then that aged gray, so "ours minus gray" stays comparable.
 
     Scoring runs in a helper thread while the backend colorizes the next photo
     (OpenCV, NumPy and SciPy release the GIL for their heavy parts)."""
@@ -288,7 +303,7 @@ def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], w
         for index, src in enumerate(tqdm(photos, unit="photo", file=sys.stderr, dynamic_ncols=True)):
             try:
                 truth = qm.as_rgb8(load_photo(src).pixels)
-                gray = qm.gray_from_lightness(color.lightness(truth))
+                gray = qm.gray_from_lightness(input_lightness(truth, index, degrade_seed))
                 gray_path = write_gray_input(gray, inputs / f"{index:05d}_{src.stem}.png")
                 start = time.perf_counter()
                 out_path = colorize_file(gray_path, outputs, backend, render_size=render_size)
@@ -326,6 +341,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default bench/out/quality/<set name>)")
     parser.add_argument("--limit", type=int, help="score only the first N photos (sorted by name)")
     parser.add_argument("--section", metavar="NAME", help='write "## Quality: NAME" in bench/RESULTS.md')
+    parser.add_argument("--degrade", type=int, metavar="SEED",
+                        help="age each gray input like an old scan (fixed by SEED and the photo)")
     opts = parser.parse_args(argv)
 
     if not opts.gt_dir.is_dir():
@@ -340,7 +357,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not photos:
         print(f"quality: no photos in {opts.gt_dir}", file=sys.stderr)
         return 2
-    name = set_name(opts.gt_dir)
+    name = set_name(opts.gt_dir) + ("-degraded" if opts.degrade is not None else "")
     out_dir = opts.out or BENCH / "out" / "quality" / name
 
     try:
@@ -356,7 +373,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     wall = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="colorizer-quality-") as tmp:
-        rows, items, failures, colorize_seconds = run(photos, opts.gt_dir, backend, opts.render_size, Path(tmp))
+        rows, items, failures, colorize_seconds = run(photos, opts.gt_dir, backend, opts.render_size,
+                                                      Path(tmp), opts.degrade)
     wall = time.perf_counter() - wall
     if not rows:
         print("quality: no photo could be scored:\n  " + "\n  ".join(failures), file=sys.stderr)
@@ -391,6 +409,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         f"--weights {_shown_path(opts.weights)}" if opts.weights else "",
                         f"--render-size {opts.render_size}" if opts.render_size else "",
                         f"--limit {opts.limit}" if opts.limit else "",
+                        f"--degrade {opts.degrade}" if opts.degrade is not None else "",
                         f"--section '{opts.section}'") if a])
         section = (
             f"## Quality: {opts.section}\n\n"

@@ -402,3 +402,42 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, monkeypatch, capsys):
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 2
     assert cli.main(args + ["--resume"]) == 0
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 6
+
+
+def test_class_objective_with_hints_and_aged_inputs_trains_a_hint_model(tmp_path):
+    """--objective class --hints --degrade from an older 1-channel model file: the run grows
+    the net (hint inputs, class head), trains both stages and exports a model the app loads."""
+    from colorizer_gui.backends import create_backend
+    from colorizer_gui.core.color import lightness
+    from colorizer_gui.nets.weights_io import load_generator
+    from tiny_cgan import make_tiny_generator_file
+
+    base = make_tiny_generator_file(tmp_path / "old.safetensors")
+    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
+    events = []
+    opts = tiny_options(tmp_path, data, init=str(base), arch_kwargs={}, size=64, batch_size=4,
+                        l1_epochs=2, gan_epochs=1, objective="class", hints=True, degrade=True)
+    result = train(opts, on_progress=events.append)
+    assert not result.cancelled and result.step == result.total_steps
+    losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
+    assert "loss_class" in losses[0] and {"loss_class", "loss_g_gan", "loss_l1"} <= set(losses[-1])
+    model, meta = load_generator(result.out)
+    assert model.config["hint_channels"] == 3 and model.config["class_bins"] == 313
+    assert meta["objective"] == "class" and meta["hint_channels"] == "3"
+    assert meta["base_weights"] == "old.safetensors"
+    backend = create_backend("cgan", weights=result.out, device="cpu")
+    backend.load()
+    predicted = backend.predict_ab(lightness(stripes(64, 64, 7)))
+    assert predicted.shape == (64, 64, 2) and np.isfinite(predicted).all()
+
+
+def test_train_cli_takes_the_v2_flags(tmp_path):
+    from training.cli import build_parser, options_from_args
+
+    args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--objective",
+                                      "class", "--hints", "--degrade", "--lambda-class", "2"])
+    opts = options_from_args(args)
+    assert (opts.objective, opts.hints, opts.degrade, opts.lambda_class) == ("class", True, True, 2.0)
+    assert opts.generator_kwargs() == {"hint_channels": 3, "class_bins": 313}
+    with pytest.raises(ValueError, match="--objective class needs the lite0-unet"):
+        TrainOptions(data_dir="d", out="o.safetensors", arch="pix2pix", objective="class").validate()

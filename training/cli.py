@@ -46,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-gan", type=float, default=defaults.lr_gan,
                    help="learning rate in the adversarial stage; lower it if colours start to "
                         "drift or blotch (default: %(default)s)")
+    p.add_argument("--objective", choices=("l1", "class"), default=defaults.objective,
+                   help="l1: regress the colours; class: Zhang et al.'s class-rebalanced colour "
+                        "classification, more vivid (adds a class head) (default: %(default)s)")
+    p.add_argument("--lambda-class", type=float, default=defaults.lambda_class,
+                   help="weight of the class loss beside the GAN loss (default: %(default)s)")
+    p.add_argument("--hints", action="store_true",
+                   help="train the generator to take colour hints (adds hint inputs; random hints "
+                        "from the truth in half the samples)")
+    p.add_argument("--degrade", action="store_true",
+                   help="age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
+                        "so the model colours real scans, not only clean grays")
     p.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"),
                    help="auto: CUDA when available (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
@@ -76,7 +87,9 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
         batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
-        seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots)
+        seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
+        objective=args.objective, lambda_class=args.lambda_class, hints=args.hints,
+        degrade=args.degrade)
 
 
 class _TqdmProgress:
@@ -100,7 +113,7 @@ class _TqdmProgress:
                 self.scan_bar = tqdm(total=event.total, desc="scanning", unit="file", leave=False)
             self.scan_bar.n = event.done
             self.scan_bar.refresh()
-        elif event.stage in ("l1", "gan"):
+        elif event.stage in ("l1", "gan"):  # "l1": the objective's own stage, class loss too
             if self.bar is None:
                 self.bar = tqdm(total=event.total, initial=event.done - 1, unit="step",
                                 dynamic_ncols=True)

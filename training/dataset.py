@@ -287,12 +287,15 @@ class ColorPhotoDataset:
     """
 
     def __init__(self, images: Sequence[np.ndarray], size: int, augment: bool, seed: int = 0,
-                 scale_range: Sequence[float] = (1.0, 1.25)) -> None:
+                 scale_range: Sequence[float] = (1.0, 1.25), degrade: bool = False,
+                 hints: bool = False) -> None:
         self.images = list(images)
         self.size = int(size)
         self.augment = augment
         self.seed = int(seed)
         self.scale_range = tuple(scale_range)
+        self.degrade = degrade  # age the input L like an old scan (training/degrade.py)
+        self.hints = hints      # append random hint planes from the truth (training/hints.py)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -300,12 +303,24 @@ class ColorPhotoDataset:
     def __getitem__(self, key):
         epoch, index = key if isinstance(key, tuple) else (0, key)
         rgb = self.images[index]
-        if self.augment:
-            rng = np.random.default_rng((self.seed, epoch, index))
-            view = random_view(rgb, self.size, self.scale_range, rng)
-        else:
-            view = center_view(rgb, self.size)
-        return to_training_pair(view)
+        if not self.augment:
+            return to_training_pair(center_view(rgb, self.size))
+        import torch
+
+        from .degrade import degrade_lightness
+        from .hints import sample_hints
+
+        rng = np.random.default_rng((self.seed, epoch, index))
+        view = random_view(rgb, self.size, self.scale_range, rng)
+        l_norm, ab_norm = to_training_pair(view)
+        if self.degrade:
+            lightness = (l_norm[0].numpy() + np.float32(1.0)) * np.float32(L_CENTER)
+            aged = degrade_lightness(lightness, rng)
+            l_norm = torch.from_numpy(aged / np.float32(L_CENTER) - np.float32(1.0))[None]
+        if self.hints:
+            planes = sample_hints(ab_norm.numpy(), rng)
+            l_norm = torch.cat([l_norm, torch.from_numpy(planes)], dim=0)
+        return l_norm, ab_norm
 
 
 class EpochSampler:

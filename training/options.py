@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 INIT_CHOICES = ("default", "imagenet", "scratch")
+OBJECTIVES = ("l1", "class")
 
 # Fields that may change when a run is resumed (they do not affect the model,
 # the data split or the data order); everything else comes from the saved run.
@@ -40,6 +41,12 @@ class TrainOptions:
     lr_gan: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lambda_l1: float = 100.0
+    # "l1": regress ab; "class": Zhang et al.'s class-rebalanced bin classification
+    # (needs a generator with a class head; one is added when starting from a file without).
+    objective: str = "l1"
+    lambda_class: float = 1.0  # weight of the class loss beside the GAN loss
+    hints: bool = False        # generator takes colour hints; train with random hints
+    degrade: bool = False      # age the input L like a real old scan
     ndf: int = 64
     val_fraction: float = 0.05
     min_val_images: int = 4
@@ -62,6 +69,12 @@ class TrainOptions:
         if self.init not in INIT_CHOICES and not self.init.lower().endswith(".safetensors"):
             raise ValueError(f"--init must be one of {', '.join(INIT_CHOICES)} or a .safetensors "
                              f"model file, not {self.init!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
+        if self.objective == "class" and self.arch != "lite0-unet":
+            raise ValueError("--objective class needs the lite0-unet generator")
+        if self.hints and self.arch != "lite0-unet":
+            raise ValueError("--hints needs the lite0-unet generator")
         if self.lr_l1 <= 0 or self.lr_gan <= 0:
             raise ValueError("learning rates must be positive")
         if self.size < 32 or self.size % 32:
@@ -81,6 +94,17 @@ class TrainOptions:
             raise ValueError("scale_range must satisfy 1 <= low <= high")
         if self.max_images is not None and self.max_images < 2:
             raise ValueError("--max-images must be at least 2 (one to train, one to check)")
+
+    def generator_kwargs(self) -> dict[str, Any]:
+        """``build_generator`` options: ``arch_kwargs`` plus what ``hints`` and ``objective`` need."""
+        from colorizer_gui.nets.generators import CLASS_BINS, HINT_CHANNELS
+
+        kwargs = dict(self.arch_kwargs)
+        if self.hints:
+            kwargs["hint_channels"] = HINT_CHANNELS
+        if self.objective == "class":
+            kwargs["class_bins"] = CLASS_BINS
+        return kwargs
 
     @property
     def tiny_side(self) -> int:

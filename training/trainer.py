@@ -38,6 +38,7 @@ from .distributed import (DistInfo, any_rank, setup_distributed, sync_buffers_fr
                           teardown_distributed)
 from .errors import TrainingError
 from .evaluate import evaluate, preview_grid, save_preview
+from .grow import grow_generator, make_class_loss
 from .options import TrainOptions, save_options
 
 # Env var: when set to a path, each rank writes "<path>.rank<N>" with a hash of its
@@ -187,6 +188,7 @@ class _Run:
                                 metrics={"summary": report.summary(), **report.counts()}))
 
         train_images = [images[i] for i in train_idx]
+        self.train_images = train_images  # the class objective's colour prior is taken from them
         self.sampler = EpochSampler(len(train_images), o.seed, self.dist.rank, self.dist.world_size)
         self.batch = min(o.batch_size, self.sampler.per_rank())
         self.steps_per_epoch = self.sampler.per_rank() // self.batch
@@ -194,7 +196,7 @@ class _Run:
             0 if self.device.type == "cpu" else min(4, (os.cpu_count() or 2) // self.dist.world_size))
         self.loader = DataLoader(
             ColorPhotoDataset(train_images, o.size, augment=True, seed=o.seed,
-                              scale_range=o.scale_range),
+                              scale_range=o.scale_range, degrade=o.degrade, hints=o.hints),
             batch_size=self.batch, sampler=self.sampler, drop_last=True, num_workers=workers,
             pin_memory=self.device.type == "cuda",
             # Own generator: creating an iterator must not draw from the global RNG,
@@ -219,8 +221,8 @@ class _Run:
             if o.arch != "lite0-unet":
                 raise TrainingError(f"--init imagenet is for lite0-unet (its encoder is an ImageNet "
                                     f"network); use --init scratch for {o.arch}")
-            return build_generator(o.arch, pretrained=True, **o.arch_kwargs)
-        return build_generator(o.arch, **o.arch_kwargs)
+            return build_generator(o.arch, pretrained=True, **o.generator_kwargs())
+        return build_generator(o.arch, **o.generator_kwargs())
 
     def _load_base_generator(self) -> Any:
         """The generator of ``--init default`` or ``--init FILE.safetensors``."""
@@ -249,7 +251,7 @@ class _Run:
                 f"{path.name} is a {gen.arch} generator, not {o.arch}; "
                 f"use --arch {gen.arch}, or --init imagenet/scratch for {o.arch}.")
         self.base_weights = str(path)
-        return gen
+        return grow_generator(gen, o.generator_kwargs())
 
     def _setup_models(self, state: Optional[dict]) -> None:
         import torch
@@ -280,6 +282,13 @@ class _Run:
         from .losses import GANLoss
 
         self.gan_loss = GANLoss().to(self.device)
+        self.class_loss = None
+        if o.objective == "class":
+            if not getattr(gen, "class_bins", 0):
+                raise TrainingError("--objective class needs a generator with a class head; this "
+                                    "run's generator has none")
+            self.class_loss = make_class_loss(gen, self.train_images).to(self.device)
+        self.loader.dataset.hints = bool(getattr(gen, "hint_channels", 0))
         self.epoch = 0
         self.step_in_epoch = 0
         self.step = 0
@@ -315,23 +324,41 @@ class _Run:
 
         return torch.autocast(device_type=self.device.type, enabled=self.amp)
 
-    def train_step(self, l_norm: Any, ab_norm: Any) -> dict[str, float]:
-        """One optimisation step of the current stage; returns its losses."""
+    def _base_loss(self, x: Any, ab_norm: Any) -> tuple[Any, Any, str]:
+        """The objective's own loss, the generated ab / 110 and the loss's name."""
+        from .losses import l1_loss
+
+        if self.class_loss is None:
+            with self._autocast():
+                fake = self.gen_ddp(x)
+            return l1_loss(fake.float(), ab_norm), fake, "loss_l1"
+        with self._autocast():
+            logits = self.gen_ddp(x, logits=True)
+        loss = self.class_loss(logits, ab_norm)
+        # What D judges is what users get: the annealed mean at the inference temperature.
+        fake = self.gen.decode_logits(logits.float(), self.gen.temperature)
+        return loss, fake, "loss_class"
+
+    def train_step(self, x: Any, ab_norm: Any) -> dict[str, float]:
+        """One optimisation step of the current stage; returns its losses.
+
+        ``x`` is the generator's input: L, then hint planes for a hint-taking net;
+        the discriminator sees L alone.
+        """
         from .losses import l1_loss
 
         if self.stage == "l1":
-            with self._autocast():
-                fake = self.gen_ddp(l_norm)
-            loss = l1_loss(fake.float(), ab_norm)
+            loss, _fake, name = self._base_loss(x, ab_norm)
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler_g.scale(loss).backward()
             self.scaler_g.step(self.opt_g)
             self.scaler_g.update()
-            return {"loss_l1": float(loss.item())}
+            return {name: float(loss.item())}
 
-        lam = self.options.lambda_l1
-        with self._autocast():
-            fake = self.gen_ddp(l_norm)
+        o = self.options
+        lam = o.lambda_l1 if self.class_loss is None else o.lambda_class
+        l_norm = x[:, :1]
+        loss_base, fake, name = self._base_loss(x, ab_norm)
         # Discriminator: real pairs -> real, generated pairs (detached) -> fake.
         _set_requires_grad(self.disc, True)
         self.opt_d.zero_grad(set_to_none=True)
@@ -342,20 +369,22 @@ class _Run:
         self.scaler_d.scale(loss_d).backward()
         self.scaler_d.step(self.opt_d)
         self.scaler_d.update()
-        # Generator: fool the frozen D, and stay close to the truth (L1).
+        # Generator: fool the frozen D, and stay close to the truth (the objective's loss).
         # The plain module (not the DDP wrapper): D gets no gradients here.
         _set_requires_grad(self.disc, False)
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
             loss_g_gan = self.gan_loss(self.disc(l_norm, fake), True)
-        loss_l1 = l1_loss(fake.float(), ab_norm)
-        loss_g = loss_g_gan.float() + lam * loss_l1
+        loss_g = loss_g_gan.float() + lam * loss_base
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         _set_requires_grad(self.disc, True)
-        return {"loss_l1": float(loss_l1.item()), "loss_g_gan": float(loss_g_gan.item()),
-                "loss_d": float(loss_d.item())}
+        losses = {name: float(loss_base.item()), "loss_g_gan": float(loss_g_gan.item()),
+                  "loss_d": float(loss_d.item())}
+        if name != "loss_l1":
+            losses["loss_l1"] = float(l1_loss(fake.detach().float(), ab_norm).item())
+        return losses
 
     # -- evaluation, export, checkpoints --------------------------------------
     def run_eval(self) -> None:
@@ -393,6 +422,9 @@ class _Run:
             "metrics": record,
             "epochs": {"l1": o.l1_epochs, "gan": o.gan_epochs},
             "init": o.init,
+            "objective": o.objective,
+            "degraded_inputs": o.degrade,
+            "hint_channels": getattr(self.gen, "hint_channels", 0),
             "base_weights": Path(self.base_weights).name if self.base_weights else "",
             "trained_by": "colorizer_gui train",
         }

@@ -144,6 +144,12 @@ class CganBackend(Backend):
             raise BackendError(str(err)) from None
         except RuntimeError as err:  # e.g. CUDA out of memory while moving the model
             raise BackendError(f"Cannot load {path.name} on {device}: {err}") from None
+        if getattr(model, "class_bins", 0) and meta.get("temperature"):
+            # The annealed-mean temperature chosen on validation when the model was made.
+            try:
+                model.temperature = float(meta["temperature"])
+            except ValueError:
+                pass
         self.model, self.metadata = model, meta
         self.weights_path, self.loaded_device = path, device
 

@@ -166,8 +166,12 @@ def load_imagenet_encoder_weights(encoder: EfficientNetLite0Encoder,
                                f"classifier key {key!r} missing")
         del state[key]
     stem = state.get("_conv_stem.weight")
-    if stem is not None and stem.shape[1] == 3 and encoder.in_channels == 1:
-        state["_conv_stem.weight"] = stem.sum(dim=1, keepdim=True)
+    if stem is not None and stem.shape[1] == 3 and encoder.in_channels >= 1:
+        # Channel 0 is L; any further channels (colour hints) start at zero weight,
+        # so with no hints the encoder is exactly the ImageNet net on the gray photo.
+        gray = stem.sum(dim=1, keepdim=True)
+        extra = gray.new_zeros((gray.shape[0], encoder.in_channels - 1) + tuple(gray.shape[2:]))
+        state["_conv_stem.weight"] = torch.cat([gray, extra], dim=1)
     own = encoder.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))

@@ -1,7 +1,12 @@
 """The colorization generators: plain ``nn.Module``s, used by inference and training.
 
 Both take normalised L (N, 1, H, W) = ``L / 50 - 1`` and return (N, 2, H, W)
-in [-1, 1] (tanh) = ``ab / 110``. Each carries ``arch`` (its builder name),
+in [-1, 1] = ``ab / 110``. A ``lite0-unet`` built with ``hint_channels=3`` also
+takes colour hints: input (N, 4, H, W) = L, hint a, hint b (``ab / 110``) and a
+hint mask (1 where a hint is), zeros meaning "no hints"; given only L it adds
+the zeros itself. One built with ``class_bins=313`` predicts a distribution over
+Zhang et al.'s 313 quantised ab bins at stride 4 and returns its annealed mean
+(temperature ``model.temperature``), upsampled to full size. Each carries ``arch`` (its builder name),
 ``config`` (the keyword arguments that rebuild it, JSON-friendly) and
 ``size_multiple`` (H and W must be multiples of it; ``run_generator`` pads).
 
@@ -19,10 +24,33 @@ import torch.nn.functional as F
 from torch import nn
 
 from .efficientnet_lite import EfficientNetLite0Encoder, kaiming_init, load_imagenet_encoder_weights
+from .norm import AB_SCALE
 
 ARCHITECTURES = ("lite0-unet", "pix2pix")
 
 DEFAULT_DECODER_CHANNELS = (192, 96, 48, 24, 16)
+HINT_CHANNELS = 3  # hint a, hint b, mask
+CLASS_BINS = 313   # Zhang et al.'s in-gamut ab bins (colorizer_gui/backends/zhang_data)
+CLASS_HEAD_WIDTH = 128
+# Annealed-mean temperature of Zhang et al. 2016: lower is more vivid, 1 is the plain mean.
+DEFAULT_TEMPERATURE = 0.38
+
+
+def zhang_ab_bins() -> torch.Tensor:
+    """The 313 ab bin centres (313, 2), float32, in Zhang et al.'s channel order."""
+    import numpy as np
+
+    from ..core.paths import package_data_path
+
+    bins = np.load(package_data_path("backends", "zhang_data", "pts_in_hull.npy"), allow_pickle=False)
+    return torch.from_numpy(np.ascontiguousarray(bins, dtype=np.float32))
+
+
+def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(N, Q, H, W) bin logits -> (N, 2, H, W) ab (CIE units): the mean of the
+    distribution re-normalised at ``temperature`` (Zhang et al. 2016, eq. 5)."""
+    probs = torch.softmax(logits.float() / max(float(temperature), 1e-3), dim=1)
+    return torch.einsum("nqhw,qc->nchw", probs, bins.to(probs.dtype))
 
 
 def upsample2x_aligned(x: torch.Tensor) -> torch.Tensor:
@@ -79,40 +107,99 @@ class Lite0UNet(nn.Module):
     size_multiple = 32
 
     def __init__(self, decoder_channels: Sequence[int] = DEFAULT_DECODER_CHANNELS,
-                 pretrained: bool = False) -> None:
+                 pretrained: bool = False, hint_channels: int = 0, class_bins: int = 0) -> None:
         super().__init__()
         channels = tuple(int(c) for c in decoder_channels)
         if len(channels) != 5 or min(channels) < 1:
             raise ValueError(f"decoder_channels needs 5 positive widths, got {decoder_channels!r}")
-        self.config = {"decoder_channels": list(channels)}
-        self.encoder = EfficientNetLite0Encoder(in_channels=1)
+        if int(hint_channels) not in (0, HINT_CHANNELS):
+            raise ValueError(f"hint_channels must be 0 or {HINT_CHANNELS}, got {hint_channels!r}")
+        if int(class_bins) not in (0, CLASS_BINS):
+            raise ValueError(f"class_bins must be 0 or {CLASS_BINS}, got {class_bins!r}")
+        self.hint_channels = int(hint_channels)
+        self.class_bins = int(class_bins)
+        self.config: dict = {"decoder_channels": list(channels)}
+        # Older files have neither key; writing them only when used keeps those files' configs.
+        if self.hint_channels:
+            self.config["hint_channels"] = self.hint_channels
+        if self.class_bins:
+            self.config["class_bins"] = self.class_bins
+        in_ch = 1 + self.hint_channels
+        self.encoder = EfficientNetLite0Encoder(in_channels=in_ch)
         if pretrained:
             load_imagenet_encoder_weights(self.encoder)
         skips = EfficientNetLite0Encoder.SKIP_CHANNELS  # strides 2, 4, 8, 16, 32
         self.bridge = _ConvBnRelu(skips[4], channels[0], kernel=1)
-        # Skip of each stage: stride 16, 8, 4, 2, then the 1-channel input.
-        stage_skips = (skips[3], skips[2], skips[1], skips[0], 1)
+        # Skip of each stage: stride 16, 8, 4, 2, then the input itself (L and hints).
+        stage_skips = (skips[3], skips[2], skips[1], skips[0], in_ch)
         ins = (channels[0],) + channels[:-1]
         self.stages = nn.ModuleList(
             _UpStage(i, s, o) for i, s, o in zip(ins, stage_skips, channels))
         self.head = nn.Conv2d(channels[-1], 2, 3, padding=1)
+        self.temperature = DEFAULT_TEMPERATURE
+        if self.class_bins:
+            # From the stride-4 decoder features, as Zhang et al. predict at 1/4 size.
+            self.class_head = nn.Sequential(_ConvBnRelu(channels[2], CLASS_HEAD_WIDTH),
+                                            nn.Conv2d(CLASS_HEAD_WIDTH, self.class_bins, 1))
+            self.register_buffer("ab_bins", zhang_ab_bins())
         self._init_decoder()
 
     def _init_decoder(self) -> None:
-        for part in (self.bridge, self.stages):
+        parts = [self.bridge, self.stages] + ([self.class_head] if self.class_bins else [])
+        for part in parts:
             part.apply(kaiming_init)
         nn.init.normal_(self.head.weight, 0.0, 0.02)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def with_hint_channels(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as this net's input: zeros ("no hints") appended to a 1-channel L."""
+        want = 1 + self.hint_channels
+        if x.shape[1] == want:
+            return x
+        if x.shape[1] == 1 and self.hint_channels:
+            pad = x.new_zeros((x.shape[0], self.hint_channels) + tuple(x.shape[2:]))
+            return torch.cat([x, pad], dim=1)
+        raise ValueError(f"lite0-unet with {self.hint_channels} hint channels takes 1 or "
+                         f"{want} input channels, got {x.shape[1]}")
+
+    def _decode(self, x: torch.Tensor, stop_at_stride4: bool) -> tuple[torch.Tensor, torch.Tensor]:
         h, w = x.shape[-2:]
         if h % 32 or w % 32:
             raise ValueError(f"lite0-unet needs H and W multiples of 32, got {h}x{w}; "
                              "use run_generator() to pad")
+        x = self.with_hint_channels(x)
         s2, s4, s8, s16, s32 = self.encoder(x)
         y = self.bridge(s32)
-        for stage, skip in zip(self.stages, (s16, s8, s4, s2, x)):
+        stride4 = y
+        for index, (stage, skip) in enumerate(zip(self.stages, (s16, s8, s4, s2, x))):
             y = stage(y, skip)
+            if index == 2:
+                stride4 = y
+                if stop_at_stride4:
+                    break
+        return y, stride4
+
+    def class_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 313, H/4, W/4) bin logits (only for nets built with ``class_bins``)."""
+        if not self.class_bins:
+            raise ValueError("this lite0-unet has no class head")
+        _, stride4 = self._decode(x, stop_at_stride4=True)
+        return self.class_head(stride4)
+
+    def decode_logits(self, logits: torch.Tensor, temperature: float) -> torch.Tensor:
+        """Bin logits -> full-size ab / 110: annealed mean, upsampled x4 (aligned)."""
+        ab = annealed_mean(logits, self.ab_bins, temperature) / AB_SCALE
+        return upsample2x_aligned(upsample2x_aligned(ab))
+
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """ab / 110 for input ``x``; with ``logits=True`` (class-head nets, training)
+        the stride-4 bin logits instead (a keyword so DistributedDataParallel passes it)."""
+        if self.class_bins:
+            out = self.class_logits(x)
+            return out if logits else self.decode_logits(out, self.temperature)
+        if logits:
+            raise ValueError("this lite0-unet has no class head")
+        y, _ = self._decode(x, stop_at_stride4=False)
         return torch.tanh(self.head(y))
 
 

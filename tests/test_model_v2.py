@@ -1,0 +1,176 @@
+"""The v2 generator's parts: colour-hint inputs, the class head and its loss, growing an
+older model file, aged (degraded) training inputs and random training hints."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from colorizer_gui.nets import build_generator, load_generator, save_generator
+from colorizer_gui.nets.generators import annealed_mean, zhang_ab_bins
+from training.class_loss import RebalancedClassLoss, bin_prior, rebalance_weights
+from training.degrade import degrade_lightness
+from training.grow import grow_generator
+from training.hints import sample_hints
+
+TINY = {"decoder_channels": [16, 8, 8, 8, 8]}
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _settled(model: torch.nn.Module, channels: int = 1) -> torch.nn.Module:
+    """Batch-norm statistics from one pass, so eval-mode outputs are varied, not saturated."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.momentum = None
+        model.train()
+        model(torch.rand(2, channels, 64, 64) * 2 - 1)
+    return model.eval()
+
+
+def test_hint_net_with_no_hints_is_the_same_as_given_l_alone():
+    torch.manual_seed(0)
+    model = _settled(build_generator("lite0-unet", hint_channels=3, **TINY), 4)
+    l_norm = torch.rand(1, 1, 64, 96) * 2 - 1
+    with torch.no_grad():
+        alone = model(l_norm)
+        zeros = model(torch.cat([l_norm, torch.zeros(1, 3, 64, 96)], dim=1))
+    assert alone.shape == (1, 2, 64, 96)
+    assert torch.equal(alone, zeros)
+    with pytest.raises(ValueError, match="takes 1 or 4 input channels, got 2"):
+        model(torch.zeros(1, 2, 64, 64))
+
+
+def test_class_head_gives_an_annealed_mean_that_is_more_vivid_when_colder():
+    bins = zhang_ab_bins()
+    assert bins.shape == (313, 2) and bins.abs().max() == 110
+    logits = torch.zeros(1, 313, 1, 1)
+    red = int(torch.argmin(((bins - torch.tensor([60.0, 40.0])) ** 2).sum(1)))
+    gray = int(torch.argmin((bins ** 2).sum(1)))
+    logits[0, red], logits[0, gray] = 3.0, 3.5  # a little surer of gray than of red
+    warm = annealed_mean(logits, bins, 1.0)[0, :, 0, 0]
+    cold = annealed_mean(logits, bins, 0.2)[0, :, 0, 0]
+    assert torch.allclose(annealed_mean(logits, bins, 1e-4)[0, :, 0, 0], bins[gray], atol=1e-3)
+    assert abs(cold[0]) < abs(warm[0])  # colder follows the mode (gray here) more
+    logits[0, red] = 4.0
+    assert annealed_mean(logits, bins, 0.2)[0, 0, 0, 0] > annealed_mean(logits, bins, 1.0)[0, 0, 0, 0]
+
+    model = _settled(build_generator("lite0-unet", class_bins=313, **TINY))
+    x = torch.rand(2, 1, 64, 96) * 2 - 1
+    with torch.no_grad():
+        assert model(x, logits=True).shape == (2, 313, 16, 24)
+        out = model(x)
+    assert out.shape == (2, 2, 64, 96) and out.abs().max() <= 1.0
+
+
+def test_hint_and_class_nets_round_trip_through_a_model_file(tmp_path):
+    model = _settled(build_generator("lite0-unet", hint_channels=3, class_bins=313, **TINY), 4)
+    path = save_generator(model, tmp_path / "v2.safetensors", {"train_size": 64})
+    loaded, meta = load_generator(path)
+    assert loaded.config == {"decoder_channels": [16, 8, 8, 8, 8], "hint_channels": 3,
+                             "class_bins": 313}
+    assert '"hint_channels": 3' in meta["config"]
+    x = torch.rand(1, 4, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=2e-2)  # fp16 on disk
+
+
+def test_growing_an_older_model_keeps_what_it_computes(tmp_path):
+    old = _settled(build_generator("lite0-unet", **TINY))
+    grown = grow_generator(old, {"hint_channels": 3})
+    assert grown.config["hint_channels"] == 3 and grow_generator(grown, {"hint_channels": 3}) is grown
+    grown.eval()
+    l_norm = torch.rand(1, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(grown(l_norm), old(l_norm), atol=1e-6)
+    both = grow_generator(old, {"hint_channels": 3, "class_bins": 313})
+    assert both.class_bins == 313
+    assert torch.equal(both.encoder._conv_stem.weight[:, :1], old.encoder._conv_stem.weight)
+    assert not both.encoder._conv_stem.weight[:, 1:].any()
+
+
+def test_class_loss_targets_weights_and_preference():
+    bins = zhang_ab_bins().numpy().astype(np.float64)
+    rng = np.random.default_rng(0)
+    gray_photo = np.full((16, 16, 3), 120, np.uint8)
+    red_photo = np.zeros((16, 16, 3), np.uint8)
+    red_photo[:] = (200, 30, 30)
+    prior = bin_prior([gray_photo] * 9 + [red_photo], bins, seed=0)
+    assert prior.sum() == pytest.approx(1.0)
+    weights = rebalance_weights(prior)
+    assert float(np.sum(prior * weights)) == pytest.approx(1.0)
+    gray_bin = int(np.argmin((bins ** 2).sum(1)))
+    assert weights[gray_bin] < 1.0 < weights.max()  # the common colour counts less
+
+    loss = RebalancedClassLoss(bins, weights, 110.0)
+    ab_norm = torch.zeros(1, 2, 8, 8)
+    ab_norm[:, 0] = 45.0 / 110  # a = 45: between the bins at 40 and 50
+    target, pixel_w = loss.targets(ab_norm, (2, 2))
+    assert target.shape == (1, 313, 2, 2) and pixel_w.shape == (1, 2, 2)
+    assert torch.allclose(target.sum(1), torch.ones(1, 2, 2))
+    assert float(target.max()) < 0.5  # spread over the nearest bins, not one-hot
+    right = torch.full((1, 313, 2, 2), -5.0)
+    right[:, target[0, :, 0, 0].argmax()] = 5.0
+    wrong = torch.full((1, 313, 2, 2), -5.0)
+    wrong[:, gray_bin] = 5.0
+    assert loss(right, ab_norm) < loss(wrong, ab_norm)
+    del rng
+
+
+def test_degraded_lightness_is_aged_reproducible_and_in_range():
+    lightness = np.tile(np.linspace(0, 100, 96, dtype=np.float32), (64, 1))
+    aged = [degrade_lightness(lightness, np.random.default_rng(seed), p=1.0) for seed in range(20)]
+    again = degrade_lightness(lightness, np.random.default_rng(3), p=1.0)
+    assert np.array_equal(again, aged[3])
+    for out in aged:
+        assert out.shape == lightness.shape and out.dtype == np.float32
+        assert out.min() >= 0.0 and out.max() <= 100.0
+    changed = [float(np.abs(out - lightness).mean()) for out in aged]
+    assert sum(c > 0.5 for c in changed) >= 15  # almost every draw really ages the photo
+    assert np.corrcoef(aged[0].ravel(), lightness.ravel())[0, 1] > 0.8  # still the same picture
+    assert degrade_lightness(lightness, np.random.default_rng(0), p=0.0) is lightness
+
+
+def test_random_hints_carry_the_truths_mean_colour_where_the_mask_is():
+    ab = np.zeros((2, 64, 64), np.float32)
+    ab[0, :, :32] = 0.5   # left half red-ish, right half green-ish
+    ab[0, :, 32:] = -0.4
+    counts, none = [], 0
+    for seed in range(40):
+        planes = sample_hints(ab, np.random.default_rng(seed))
+        mask = planes[2] > 0
+        if not mask.any():
+            none += 1
+            assert not planes.any()
+            continue
+        counts.append(int(mask.sum()))
+        left = mask[:, :30]
+        if left.any():
+            assert np.allclose(planes[0][:, :30][left], 0.5)
+        assert not planes[:2][:, ~mask].any()
+    assert 10 <= none <= 30  # about half the samples have no hints
+    assert counts and max(counts) > min(counts)
+
+
+def test_dataset_gives_aged_l_and_hint_planes_when_asked():
+    from training.dataset import ColorPhotoDataset
+
+    rng = np.random.default_rng(0)
+    photos = [rng.integers(0, 255, (80, 80, 3), dtype=np.uint8) for _ in range(4)]
+    plain = ColorPhotoDataset(photos, 64, augment=True)
+    rich = ColorPhotoDataset(photos, 64, augment=True, degrade=True, hints=True)
+    x_plain, ab_plain = plain[(0, 1)]
+    x_rich, ab_rich = rich[(0, 1)]
+    assert x_plain.shape == (1, 64, 64) and x_rich.shape == (4, 64, 64)
+    assert torch.equal(ab_plain, ab_rich)  # the target stays clean
+    assert torch.equal(rich[(0, 1)][0], x_rich)  # reproducible per (epoch, index)
+    aged = [not torch.equal(rich[(e, 2)][0][:1], plain[(e, 2)][0]) for e in range(12)]
+    assert 3 <= sum(aged) <= 11
