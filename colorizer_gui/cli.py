@@ -156,6 +156,12 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                         help="skip photos whose <name>_color copy is already in the output folder")
     parser.add_argument("--no-recolour", "--no-recolor", dest="recolour", action="store_false",
                         help="skip photos that are already in colour (default: colorize them too)")
+    hints = parser.add_mutually_exclusive_group()
+    hints.add_argument("--hints", type=Path, default=None, metavar="FILE.json",
+                       help="colour hints for the one photo given (the README has the format); "
+                            "without it, each photo's <name>.colorizer.json sidecar is used")
+    hints.add_argument("--no-hints", action="store_true",
+                       help="ignore hint sidecar files")
     return parser
 
 
@@ -194,7 +200,7 @@ def _short_message(src: Path, message: str) -> str:
 
 def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
-    from .core.batch import run_batch
+    from .core.batch import HintSource, run_batch
 
     parser = _colorize_parser(backend_names(), DEFAULT_BACKEND)
     opts = parser.parse_args(argv)
@@ -206,6 +212,12 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
     if opts.weights is not None and not opts.weights.is_file():
         _error(f"the weights file {opts.weights} does not exist")
         return EXIT_USAGE
+    if opts.hints is not None and (len(opts.paths) != 1 or opts.paths[0].is_dir()):
+        parser.error("--hints is for one photo; for many, put a <name>.colorizer.json beside each")
+    if opts.hints is not None and not opts.hints.is_file():
+        _error(f"the hints file {opts.hints} does not exist")
+        return EXIT_USAGE
+    hint_source = HintSource(file=opts.hints, sidecars=not opts.no_hints)
     try:
         backend = create_backend(opts.backend, weights=opts.weights, device=opts.device, **options)
         availability = backend.availability()
@@ -234,7 +246,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
         try:
             result = run_batch(opts.paths, opts.out, backend, render_size=opts.render_size,
                                saturation=opts.saturation, skip_existing=opts.skip_existing,
-                               recolour=opts.recolour, on_progress=on_progress, should_stop=stop)
+                               recolour=opts.recolour, on_progress=on_progress, should_stop=stop,
+                               hint_source=hint_source)
         except BackendError as err:
             bar.close()
             _error(str(err))
@@ -242,6 +255,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
         finally:
             bar.close()
 
+    for src, message in result.notes:
+        print(f"NOTE {src}: {message}", file=sys.stderr)
     for src, message in result.failed:
         print(f"FAILED {src}: {_short_message(src, message)}", file=sys.stderr)
     if verbose:

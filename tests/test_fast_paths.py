@@ -227,12 +227,12 @@ def test_pixel_budget_limits_photos_decoded_ahead_and_changes_no_output(tmp_path
     lock = threading.Lock()
     real_decode, real_merge = batch._decode, batch._merge_and_save
 
-    def counting_decode(src: Path):
+    def counting_decode(src: Path, *rest):
         nonlocal live, most
         with lock:
             live += 1
             most = max(most, live)
-        return real_decode(src)
+        return real_decode(src, *rest)
 
     def counting_merge(*args):
         nonlocal live

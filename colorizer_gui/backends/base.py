@@ -60,11 +60,19 @@ class Backend(ABC):
     def render_shape(self, height: int, width: int, render_size: Optional[int]) -> tuple[int, int]:
         """The (height, width) at which this backend wants L for a photo of the given size."""
 
+    @property
+    def accepts_hints(self) -> bool:
+        """Whether ``predict_ab`` uses colour hints (after ``load``; False unless a
+        backend's model takes them)."""
+        return False
+
     @abstractmethod
-    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
+    def predict_ab(self, lightness: np.ndarray, hints: Optional[np.ndarray] = None) -> np.ndarray:
         """Predict ab (h', w', 2) float32 from L (h, w) float32 in [0, 100] at render size.
 
-        The returned ab may have any size; the core resizes it to the photo."""
+        ``hints``: (h, w, 3) float32 hint a, hint b (CIE units) and a 0/1 mask at the
+        same size (``core.hints.hint_planes``), for backends that ``accepts_hints``;
+        the others ignore it. The returned ab may have any size; the core resizes it."""
 
     def describe(self) -> str:
         """One line about what this backend runs on (weights file, device)."""

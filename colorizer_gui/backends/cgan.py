@@ -174,16 +174,25 @@ class CganBackend(Backend):
             return target, max(short_floor, int(round(width * scale)))
         return max(short_floor, int(round(height * scale))), target
 
-    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
-        """ab (h, w, 2) float32 for L (h, w) in [0, 100], at the same size."""
+    @property
+    def accepts_hints(self) -> bool:
+        """True for models trained with colour-hint inputs (``hint_channels`` in their config)."""
+        return bool(getattr(self.model, "hint_channels", 0))
+
+    def predict_ab(self, lightness: np.ndarray, hints: Optional[np.ndarray] = None) -> np.ndarray:
+        """ab (h, w, 2) float32 for L (h, w) in [0, 100], at the same size; ``hints``
+        (h, w, 3) are used when the model takes them."""
         self.load()
         import torch
 
-        from ..nets.norm import denormalize_ab, normalize_l, run_generator
+        from ..nets.norm import denormalize_ab, normalize_hints, normalize_l, run_generator
 
         device = torch.device(self.loaded_device)
         l_tensor = torch.from_numpy(np.ascontiguousarray(lightness, dtype=np.float32))
         l_norm = normalize_l(l_tensor.to(device))[None, None]
+        if hints is not None and self.accepts_hints:
+            planes = torch.from_numpy(np.ascontiguousarray(hints, dtype=np.float32)).to(device)
+            l_norm = torch.cat([l_norm, normalize_hints(planes.permute(2, 0, 1))[None]], dim=1)
         with torch.inference_mode():
             # fp16 autocast on CUDA: about twice as fast, ab needs no more precision.
             with torch.autocast(device_type="cuda", dtype=torch.float16,

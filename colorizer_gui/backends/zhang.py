@@ -207,8 +207,9 @@ class ZhangBackend(Backend):
         """Always 224x224: the Caffe net is fixed there (the paper's demo stretches the photo too)."""
         return NET_SIZE, NET_SIZE
 
-    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
-        """ab (56, 56, 2) float32 for L (224, 224) float32 in [0, 100]."""
+    def predict_ab(self, lightness: np.ndarray, hints: Optional[np.ndarray] = None) -> np.ndarray:
+        """ab (56, 56, 2) float32 for L (224, 224) float32 in [0, 100]; the released
+        network has no hint input, so ``hints`` are not used (``accepts_hints`` is False)."""
         if lightness.shape != (NET_SIZE, NET_SIZE):
             raise ValueError(f"zhang needs L at {NET_SIZE}x{NET_SIZE}, got {lightness.shape}")
         self.load()

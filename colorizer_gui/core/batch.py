@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from . import pipeline
+from .hints import Hint, HintsError, hints_for, load_hints
 from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count,
                     remove_stale_partials, saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
@@ -53,11 +54,14 @@ class BatchResult:
 
     ``done``: (source, written file); ``failed``: (source, message for the user);
     ``skipped``: (source, reason); ``recoloured``: sources that were already in
-    colour and were colorized anyway; ``total``: photos found; ``cancelled``: the
-    user stopped the batch (photos not reached are in none of the lists).
+    colour and were colorized anyway; ``notes``: (source, message) for things the
+    user should know that did not stop a photo (a bad hints file, hints the
+    backend cannot use); ``total``: photos found; ``cancelled``: the user stopped
+    the batch (photos not reached are in none of the lists).
     """
 
     done: list[tuple[Path, Path]] = field(default_factory=list)
+    notes: list[tuple[Path, str]] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     recoloured: list[Path] = field(default_factory=list)
@@ -196,10 +200,31 @@ def _existing_output(job: _Job) -> Optional[Path]:
     return None
 
 
-def _decode(src: Path) -> tuple[Photo, np.ndarray]:
-    """I/O thread: read the photo and compute its full-resolution L."""
+@dataclass(frozen=True)
+class HintSource:
+    """Where a batch takes colour hints from: one file for every photo (the CLI's
+    ``--hints``), else each photo's sidecar file (unless ``sidecars`` is False)."""
+
+    file: Optional[Path] = None
+    sidecars: bool = True
+
+    def hints(self, src: Path) -> tuple[list[Hint], str]:
+        """(hints for ``src``, a note for the user or ""); a bad file gives no hints and a note."""
+        try:
+            if self.file is not None:
+                return load_hints(self.file), ""
+            if self.sidecars:
+                return hints_for(src)[0], ""
+        except HintsError as err:
+            return [], f"{err}; colorized without hints"
+        return [], ""
+
+
+def _decode(src: Path, hint_source: HintSource) -> tuple[Photo, np.ndarray, list[Hint], str]:
+    """I/O thread: read the photo, compute its full-resolution L, read its hints."""
     photo = load_photo(src)
-    return photo, pipeline.photo_lightness(photo)
+    hints, note = hint_source.hints(src)
+    return photo, pipeline.photo_lightness(photo), hints, note
 
 
 def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
@@ -251,7 +276,8 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
               render_size: Optional[int] = None, saturation: float = 1.0,
               skip_existing: bool = False, recolour: bool = True,
               on_progress: Optional[ProgressCallback] = None,
-              should_stop: Optional[StopCallback] = None, io_threads: int = 2) -> BatchResult:
+              should_stop: Optional[StopCallback] = None, io_threads: int = 2,
+              hint_source: HintSource = HintSource()) -> BatchResult:
     """Colorize every photo in ``inputs`` (files and folders, searched recursively).
 
     ``out_dir``: one output folder (sub-folders of folder inputs mirrored under it),
@@ -259,8 +285,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     photo whose ``<stem>_color.<ext>`` is already there; ``recolour`` False skips
     photos that are already in colour. ``on_progress`` gets ProgressEvent(stage=
     "colorize") as photos start and finish; ``should_stop`` is polled between
-    photos. A bad photo is listed in ``failed`` and the batch goes on. Loads the
-    backend first (raising its ``BackendError`` before any photo is touched).
+    photos. A bad photo is listed in ``failed`` and the batch goes on. Colour
+    hints come from ``hint_source`` (sidecar files by default). Loads the backend
+    first (raising its ``BackendError`` before any photo is touched).
     """
     started = time.monotonic()
     report = on_progress or no_progress
@@ -283,6 +310,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     eta = _Eta()
     processed = len(missing)
     names = {job.src: job.src.name for job in jobs}
+    hints_unused_said = False
 
     def emit(current: str = "", metrics: Optional[dict] = None) -> None:
         report(ProgressEvent("colorize", processed, result.total, current=current,
@@ -339,7 +367,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             if pending_reads and queued + pixels > PREFETCH_PIXELS:
                 return  # decode it once the photos ahead of it are done
             upcoming.clear()
-            pending_reads.append((job, readers.submit(_decode, job.src), pixels))
+            pending_reads.append((job, readers.submit(_decode, job.src, hint_source), pixels))
 
     emit()
     try:
@@ -357,12 +385,18 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 continue
             emit(job.src.name)
             try:
-                photo, lightness_full = fut.result()
+                photo, lightness_full, hints, note = fut.result()
                 if photo.is_colour and not recolour:
                     finish(job.src, "skipped", "already in colour", counted=False)
                     continue
+                if note:
+                    result.notes.append((job.src, note))
+                if hints and not backend.accepts_hints and not hints_unused_said:
+                    hints_unused_said = True  # said once: it is true of every photo
+                    result.notes.append((job.src, f"the {backend.name} colorizer takes no colour "
+                                                  "hints; photos are colorized without them"))
                 # The backend runs here, in the calling thread, and nowhere else.
-                ab = pipeline.predict_ab_for(lightness_full, backend, render_size)
+                ab = pipeline.predict_ab_for(lightness_full, backend, render_size, hints)
             except Exception as err:  # noqa: BLE001 - reported per photo
                 finish(job.src, "failed", describe_error(err))
                 continue
@@ -389,4 +423,4 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     return result
 
 
-__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "describe_error", "plan_jobs", "run_batch"]
+__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "plan_jobs", "run_batch"]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
 from . import color
+from .hints import Hint, hint_planes
 from .photo import Photo, load_photo, output_path, save_photo, saves_bgr, saves_lossy
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -20,43 +21,47 @@ if TYPE_CHECKING:  # the core depends on nothing of ours at run time
 
 
 def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
-                   render_size: Optional[int] = None) -> np.ndarray:
+                   render_size: Optional[int] = None, hints: Sequence[Hint] = ()) -> np.ndarray:
     """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
-    at the backend's size."""
+    at the backend's size. ``hints`` reach backends that ``accepts_hints``."""
     height, width = lightness_full.shape[:2]
     rh, rw = backend.render_shape(height, width, render_size)
     # (8-bit L shrinks in 8 bits: its averages round to 0.4 L, as fine as the photo's own levels.)
     small = color.lightness_float(color.resize_plane(lightness_full, rh, rw))
-    return backend.predict_ab(np.ascontiguousarray(small, dtype=np.float32))
+    small = np.ascontiguousarray(small, dtype=np.float32)
+    if hints and backend.accepts_hints:
+        return backend.predict_ab(small, hint_planes(hints, rh, rw))
+    return backend.predict_ab(small)
 
 
 def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional[int] = None,
-                   saturation: float = 1.0) -> np.ndarray:
+                   saturation: float = 1.0, hints: Sequence[Hint] = ()) -> np.ndarray:
     """Colorize a gray or RGB array (uint8/uint16/float) into RGB of the same size and dtype.
 
     The output keeps the input's own lightness: only ab comes from the backend.
     """
     lightness_full = color.lightness(pixels)
-    ab = predict_ab_for(lightness_full, backend, render_size)
+    ab = predict_ab_for(lightness_full, backend, render_size, hints)
     return merge_ab(lightness_full, ab, pixels.dtype, saturation)
 
 
 def colorize(photo: Photo, backend: "Backend", render_size: Optional[int] = None,
-             saturation: float = 1.0) -> np.ndarray:
+             saturation: float = 1.0, hints: Sequence[Hint] = ()) -> np.ndarray:
     """Colorize a loaded photo; returns RGB at the photo's pixel size and bit depth."""
-    return colorize_array(photo.pixels, backend, render_size, saturation)
+    return colorize_array(photo.pixels, backend, render_size, saturation, hints)
 
 
 def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
-                  saturation: float = 1.0) -> Path:
+                  saturation: float = 1.0, hints: Sequence[Hint] = ()) -> Path:
     """Load ``src``, colorize it and save ``out_dir/<stem>_color.<ext>``; return the path.
 
-    Raises ``PhotoError`` (unreadable photo, unwritable folder) or the backend's
-    ``BackendError``. The original file is only ever opened for reading.
+    ``hints``: colour hints for this photo (``core.hints``). Raises ``PhotoError``
+    (unreadable photo, unwritable folder) or the backend's ``BackendError``. The
+    original file is only ever opened for reading.
     """
     photo = load_photo(Path(src))
     lightness_full = photo_lightness(photo)
-    ab = predict_ab_for(lightness_full, backend, render_size)
+    ab = predict_ab_for(lightness_full, backend, render_size, hints)
     # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
     bgr = saves_bgr(photo)
     pixels = merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)

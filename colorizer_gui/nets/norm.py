@@ -19,6 +19,11 @@ def normalize_l(lightness: torch.Tensor) -> torch.Tensor:
     return lightness / L_CENTER - 1.0
 
 
+def normalize_hints(planes: torch.Tensor) -> torch.Tensor:
+    """Hint planes (3, H, W): CIE a, b and a 0/1 mask -> generator input (a/110, b/110, mask)."""
+    return torch.cat([planes[:2] / AB_SCALE, planes[2:3]], dim=0)
+
+
 def denormalize_ab(out: torch.Tensor) -> torch.Tensor:
     """Generator output in [-1, 1] -> CIE ab (roughly [-110, 110])."""
     return out * AB_SCALE
