@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from colorizer_gui.core.color import chroma_stats, rgb_to_lab
+from colorizer_gui.nets.norm import AB_SCALE, L_CENTER
 
 from .errors import TrainingError
 
@@ -40,8 +41,6 @@ GRAY_P99_CHROMA = 12.0
 # (mean resultant length of hue angles, chroma-weighted) and are not vivid.
 SEPIA_HUE_CONCENTRATION = 0.96
 SEPIA_MAX_P99_CHROMA = 45.0
-L_CENTER = 50.0
-AB_SCALE = 110.0
 
 
 class DatasetError(TrainingError):

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 
 from colorizer_gui.core.color import colourfulness, lab_to_rgb
+from colorizer_gui.nets.norm import AB_SCALE, L_CENTER
 
 from .checkpoint import atomic_write_bytes
-from .dataset import AB_SCALE, L_CENTER
 
 
 def lab_batch_to_rgb(l_norm: np.ndarray, ab_norm: np.ndarray) -> np.ndarray:

@@ -4,11 +4,18 @@ The generators take L scaled to [-1, 1] (``L / 50 - 1``) and return ab scaled
 to [-1, 1] (``ab / 110``, through tanh). They need sizes that are a multiple of
 their total stride, so ``run_generator`` pads with reflection to that multiple,
 runs the net and crops back: a photo is never stretched.
+
+This module owns the normalisation: training, inference and the model files'
+metadata (``weights_io.INPUT_NORM``/``OUTPUT_NORM``) all take it from here. It
+imports torch only inside the functions that need it, so the constants are
+cheap to import (the ``models`` listing reads metadata without torch).
 """
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 L_CENTER = 50.0
 AB_SCALE = 110.0
@@ -21,6 +28,8 @@ def normalize_l(lightness: torch.Tensor) -> torch.Tensor:
 
 def normalize_hints(planes: torch.Tensor) -> torch.Tensor:
     """Hint planes (3, H, W): CIE a, b and a 0/1 mask -> generator input (a/110, b/110, mask)."""
+    import torch
+
     return torch.cat([planes[:2] / AB_SCALE, planes[2:3]], dim=0)
 
 
@@ -32,6 +41,8 @@ def denormalize_ab(out: torch.Tensor) -> torch.Tensor:
 def _reflect_pad(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
     """Reflect-pad (left, right, top, bottom); pads larger than the image are done
     in several mirror steps (reflect mode cannot pad more than size - 1 at once)."""
+    import torch.nn.functional as F
+
     left, right, top, bottom = pads
     while left or right or top or bottom:
         h, w = x.shape[-2:]

@@ -23,13 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.paths import new_file_mode
+from .norm import AB_SCALE, L_CENTER
 
 if TYPE_CHECKING:
     import torch
 
 FORMAT_VERSION = "1"
-INPUT_NORM = "L/50-1"
-OUTPUT_NORM = "ab/110"
+# Written into every file and checked on load, from the one owner of the numbers.
+INPUT_NORM = f"L/{L_CENTER:g}-1"
+OUTPUT_NORM = f"ab/{AB_SCALE:g}"
 SUFFIX = ".safetensors"
 # A real header is a few tens of kB; anything huge is not a generator file.
 _MAX_HEADER_BYTES = 16 * 1024 * 1024
