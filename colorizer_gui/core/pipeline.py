@@ -23,11 +23,18 @@ def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
                    render_size: Optional[int] = None) -> np.ndarray:
     """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
     at the backend's size."""
+    return backend.predict_ab(render_lightness(lightness_full, backend, render_size))
+
+
+def render_lightness(lightness_full: np.ndarray, backend: "Backend",
+                     render_size: Optional[int] = None) -> np.ndarray:
+    """The full-resolution L (``photo_lightness``) shrunk to the backend's render
+    size: float32 in [0, 100], what ``backend.predict_ab`` takes."""
     height, width = lightness_full.shape[:2]
     rh, rw = backend.render_shape(height, width, render_size)
     # (8-bit L shrinks in 8 bits: its averages round to 0.4 L, as fine as the photo's own levels.)
     small = color.lightness_float(color.resize_plane(lightness_full, rh, rw))
-    return backend.predict_ab(np.ascontiguousarray(small, dtype=np.float32))
+    return np.ascontiguousarray(small, dtype=np.float32)
 
 
 def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional[int] = None,
