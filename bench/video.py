@@ -188,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("|---|---|---|")
     for width, height, count, fps in speed:
         lines.append(f"| {width}x{height} | {count} | {fps:.2f} |")
-    body = "\n".join(lines) + "\n"
+    heading = "## Video: steady colour, quality and speed (bench/video.py)"
+    body = heading + "\n\n" + "\n".join(lines) + "\n"
     print(body)
     if opts.write:
-        benchlib.write_results_section("Video: steady colour, quality and speed (bench/video.py)", body)
+        benchlib.write_results_section(heading, body)
     return 0
 
 
