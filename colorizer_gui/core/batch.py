@@ -1,5 +1,8 @@
-"""Colorize many photos in one go: the engine behind the GUI's folder drop, the
-``colorize`` command and the benchmarks.
+"""Colorize many photos (and videos) in one go: the engine behind the GUI's
+folder drop, the ``colorize`` command and the benchmarks.
+
+A video is colorized in the calling thread too, frame by frame (core/video.py,
+which streams its frames, so memory stays flat), between the photos around it.
 
 The backend predicts in the calling thread only (backends are not thread-safe);
 decoding the next photos and merging/saving the finished ones run in I/O threads
@@ -21,11 +24,12 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from . import pipeline
+from . import pipeline, video
 from .hints import Hint, HintsError, hints_for, load_hints
-from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count,
-                    remove_stale_partials, saves_bgr)
+from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, is_photo_file, load_photo,
+                    photo_pixel_count, remove_stale_partials, saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
+from .video import is_video_file
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
     from ..backends.base import Backend
@@ -46,6 +50,14 @@ PREFETCH_PIXELS = 64_000_000
 WRITERS = 2
 #: How many recent photos the ETA's moving average looks at.
 _ETA_WINDOW = 8
+#: Marks a video job in the read queue: videos are read frame by frame as they
+#: are colorized, not decoded ahead like photos.
+_VIDEO = object()
+
+
+def is_media_file(name: str | Path) -> bool:
+    """Whether a file found in a folder is one the batch colorizes (photo or video)."""
+    return is_photo_file(name) or is_video_file(name)
 
 
 @dataclass
@@ -86,7 +98,7 @@ class BatchResult:
 
         if self.total == 0:
             return "No photos found."
-        parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {_format_duration(self.elapsed_s)}."]
+        parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
         if self.recoloured:
             parts.append(f"{photos(len(self.recoloured))} already in colour "
                          f"{'was' if len(self.recoloured) == 1 else 'were'} colorized anyway.")
@@ -115,7 +127,8 @@ class _Job:
     dest_dir: Path
 
 
-def _format_duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """A duration for people: "12.3 s", "4 min 05 s" or "2 h 03 min"."""
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
@@ -167,7 +180,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Jo
             # "-o" is the folder itself (or holds it): the originals live in the
             # output folder, so only files named like our outputs are left out.
             writes_into_input = out_resolved is not None and _inside(item.resolve(), out_resolved)
-            for src in find_photos([item], recursive=True):
+            for src in find_photos([item], recursive=True, accept=is_media_file):
                 src = Path(src)
                 resolved = src.resolve()
                 # find_photos walks the folder itself, so src is item/<sub-folders>/<name>.
@@ -193,7 +206,7 @@ def _existing_output(job: _Job) -> Optional[Path]:
     if not job.dest_dir.is_dir():
         return None
     stem = f"{job.src.stem}_color"
-    for ext in {job.src.suffix, job.src.suffix.lower(), *SUPPORTED_EXTENSIONS}:
+    for ext in {job.src.suffix, job.src.suffix.lower(), *SUPPORTED_EXTENSIONS, video.OUTPUT_EXTENSION}:
         candidate = job.dest_dir / f"{stem}{ext}"
         if ext and candidate.is_file():
             return candidate
@@ -239,6 +252,19 @@ def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
     return pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
                                    ab_shape=ab.shape[:2], bgr=bgr)
+
+
+def _colorize_video(job: _Job, backend: "Backend", render_size: Optional[int], saturation: float,
+                    recolour: bool, report: ProgressCallback, stop: StopCallback) -> tuple[str, object]:
+    """Colorize one video of the batch: ("done" or "recoloured", written file) or
+    ("skipped", reason). Frame progress goes to ``report`` (stage "frames")."""
+    info = video.probe_video(job.src)
+    is_colour = video.video_looks_colour(info)
+    if is_colour and not recolour:
+        return "skipped", "already in colour"
+    dest = video.colorize_video(job.src, job.dest_dir, backend, render_size, saturation,
+                                on_progress=report, should_stop=stop, info=info)
+    return ("recoloured" if is_colour else "done"), dest
 
 
 def describe_error(err: BaseException) -> str:
@@ -304,6 +330,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     backend.load()
     for folder in {job.dest_dir for job in jobs}:
         remove_stale_partials(folder)
+        video.remove_abandoned_partials(folder)  # left by a run that was killed
     # Pillow registers its format plugins lazily on first use, and two threads
     # doing that at once can see a half-filled registry: register them now.
     Image.init()
@@ -361,6 +388,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 if skip_existing and _existing_output(job) is not None:
                     pending_reads.append((job, None, 0))
                     continue
+                if is_video_file(job.src):
+                    pending_reads.append((job, _VIDEO, 0))  # type: ignore[arg-type]
+                    continue
                 upcoming.append((job, photo_pixel_count(job.src)))
             job, pixels = upcoming[0]
             queued = sum(p for _job, _fut, p in pending_reads)
@@ -384,6 +414,20 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 finish(job.src, "skipped", f"already colorized ({existing.name if existing else ''})", counted=False)
                 continue
             emit(job.src.name)
+            if fut is _VIDEO:
+                try:
+                    outcome = _colorize_video(job, backend, render_size, saturation, recolour, report, stop)
+                except video.VideoStopped:
+                    result.cancelled = True
+                    break
+                except Exception as err:  # noqa: BLE001 - reported per video
+                    finish(job.src, "failed", describe_error(err))
+                    continue
+                if outcome[0] == "recoloured":
+                    result.recoloured.append(job.src)
+                    outcome = ("done", outcome[1])
+                finish(job.src, outcome[0], outcome[1], counted=outcome[0] == "done")
+                continue
             try:
                 photo, lightness_full, hints, note = fut.result()
                 if photo.is_colour and not recolour:
@@ -412,7 +456,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
         collect_writes(keep=0)
     finally:
         for _job, fut, _pixels in pending_reads:
-            if fut is not None:
+            if isinstance(fut, Future):
                 fut.cancel()
         readers.shutdown(wait=True, cancel_futures=True)
         # Let a save in progress finish: it is atomic, so nothing partial is left.
@@ -423,4 +467,5 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     return result
 
 
-__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "plan_jobs", "run_batch"]
+__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "is_media_file", "plan_jobs",
+           "run_batch"]

@@ -29,7 +29,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import cv2
 import numpy as np
@@ -674,10 +674,11 @@ def _fit_name(stem: str, tail: str, ext: str) -> str:
     return f"{stem or 'photo'}{tail}{ext}"
 
 
-def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color") -> Path:
+def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color", ext: Optional[str] = None) -> Path:
     """``out_dir/<stem><suffix><ext>``, or ``<stem><suffix>-2<ext>``, ``-3``, ... when taken.
 
-    Never returns an existing path. The stem is made safe (no separators, no
+    ``ext``: the extension to use (videos: ``.mp4``); by default the one
+    ``output_extension`` picks for the photo format ``fmt``. Never returns an existing path. The stem is made safe (no separators, no
     '..', no control characters) and shortened so the name fits the usual
     255-byte limit; the result is always directly inside ``out_dir``.
     """
@@ -685,7 +686,7 @@ def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color") -> P
     out_dir = Path(out_dir)
     raw_name = re.split(r"[/\\]", str(src))[-1]
     stem = _safe_component(Path(raw_name).stem if raw_name not in (".", "..") else "") or "photo"
-    ext = output_extension(fmt, src)
+    ext = ext or output_extension(fmt, src)
     safe_suffix = _UNSAFE_NAME_CHARS.sub("_", _CONTROL_CHARS.sub("", suffix))
     for counter in range(1, 1_000_000):
         tail = safe_suffix if counter == 1 else f"{safe_suffix}-{counter}"
@@ -764,6 +765,28 @@ def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -
     return removed
 
 
+def new_partial_path(folder: Path, kind: str = "") -> Path:
+    """A fresh hidden temp-file name in ``folder`` for an atomic write (``publish_partial``).
+
+    ``kind`` goes into the name (``.colorizer-<kind>-<random>.partial``) so a
+    clean-up can tell long writes (videos, which hold a lock) from photo saves."""
+    tag = f"{kind}-" if kind else ""
+    return Path(folder) / f"{_PARTIAL_PREFIX}{tag}{secrets.token_hex(6)}{_PARTIAL_SUFFIX}"
+
+
+def publish_partial(tmp: Path, dest: Path) -> Path:
+    """Move the finished temp file ``tmp`` to ``dest``, or to the next free counter
+    name (never replacing a file), durably; return where it went. Raises
+    ``PhotoError`` with a plain message (the temp file is then removed)."""
+    try:
+        final = _publish(Path(tmp), Path(dest))
+    except OSError as exc:
+        _remove_quietly(Path(tmp))
+        raise _write_error(exc, Path(dest)) from None
+    _fsync_folder(Path(dest).parent)
+    return final
+
+
 def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False,
                half_res_chroma: bool = False, bgr: bool = False) -> Path:
     """Save ``rgb`` ((H, W, 3) uint8 or uint16) as ``dest``; return the path written.
@@ -816,7 +839,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _write_error(exc, dest) from None
-    tmp = folder / f"{_PARTIAL_PREFIX}{secrets.token_hex(6)}{_PARTIAL_SUFFIX}"
+    tmp = new_partial_path(folder)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "wb") as fh:
@@ -1075,11 +1098,13 @@ def _identity(path: Path) -> tuple:
         return ("path", os.path.normcase(os.path.abspath(path)))
 
 
-def find_photos(paths: Iterable[Path], recursive: bool = True) -> list[Path]:
+def find_photos(paths: Iterable[Path], recursive: bool = True,
+                accept: Callable[[str], bool] = is_photo_file) -> list[Path]:
     """Expand files and folders into the list of photos to colorize.
 
     Folders are walked (recursively unless ``recursive`` is False) in sorted
-    order, keeping files with a supported extension and skipping hidden files
+    order, keeping files whose name ``accept`` takes (by default: a supported
+    photo extension; the batch also takes videos) and skipping hidden files
     and folders. Files named explicitly are kept whatever their extension (or
     even when missing), so the user gets an error message rather than silence.
     Duplicates are removed; symlinked folders are followed but never twice, so a
@@ -1112,7 +1137,7 @@ def find_photos(paths: Iterable[Path], recursive: bool = True) -> list[Path]:
                     continue
                 if entry.is_dir():
                     subfolders.append(Path(entry.path))
-                elif entry.is_file() and is_photo_file(entry.name):
+                elif entry.is_file() and accept(entry.name):
                     add(Path(entry.path))
             except OSError:
                 continue

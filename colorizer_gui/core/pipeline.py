@@ -24,14 +24,21 @@ def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
                    render_size: Optional[int] = None, hints: Sequence[Hint] = ()) -> np.ndarray:
     """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
     at the backend's size. ``hints`` reach backends that ``accepts_hints``."""
+    small = render_lightness(lightness_full, backend, render_size)
+    if hints and backend.accepts_hints:
+        return backend.predict_ab(small, hint_planes(hints, *small.shape[:2]))
+    return backend.predict_ab(small)
+
+
+def render_lightness(lightness_full: np.ndarray, backend: "Backend",
+                     render_size: Optional[int] = None) -> np.ndarray:
+    """The full-resolution L (``photo_lightness``) shrunk to the backend's render
+    size: float32 in [0, 100], what ``backend.predict_ab`` takes."""
     height, width = lightness_full.shape[:2]
     rh, rw = backend.render_shape(height, width, render_size)
     # (8-bit L shrinks in 8 bits: its averages round to 0.4 L, as fine as the photo's own levels.)
     small = color.lightness_float(color.resize_plane(lightness_full, rh, rw))
-    small = np.ascontiguousarray(small, dtype=np.float32)
-    if hints and backend.accepts_hints:
-        return backend.predict_ab(small, hint_planes(hints, rh, rw))
-    return backend.predict_ab(small)
+    return np.ascontiguousarray(small, dtype=np.float32)
 
 
 def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional[int] = None,

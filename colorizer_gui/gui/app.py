@@ -22,7 +22,7 @@ import PySimpleGUI as sg
 
 from .. import __version__
 from ..core import model_store, paths
-from . import dnd, events as ev, geometry, images, layout, workers
+from . import dnd, events as ev, geometry, images, layout, video_preview, workers
 from .settings import Settings, load_settings, save_settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class Row:
     dest: Optional[str] = None
     is_colour: bool = False
     error: str = ""
+    duration: Optional[float] = None  # videos: length in seconds
 
 
 def backend_status() -> dict[str, tuple[bool, str]]:
@@ -392,6 +393,8 @@ class App:
             ev.M_OPEN_LOG: lambda: self.open_folder(paths.user_log_dir()),
             ev.K_FILES: self.on_select, ev.K_CANVAS: lambda: self.on_canvas_click(values.get(ev.K_CANVAS)),
             ev.K_SPLIT: self.draw_preview,
+            # Sliders send many events while dragged: preview the frame once it rests.
+            video_preview.K_FRAME: lambda: setattr(self, "preview_due", time.monotonic() + 0.3),
         }
         action = actions.get(key) or actions.get(event)
         if action is not None:
@@ -448,7 +451,7 @@ class App:
         chosen = sg.popup_get_file("Open photos", no_window=True, multiple_files=True,
                                    initial_folder=self.settings.last_folder or str(Path.home()),
                                    file_types=(("Photos", "*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp"),
-                                               ("All files", "*.*")))
+                                               video_preview.FILE_TYPES, ("All files", "*.*")))
         if chosen:
             self.open_paths(list(chosen) if isinstance(chosen, (list, tuple)) else str(chosen).split(";"))
 
@@ -490,7 +493,9 @@ class App:
     def _row_name(self, path: str) -> str:
         p = Path(path)
         # The parent folder helps tell apart photos with the same name.
-        return f"{p.name}   ({p.parent.name})" if len({Path(q).name for q in self.rows}) < len(self.rows) else p.name
+        name = f"{p.name}   ({p.parent.name})" if len({Path(q).name for q in self.rows}) < len(self.rows) else p.name
+        row = self.rows.get(path)
+        return video_preview.row_label(name, row.duration) if row is not None and row.duration is not None else name
 
     @staticmethod
     def _status_text(row: Row) -> str:
@@ -516,6 +521,7 @@ class App:
         self.window[ev.K_FILES].update(select_node_keys=[path])
         self.current = path
         self.full = {}
+        video_preview.show_slider(self.window, path)
         self.start_preview()
 
     def on_select(self) -> None:
@@ -524,6 +530,7 @@ class App:
             self.auto_selected = False  # the user picked a photo: leave the preview alone
             self.current = chosen[0]
             self.full = {}
+            video_preview.show_slider(self.window, self.current)
             self.start_preview()
         self._update_buttons()
 
@@ -552,6 +559,10 @@ class App:
             config = None  # the batch holds the model: show the original until it is done
         self.shown = {}
         self.draw_preview("Colorizing the preview..." if config or dest else "")
+        if video_preview.is_video(self.current):
+            self._start(ev.PREVIEW, video_preview.preview, self.current, config,
+                        video_preview.fraction(self.window), dest)
+            return
         self._start(ev.PREVIEW, workers.preview, self.current, config, dest)
 
     def draw_preview(self, message: str = "") -> None:
@@ -566,7 +577,7 @@ class App:
             text = message or "Open a folder (Ctrl+O) or drop photos here.\nClick a photo in the list to preview it."
             graph.draw_text(text, (width // 2, height // 2), color="#dddddd", font=("Helvetica", 13))
             return
-        if mode == "zoom":
+        if mode == "zoom" and not video_preview.is_video(self.current):  # no 100% view of a video
             self._draw_zoom(graph, width, height)
         elif mode == "compare" and colour is not None:
             split = float(self.window[ev.K_SPLIT].TKScale.get()) / 100.0
@@ -651,6 +662,7 @@ class App:
         parts = [Path(self.current).name]
         if size:
             parts.append(f"{size[0]} x {size[1]} px")
+        parts += video_preview.caption_parts(self.shown)
         if self.shown.get("is_colour"):
             parts.append("already in colour")
         if row and row.dest:
@@ -718,6 +730,9 @@ class App:
         Never overwrites: the core adds a counter when the name is taken."""
         if self.current is None:
             self.set_status("Nothing to save: click a photo in the list first.")
+            return
+        if video_preview.is_video(self.current):  # a video is saved by colorizing all of it
+            self._run_batch([self.current])
             return
         dest = None
         if ask:
@@ -791,6 +806,9 @@ class App:
             self.select(path)
         row.is_colour = item["is_colour"]
         self.window[ev.K_FILES].update(key=path, icon=item["png"])
+        if "duration" in item:  # a video: its length beside its name
+            row.duration = item["duration"]
+            self.window[ev.K_FILES].update(key=path, text=self._row_name(path))
         if row.is_colour and row.status == "ready":
             self.set_row(path, "colour")
 
@@ -799,6 +817,7 @@ class App:
             if data["path"] == self.current:
                 self.shown = data
                 self.draw_preview()
+                video_preview.show_position(self.window, data)
                 if data.get("note") and "memory" in data["note"]:
                     self.set_status(data["note"])
         elif phase == ev.ERROR:
@@ -846,6 +865,9 @@ class App:
         self._batch_finished(data, cancelled=phase == ev.CANCELLED)
 
     def _batch_progress(self, event: Any) -> None:
+        if event.stage == "frames":  # inside a video: frames, fps, time left
+            video_preview.show_progress(self.window, event)
+            return
         outcome = event.metrics.get("outcome")
         if outcome:
             src, detail = event.metrics.get("src", ""), event.metrics.get("detail", "")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 from ..core import model_store, pipeline
 from ..core.photo import PhotoError, find_photos, load_photo, save_photo
 from ..core.progress import ProgressEvent
-from . import events, images
+from . import events, images, video_preview
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -225,8 +225,10 @@ def warmup(job: Job) -> dict[str, Any]:
 
 
 def scan(job: Job, paths: list[str]) -> list[str]:
-    """Find the photos in the given files and folders (recursively)."""
-    found = find_photos([Path(p) for p in paths], recursive=True)
+    """Find the photos and videos in the given files and folders (recursively)."""
+    from ..core.batch import is_media_file
+
+    found = find_photos([Path(p) for p in paths], recursive=True, accept=is_media_file)
     # Our own earlier results are not new photos to colorize.
     return [str(p) for p in found if "colorized" not in Path(p).parent.parts]
 
@@ -238,6 +240,10 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
         if job.should_stop():
             raise Cancelled()
         try:
+            if video_preview.is_video(path):
+                payload = video_preview.thumbnail(path, size)
+                job.post(events.ITEM, payload)
+                continue
             photo = load_photo(Path(path))
             payload = {"path": path, "png": images.thumbnail_png(photo.pixels, size),
                        "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
