@@ -33,7 +33,7 @@ from typing import Any, Iterable, Optional
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageCms, TiffImagePlugin, UnidentifiedImageError
 
 from .color import chroma_stats, rgb_to_lab
 
@@ -51,7 +51,9 @@ class Photo:
     the source ("JPEG", "PNG", "TIFF", "BMP", "WEBP", ...). ``exif``: EXIF bytes to
     copy on save (orientation reset to 1), ``icc_profile``: ICC bytes to copy when
     they suit an RGB output. ``is_colour``: the photo already has real colour.
-    ``info``: other hints for saving (dpi, ...).
+    ``info``: other hints for saving (dpi, ...). ``notes``: things the user should
+    be told about how the photo was read (which page of several, a damaged
+    optional chunk that was ignored); empty for an ordinary photo.
     """
 
     path: Path
@@ -62,6 +64,7 @@ class Photo:
     icc_profile: Optional[bytes] = None
     is_colour: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def height(self) -> int:
@@ -90,15 +93,33 @@ _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 _HEIF_AVAILABLE = importlib.util.find_spec("pillow_heif") is not None
 _heif_registered = False
 
+# AVIF is read when this Pillow was built with libavif (the PyPI wheels of Pillow
+# 11.3 and later are); the copy is saved as PNG, as for HEIC.
+_AVIF_AVAILABLE = importlib.util.find_spec("PIL._avif") is not None
+
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
     | (_HEIF_EXTENSIONS if _HEIF_AVAILABLE else frozenset())
+    | ({".avif"} if _AVIF_AVAILABLE else frozenset())
 )
+
+#: Camera RAW files: photos, but sensor data that needs a RAW developer first.
+#: Most are TIFF-shaped, so Pillow would "open" their small preview or fail on
+#: the sensor data; they are refused by name (and by signature for CR2/CR3/DNG).
+RAW_EXTENSIONS: frozenset[str] = frozenset(
+    {".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf", ".orf",
+     ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mos", ".mrw", ".iiq", ".rwl"}
+)
+#: Photo formats Colorizer recognises but cannot read here: a folder walk reports
+#: them (as skipped, with the reason) instead of passing over them in silence.
+UNSUPPORTED_PHOTO_EXTENSIONS: frozenset[str] = RAW_EXTENSIONS | (
+    frozenset() if _AVIF_AVAILABLE else frozenset({".avif"})) | (
+    frozenset() if _HEIF_AVAILABLE else _HEIF_EXTENSIONS)
 
 # Formats Pillow may try on a file: the photo formats plus a few harmless
 # raster ones (JPEG also covers MPO; HEIF exists once pillow-heif is registered). Keeping the list closed means a renamed EPS/PDF never reaches a
 # plugin that would start an external program.
-_READ_FORMATS = ["JPEG", "PNG", "TIFF", "BMP", "DIB", "WEBP", "GIF", "PPM", "TGA", "JPEG2000", "HEIF"]
+_READ_FORMATS = ["JPEG", "PNG", "TIFF", "BMP", "DIB", "WEBP", "GIF", "PPM", "TGA", "JPEG2000", "HEIF", "AVIF"]
 
 # Format families we write, with their extensions (the first is the default).
 _WRITE_EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -142,6 +163,19 @@ _UNSAFE_NAME_CHARS = re.compile(r'[/\\<>:"|?*]')
 def is_photo_file(path: Path | str) -> bool:
     """True when ``path``'s extension is one Colorizer reads (case-insensitive)."""
     return Path(path).suffix.lower() in SUPPORTED_EXTENSIONS
+
+
+def unsupported_format_reason(path: Path | str, head: bytes = b"") -> Optional[str]:
+    """Why a photo in a format Colorizer cannot read is refused ("this format is not
+    supported ..."), from its extension or its first bytes; None for any other file."""
+    suffix = Path(path).suffix.lower()
+    is_tiff = head[:4] in (b"II*\x00", b"MM\x00*")
+    if suffix in RAW_EXTENSIONS or (is_tiff and head[8:10] == b"CR") or head[4:12] == b"ftypcrx ":
+        return ("this format is not supported (camera RAW: export a TIFF or JPEG from your "
+                "camera's or a photo program first)")
+    if (suffix == ".avif" or head[4:12] in (b"ftypavif", b"ftypavis")) and not _AVIF_AVAILABLE:
+        return "this format is not supported (AVIF needs a Pillow built with AVIF; save it as PNG or JPEG first)"
+    return None
 
 
 # --------------------------------------------------------------------------- loading
@@ -226,6 +260,9 @@ def _too_large(name: str, width: int, height: int, max_pixels: int) -> PhotoErro
 def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
     head = fp.read(64)
     fp.seek(0)
+    unsupported = unsupported_format_reason(path, head)
+    if unsupported:
+        raise PhotoError(f"{name}: {unsupported}")
     if _is_heif(path, head):
         _register_heif()
     Image.init()  # loads every plugin once; a no-op afterwards
@@ -245,6 +282,12 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
             f"{limit / 1e6:.0f} megapixels"
         ) from None
     except UnidentifiedImageError:
+        retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
+        if retry is not None:
+            return retry
+        if head[:4] in (b"II*\x00", b"MM\x00*"):
+            # Float RGB TIFFs (and other sample layouts Pillow has no mode for).
+            return _load_tiff_with_opencv(path, name, fp, max_pixels)
         if head.startswith(_SIGNATURES) or head[8:12] == b"WEBP" or head[4:8] == b"ftyp":
             if head[4:8] == b"ftyp" and not _HEIF_AVAILABLE:
                 raise PhotoError(f"{name}: HEIC photos need the 'pillow-heif' package, which is not installed") from None
@@ -252,15 +295,22 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
                              "it may not have finished copying") from None
         raise PhotoError(f"{name}: not a photo Colorizer can read (unrecognised format)") from None
     except (EOFError, struct.error, SyntaxError, ValueError, OSError) as exc:
+        retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
+        if retry is not None:
+            return retry
         if isinstance(exc, (EOFError, struct.error)) or "runcat" in str(exc):
             raise _truncated(name) from None
         raise PhotoError(f"{name}: the file is damaged and cannot be read ({exc})") from None
 
     with im:
+        fmt = im.format or "UNKNOWN"
+        if fmt == "TIFF" and _DNG_VERSION in im.tag_v2:
+            raise PhotoError(f"{name}: {unsupported_format_reason('x.dng')}")
+        notes: list[str] = []
+        page = _choose_page(im, notes)
         width, height = im.size
         if width * height > max_pixels:
             raise _too_large(name, width, height, max_pixels)
-        fmt = im.format or "UNKNOWN"
         info: dict[str, Any] = {"source_mode": im.mode}
         use_opencv = _needs_opencv(im, head)  # before getexif(), which may decode a PNG
         exif, orientation = _read_exif(im)
@@ -268,12 +318,18 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
         try:
             if use_opencv:
                 fp.seek(0)
-                pixels, alpha = _decode_with_opencv(fp.read(), name, _is_gray_source(im, head))
+                pixels, alpha = _decode_with_opencv(fp.read(), name, _is_gray_source(im, head), page)
                 info["source_bits"] = 16
                 icc_used = False
+                if fmt in _OPENCV_TURNS_UPRIGHT:
+                    orientation = 1
             else:
                 im.load()
-                pixels, alpha, icc_used = _pixels_from_pillow(im, icc)
+                # Pillow 13 turns a TIFF upright as it loads it (and drops its
+                # Orientation tag); other formats keep theirs for us to apply.
+                # Asking again after load() applies it exactly once either way.
+                orientation = _orientation_of(im) if orientation != 1 else 1
+                pixels, alpha, icc_used = _pixels_from_pillow(im, icc, _tiff_sample_layout(im))
                 info["source_bits"] = 16 if pixels.dtype == np.uint16 else 8
         except PhotoError:
             raise
@@ -282,11 +338,21 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
         except (EOFError, struct.error):
             raise _truncated(name) from None
         except (OSError, SyntaxError, ValueError, KeyError, IndexError, ImageCms.PyCMSError) as exc:
+            retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
+            if retry is not None:
+                return retry
             if "runcat" in str(exc) or _lacks_end_marker(fp, fmt):
                 raise _truncated(name) from None
             raise PhotoError(f"{name}: the file is damaged and cannot be decoded ({exc})") from None
         _collect_info(im, fp, info)
 
+    return _finish_photo(path, fmt, pixels, alpha, orientation, exif, icc, icc_used, info, notes)
+
+
+def _finish_photo(path: Path, fmt: str, pixels: np.ndarray, alpha: Optional[np.ndarray], orientation: int,
+                  exif: Optional[bytes], icc: Optional[bytes], icc_used: bool, info: dict[str, Any],
+                  notes: list[str]) -> Photo:
+    """Turn decoded pixels upright and wrap them, with what saving needs, in a Photo."""
     pixels = _apply_orientation(pixels, orientation)
     if alpha is not None:
         alpha = _apply_orientation(alpha, orientation)
@@ -302,7 +368,128 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
         icc_profile=keep_icc,
         is_colour=looks_colour(pixels),
         info=info,
+        notes=notes,
     )
+
+
+#: Formats whose pixels OpenCV 4.x (pinned in requirements.txt) returns upright
+#: even with IMREAD_UNCHANGED: its TIFF decoder applies the Orientation tag,
+#: its PNG decoder ignores eXIf. tests/test_photo.py checks both assumptions.
+_OPENCV_TURNS_UPRIGHT = frozenset({"TIFF"})
+_DNG_VERSION = 50706
+_BITS_PER_SAMPLE, _SAMPLE_FORMAT = 258, 339
+
+
+def _orientation_of(im: Image.Image) -> int:
+    """The EXIF orientation still to apply to ``im``'s decoded pixels (1 = none)."""
+    try:
+        value = im.getexif().get(_ORIENTATION, 1)
+    except Exception:  # corrupt EXIF: leave the pixels as stored
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _choose_page(im: Image.Image, notes: list[str]) -> int:
+    """Move a multi-page TIFF to its largest page (a scanner's thumbnail often comes
+    first); say which page was taken. Returns the page index (0 for one page)."""
+    count = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+    if count <= 1:
+        return 0
+    sizes = []
+    for index in range(count):
+        im.seek(index)
+        sizes.append(im.size[0] * im.size[1])
+    best = max(range(count), key=lambda i: (sizes[i], -i))
+    im.seek(best)
+    notes.append(f"this TIFF has {count} pages; page {best + 1} (the largest, "
+                 f"{im.size[0]} x {im.size[1]}) was colorized and the others were left out")
+    return best
+
+
+def _tiff_sample_layout(im: Image.Image) -> tuple[int, int]:
+    """(bits per sample, TIFF SampleFormat: 1 unsigned, 2 signed, 3 float) of a TIFF;
+    (0, 0) for any other format, whose Pillow mode already says all."""
+    if im.format != "TIFF":
+        return 0, 0
+    bits = im.tag_v2.get(_BITS_PER_SAMPLE, (1,))
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    sample_format = im.tag_v2.get(_SAMPLE_FORMAT, (1,))
+    sample_format = sample_format[0] if isinstance(sample_format, tuple) else sample_format
+    return int(bits), int(sample_format)
+
+
+def _load_tiff_with_opencv(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
+    """Read a TIFF Pillow has no mode for (32-bit float RGB, from HDR and scientific
+    software) with OpenCV; it keeps dpi-free pixels only (no EXIF)."""
+    fp.seek(0)
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(fp.read(8))
+    fp.seek(ifd.next)
+    try:
+        ifd.load(fp)
+    except (EOFError, struct.error, OSError, ValueError, SyntaxError):
+        raise _truncated(name) from None
+    width, height = int(ifd.get(256, 0)), int(ifd.get(257, 0))
+    if width * height > max_pixels:
+        raise _too_large(name, width, height, max_pixels)
+    fp.seek(0)
+    arr = cv2.imdecode(np.frombuffer(fp.read(), np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        bits = ifd.get(_BITS_PER_SAMPLE)
+        raise PhotoError(f"{name}: this format is not supported (a TIFF with {bits} bits per sample "
+                         "that neither Pillow nor OpenCV can decode; save it as a 16-bit TIFF first)")
+    alpha = None
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        alpha = _to_uint16(arr[:, :, 3])
+        arr = arr[:, :, :3]
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    pixels = _to_uint16(arr)
+    info = {"source_mode": f"{arr.dtype}x{1 if arr.ndim == 2 else arr.shape[2]}", "source_bits": 16}
+    # OpenCV already applied the Orientation tag (see _OPENCV_TURNS_UPRIGHT).
+    return _finish_photo(path, "TIFF", pixels, alpha, 1, None, None, False, info, [])
+
+
+def _retry_png_without_bad_chunks(path: Path, name: str, fp: Any, head: bytes,
+                                  max_pixels: int) -> Optional[Photo]:
+    """A PNG refused only for a bad checksum on an optional (ancillary) chunk, such
+    as a text or time stamp chunk an old program wrote wrongly: read it again
+    without those chunks and say so. None when that is not the fault."""
+    if not head.startswith(b"\x89PNG") or isinstance(fp, io.BytesIO):
+        return None
+    fp.seek(0)
+    cleaned, dropped = _png_drop_bad_ancillary_chunks(fp.read())
+    if not dropped:
+        return None
+    photo = _load_open_file(path, name, io.BytesIO(cleaned), max_pixels)
+    kinds = ", ".join(sorted({kind.decode("latin-1") for kind in dropped}))
+    photo.notes.append(f"an optional PNG chunk ({kinds}) had a bad checksum and was ignored")
+    return photo
+
+
+def _png_drop_bad_ancillary_chunks(data: bytes) -> tuple[bytes, list[bytes]]:
+    """``data`` without its ancillary chunks whose CRC is wrong, and their types.
+
+    Pillow checks every chunk's CRC and refuses the file on any mismatch (its
+    only switch, ImageFile.LOAD_TRUNCATED_IMAGES, would also let a truncated
+    image through as if whole). Here only chunks the PNG spec calls ancillary
+    (lowercase first letter: text, time, gamma, ...) are dropped; a bad
+    critical chunk (IHDR, PLTE, IDAT) still makes the file damaged."""
+    out, dropped, pos = [data[:8]], [], 8
+    while pos + 12 <= len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        kind = data[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            break
+        crc_ok = zlib.crc32(data[pos + 4:pos + 8 + length]) & 0xFFFFFFFF == struct.unpack(
+            ">I", data[end - 4:end])[0]
+        if crc_ok or not kind[0] & 0x20:
+            out.append(data[pos:end])
+        else:
+            dropped.append(kind)
+        pos = end
+    out.append(data[pos:])
+    return b"".join(out), dropped
 
 
 def _is_heif(path: Path, head: bytes) -> bool:
@@ -391,10 +578,16 @@ def _is_gray_source(im: Image.Image, head: bytes) -> bool:
     return False
 
 
-def _decode_with_opencv(data: bytes, name: str, gray: bool) -> tuple[np.ndarray, Optional[np.ndarray]]:
-    # IMREAD_UNCHANGED keeps 16 bits and alpha and ignores EXIF orientation
-    # (applied by the caller, as for every other photo).
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+def _decode_with_opencv(data: bytes, name: str, gray: bool, page: int = 0) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Decode a 16-bit PNG/TIFF (page ``page`` of a multi-page TIFF) keeping 16 bits
+    and alpha. IMREAD_UNCHANGED ignores a PNG's eXIf orientation (the caller
+    applies it) but not a TIFF's Orientation tag (see _OPENCV_TURNS_UPRIGHT)."""
+    buf = np.frombuffer(data, np.uint8)
+    if page:
+        ok, mats = cv2.imdecodemulti(buf, cv2.IMREAD_UNCHANGED, range=(page, page + 1))
+        arr = mats[0] if ok and mats else None
+    else:
+        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise PhotoError(f"{name}: the file is damaged or cut short (truncated); it may not have finished copying")
     if arr.dtype != np.uint16:
@@ -414,8 +607,13 @@ def _decode_with_opencv(data: bytes, name: str, gray: bool) -> tuple[np.ndarray,
     return rgb, alpha
 
 
-def _pixels_from_pillow(im: Image.Image, icc: Optional[bytes]) -> tuple[np.ndarray, Optional[np.ndarray], bool]:
-    """Decode a loaded Pillow image to (pixels, alpha, ICC consumed by a conversion)."""
+def _pixels_from_pillow(im: Image.Image, icc: Optional[bytes],
+                       tiff_layout: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, Optional[np.ndarray], bool]:
+    """Decode a loaded Pillow image to (pixels, alpha, ICC consumed by a conversion).
+
+    ``tiff_layout``: a TIFF's (bits per sample, SampleFormat), which Pillow's mode
+    hides: a 12-bit scan arrives as I;16 holding 0..4095, and a 32-bit unsigned
+    one as signed mode I; both are scaled by the file's real depth."""
     mode = im.mode
     has_trns = im.info.get("transparency") is not None
     if mode == "1":
@@ -440,7 +638,12 @@ def _pixels_from_pillow(im: Image.Image, icc: Optional[bytes]) -> tuple[np.ndarr
         rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
         return np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8), None, True
     elif mode.startswith("I;16"):
-        return np.asarray(im).astype(np.uint16), None, False
+        return _scale_to_16_bits(np.asarray(im).astype(np.uint16), tiff_layout[0]), None, False
+    elif mode == "I" and tiff_layout == (32, 1):
+        # Pillow holds 32-bit unsigned samples as signed int32, so the upper half
+        # of the tones wraps negative (an inverted picture): reinterpret them and
+        # keep the top 16 of the file's 32 bits. (Signed ones go below, as before.)
+        return (np.asarray(im).view(np.uint32) >> 16).astype(np.uint16), None, False
     elif mode in ("I", "F"):
         return _to_uint16(np.asarray(im)), None, False
     elif mode not in ("L", "LA", "RGB", "RGBA"):
@@ -487,6 +690,15 @@ def _cmyk_to_rgb(im: Image.Image, icc: Optional[bytes]) -> tuple[np.ndarray, boo
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # a broken profile: fall back to the plain conversion
     return np.asarray(im.convert("RGB")), False
+
+
+def _scale_to_16_bits(arr: np.ndarray, bits: int) -> np.ndarray:
+    """Stretch uint16 samples of a ``bits``-deep file (9-15: film scanners often
+    write 12) to the full 16-bit range; other depths are returned as they are."""
+    if not 8 < bits < 16:
+        return arr
+    top = (1 << bits) - 1
+    return ((np.minimum(arr, top).astype(np.uint32) * 65535 + top // 2) // top).astype(np.uint16)
 
 
 def _to_uint16(arr: np.ndarray) -> np.ndarray:
