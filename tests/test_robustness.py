@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from colorizer_gui.core.photo import OUTPUT_MARKER
 from photo_factory import (
     colour_scene, gray_scene, make_cmyk_jpeg, make_exif_rotated_jpeg, make_jpeg,
     make_palette_png, make_png, make_png16, make_png_bomb, make_random_bytes, make_tiff16, make_truncated,
@@ -276,7 +277,7 @@ def test_corpus_through_the_cli(bad_corpus, tiny_cgan, tmp_path):
     n_ok = sum(c.ok for c in cases)
     assert f"Colorized {n_ok} of {len(cases)} photos" in result.stdout
     assert "1 photo already in colour was colorized anyway" in result.stdout
-    written = [p for p in out.rglob("*") if p.is_file()]
+    written = [p for p in out.rglob("*") if p.is_file() and p.name != OUTPUT_MARKER]  # the copies' list
     assert len(written) == n_ok  # no temp files left, no extra outputs
     assert not [p for p in written if p.name.startswith(".")]
     # 16-bit inputs keep 16 bits in PNG/TIFF outputs.
@@ -357,7 +358,7 @@ def test_file_deleted_before_it_is_loaded_is_reported_and_the_batch_goes_on(tmp_
     assert "not found (was it moved or deleted?)" in result.failed[0][1]
     assert len(result.done) == 4 and not result.cancelled
     assert all(p.read_bytes() == data for p, data in keep.items())
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [OUTPUT_MARKER] + [
         f"photo{i}_color.png" for i in (0, 1, 3, 4)]
 
 
@@ -370,7 +371,8 @@ def _inject_oserror(monkeypatch, folder: Path, code: int, after: int = 0) -> Non
     count = {"n": 0}
 
     def fake_open(path, flags, *args, **kwargs):
-        if flags & os.O_CREAT and Path(os.fsdecode(path)).parent == folder:
+        name = Path(os.fsdecode(path))
+        if flags & os.O_CREAT and name.parent == folder and name.name != OUTPUT_MARKER:
             count["n"] += 1
             if count["n"] > after:
                 raise OSError(code, os.strerror(code), os.fsdecode(path))
@@ -407,8 +409,8 @@ def test_disk_full_injected_keeps_whole_files_and_no_temp(tmp_path, cgan_backend
     result = run_batch([tmp_path / "album"], out, cgan_backend)
     assert len(result.done) == 2 and len(result.failed) == 2
     assert all("the disk is full" in msg for _src, msg in result.failed)
-    assert sorted(p.name for p in out.iterdir()) == ["photo0_color.png", "photo1_color.png"]
-    assert all(decode_fully(p)[0] == (56, 40) for p in out.iterdir())
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "photo0_color.png", "photo1_color.png"]
+    assert all(decode_fully(p)[0] == (56, 40) for p in out.iterdir() if p.name != OUTPUT_MARKER)
     assert snapshot(tmp_path / "album") == before
 
 
@@ -446,7 +448,7 @@ def test_full_disk_through_the_cli(tmp_path, tiny_cgan):
             pytest.skip("cannot mount a small tmpfs here; covered by the injected test")
         result = run_cli("colorize", album, "-o", out, "--backend", "cgan", "--weights", tiny_cgan,
                          "--device", "cpu", "--render-size", "64")
-        written = sorted(p for p in out.iterdir())
+        written = sorted(p for p in out.iterdir() if p.name != OUTPUT_MARKER)
         sizes = {p.name: decode_fully(p)[0] for p in written}
     assert result.returncode == 1, result.stderr
     failed = failed_lines(result.stderr)
@@ -490,7 +492,7 @@ def test_cli_handles_a_name_starting_with_a_dash(tmp_path, tiny_cgan):
     result = run_cli("colorize", "-o", out, "--backend", "cgan", "--weights", tiny_cgan, "--device", "cpu",
                      "--", album / "-o.png")
     assert result.returncode == 0, result.stderr
-    assert [p.name for p in out.iterdir()] == ["-o_color.png"]
+    assert {p.name for p in out.iterdir()} == {OUTPUT_MARKER, "-o_color.png"}
 
 
 def test_existing_symlink_at_the_output_name_is_never_written_through(tmp_path, cgan_backend):
@@ -533,18 +535,21 @@ def test_output_folder_that_is_a_link_to_the_input_folder(tmp_path, cgan_backend
     assert len(result.done) == 3, result.failed
     after = snapshot(album)
     assert {k: v for k, v in after.items() if k in before} == before
-    assert set(after) - set(before) == {f"photo{i}_color.png" for i in range(3)}
+    assert set(after) - set(before) == {OUTPUT_MARKER} | {f"photo{i}_color.png" for i in range(3)}
 
     # Again with skip-existing: our own copies are not taken for originals.
     result = run_batch([album], link, cgan_backend, skip_existing=True)
     assert not result.done and len(result.skipped) == 3
     assert snapshot(album) == after
 
-    # Files named one by one: copies land beside them under new names, originals untouched.
+    # Files named one by one: copies land beside them under new names, originals untouched
+    # (the list of copies Colorizer keeps in the folder grows, nothing else changes).
     result = run_batch(photos, link, cgan_backend)
     assert len(result.done) == 3, result.failed
+    after.pop(OUTPUT_MARKER)
     assert {k: v for k, v in snapshot(album).items() if k in after} == after
     after = snapshot(album)
+    after.pop(OUTPUT_MARKER)
     # And again: new counter names, still nothing overwritten.
     result = run_batch(photos, link, cgan_backend)
     again = snapshot(album)

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Optional
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, TiffImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageCms, PngImagePlugin, TiffImagePlugin, TiffTags, UnidentifiedImageError
 
 from .color import chroma_stats, rgb_to_lab
 
@@ -345,6 +345,8 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
                 raise _truncated(name) from None
             raise PhotoError(f"{name}: the file is damaged and cannot be decoded ({exc})") from None
         _collect_info(im, fp, info)
+        if page or count_pages(im) > 1:
+            info["page"] = f"{page + 1} of {count_pages(im)}"
 
     return _finish_photo(path, fmt, pixels, alpha, orientation, exif, icc, icc_used, info, notes)
 
@@ -401,9 +403,16 @@ def _choose_page(im: Image.Image, notes: list[str]) -> int:
         sizes.append(im.size[0] * im.size[1])
     best = max(range(count), key=lambda i: (sizes[i], -i))
     im.seek(best)
+    im.info["page"] = f"{best + 1} of {count}"
     notes.append(f"this TIFF has {count} pages; page {best + 1} (the largest, "
                  f"{im.size[0]} x {im.size[1]}) was colorized and the others were left out")
     return best
+
+
+def count_pages(im: Image.Image) -> int:
+    """How many pages a TIFF has (1 for any other format: an animated GIF or WebP
+    is colorized as its first frame, as before)."""
+    return int(getattr(im, "n_frames", 1)) if im.format == "TIFF" else 1
 
 
 def _tiff_sample_layout(im: Image.Image) -> tuple[int, int]:
@@ -866,13 +875,32 @@ def _opencv_encodes(fmt: Optional[str], sixteen_bit: bool) -> bool:
     return fmt == "JPEG" or (sixteen_bit and fmt in ("PNG", "TIFF"))
 
 
+def display_name(text: str) -> str:
+    """A file name as a person should see it, whatever bytes it was made of:
+    undecodable bytes (a Latin-1 name on a UTF-8 system) become their Latin-1
+    letters when that is what they are, else ``\\xNN``; never ``?``, never a crash."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    raw = os.fsencode(text) if os.name != "nt" else text.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        latin = raw.decode("cp1252")
+        if all(ch.isprintable() for ch in latin):
+            return latin
+    except UnicodeDecodeError:
+        pass
+    return raw.decode("utf-8", "backslashreplace")
+
+
+
 def _safe_component(text: str) -> str:
     """Make ``text`` usable inside one file name on any OS: no separators, control
-    characters or characters Windows forbids, no leading dots or spaces."""
-    try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
+    characters or characters Windows forbids, no leading dots or spaces. A name in
+    another encoding (Latin-1 bytes on a UTF-8 system) keeps its letters."""
+    text = display_name(text).encode("utf-8", "replace").decode("utf-8")
     text = _UNSAFE_NAME_CHARS.sub("_", _CONTROL_CHARS.sub("", text))
     return text.lstrip(" .").rstrip()
 
@@ -895,7 +923,9 @@ def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color") -> P
     """
     src = Path(src)
     out_dir = Path(out_dir)
-    raw_name = re.split(r"[/\\]", str(src))[-1]
+    # The name as this OS splits paths: on Linux and macOS a backslash is an
+    # ordinary character ("back\\slash.jpg" -> "back_slash_color.jpg").
+    raw_name = src.name or str(src)
     stem = _safe_component(Path(raw_name).stem if raw_name not in (".", "..") else "") or "photo"
     ext = output_extension(fmt, src)
     safe_suffix = _UNSAFE_NAME_CHARS.sub("_", _CONTROL_CHARS.sub("", suffix))
@@ -905,6 +935,39 @@ def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color") -> P
         if not os.path.lexists(candidate):
             return candidate
     raise PhotoError(f"cannot find a free file name for {raw_name} in {out_dir}")
+
+
+# --------------------------------------------------------------------------- our own copies
+
+#: A hidden file in every folder Colorizer writes copies into, listing the names
+#: it wrote there, one a line. A later run skips exactly those files, never the
+#: user's own (a folder of theirs named "colorized", originals named *_color.jpg).
+OUTPUT_MARKER = ".colorizer-copies"
+_MARKER_HEADER = "# Colour copies written here by Colorizer (one name a line); safe to delete.\n"
+
+
+def record_output(path: Path) -> None:
+    """Add ``path``'s name to its folder's marker file (best effort: a folder that
+    cannot take it only loses the skip hint, never the copy)."""
+    marker = Path(path).parent / OUTPUT_MARKER
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+        with os.fdopen(fd, "ab") as fh:
+            if fh.tell() == 0:
+                fh.write(_MARKER_HEADER.encode())
+            # One write per line: appends from two writer threads never interleave.
+            fh.write(os.fsencode(Path(path).name) + b"\n")
+    except OSError:
+        pass
+
+
+def recorded_outputs(folder: Path) -> frozenset[str]:
+    """The names Colorizer recorded writing in ``folder`` (empty when none)."""
+    try:
+        data = (Path(folder) / OUTPUT_MARKER).read_bytes()
+    except OSError:
+        return frozenset()
+    return frozenset(os.fsdecode(line) for line in data.splitlines() if line and not line.startswith(b"#"))
 
 
 # --------------------------------------------------------------------------- saving
@@ -923,15 +986,19 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     return ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
-def _exif_for_output(exif: Optional[bytes]) -> Optional[bytes]:
-    """The EXIF to write: orientation forced to 1 (the pixels are already upright)."""
-    if not exif:
+def _exif_for_output(exif: Optional[bytes], software: Optional[str] = None) -> Optional[bytes]:
+    """The EXIF to write: orientation forced to 1 (the pixels are already upright),
+    and ``software`` as the Software tag when given."""
+    if not exif and not software:
         return None
     try:
         parsed = Image.Exif()
-        parsed.load(exif)
+        if exif:
+            parsed.load(exif)
         if _ORIENTATION in parsed:
             parsed[_ORIENTATION] = 1
+        if software:
+            parsed[305] = software
         return parsed.tobytes()
     except Exception:  # unreadable EXIF is dropped rather than failing the save
         return None
@@ -943,6 +1010,25 @@ def _exif_without_sub_ifds(exif: bytes) -> Optional[bytes]:
     for tag in (0x8769, 0x8825):
         parsed.pop(tag, None)
     return parsed.tobytes() if len(parsed) else None
+
+
+def make_folders(folder: Path) -> None:
+    """``folder`` and any missing parents, made one by one from the top: unlike
+    ``Path.mkdir(parents=True)`` and ``os.makedirs``, which recurse once per missing
+    level, a copy of a thousand-level-deep folder tree is no problem."""
+    folder = Path(folder)
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
 
 
 _PARTIAL_PREFIX, _PARTIAL_SUFFIX = ".colorizer-", ".partial"
@@ -977,7 +1063,8 @@ def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -
 
 
 def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False,
-               half_res_chroma: bool = False, bgr: bool = False) -> Path:
+               half_res_chroma: bool = False, bgr: bool = False, xmp: Optional[bytes] = None,
+               software: Optional[str] = None) -> Path:
     """Save ``rgb`` ((H, W, 3) uint8 or uint16) as ``dest``; return the path written.
 
     The format comes from dest's extension. Kept from ``like``: alpha (PNG, TIFF,
@@ -1000,7 +1087,9 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
     save reorder ``rgb``'s channels in place instead of copying it (pass it only for
     an array nobody uses afterwards). ``bgr=True``: the pixels are in OpenCV's BGR
     order, which JPEG and 16-bit files (encoded by OpenCV) take as they are, saving
-    a swap of the whole photo. Raises ``PhotoError`` with a plain message on failure, leaving
+    a swap of the whole photo. ``xmp``: an XMP packet to embed (JPEG, PNG, TIFF,
+    WebP; see core/provenance.py); ``software``: the EXIF Software line (the
+    original's other EXIF, its caption included, is kept as it was). Raises ``PhotoError`` with a plain message on failure, leaving
     no temp file behind; ``ValueError`` for pixels of the wrong shape or type.
     """
     dest = Path(dest)
@@ -1019,27 +1108,30 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
     if bgr and not _opencv_encodes(fmt, sixteen):  # Pillow's encoders take RGB
         rgb = cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB, dst=rgb if scratch and rgb.flags.writeable else None)
         bgr = False
-    exif = _exif_for_output(like.exif)
+    exif = _exif_for_output(like.exif, software)
     icc = like.icc_profile if like.icc_profile and _icc_colour_space(like.icc_profile) == "RGB" else None
     dpi = like.info.get("dpi")
 
     folder = dest.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folders(folder)
     except OSError as exc:
         raise _write_error(exc, dest) from None
     tmp = folder / f"{_PARTIAL_PREFIX}{secrets.token_hex(6)}{_PARTIAL_SUFFIX}"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
-        with os.fdopen(fd, "wb") as fh:
+        # Read-write: a TIFF gets its metadata added after the pixels are written.
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        with os.fdopen(fd, "w+b") as fh:
             if sixteen:
-                for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch, bgr):
+                for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch, bgr, xmp):
                     fh.write(part)
             elif fmt == "JPEG":
-                for part in _encode_jpeg(rgb, quality, exif, icc, dpi, scratch, half_res_chroma, bgr):
+                for part in _encode_jpeg(rgb, quality, exif, icc, dpi, scratch, half_res_chroma, bgr, xmp):
                     fh.write(part)
             else:
-                _encode_with_pillow(fh, rgb, alpha, fmt, like, quality, exif, icc, dpi)
+                _encode_with_pillow(fh, rgb, alpha, fmt, like, quality, exif, icc, dpi, xmp)
+            if fmt == "TIFF":
+                _tiff_add_metadata(fh, exif, xmp, icc if sixteen else None)
             fh.flush()
             os.fsync(fh.fileno())
         final = _publish(tmp, dest)
@@ -1063,7 +1155,8 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
 
 
 def _encode_with_pillow(fh: Any, rgb: np.ndarray, alpha: Optional[np.ndarray], fmt: str, like: Photo,
-                        quality: int, exif: Optional[bytes], icc: Optional[bytes], dpi: Any) -> None:
+                        quality: int, exif: Optional[bytes], icc: Optional[bytes], dpi: Any,
+                        xmp: Optional[bytes] = None) -> None:
     if alpha is not None:
         image = Image.fromarray(np.ascontiguousarray(np.dstack([rgb, alpha])))
     else:
@@ -1078,13 +1171,19 @@ def _encode_with_pillow(fh: Any, rgb: np.ndarray, alpha: Optional[np.ndarray], f
         params["dpi"] = tuple(float(v) for v in dpi)
     if fmt == "PNG":
         params.update(compress_level=6)
+        if xmp:  # the iTXt chunk XMP readers (and Pillow's getxmp) look for
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt(_PNG_XMP_KEY.decode(), xmp.decode("utf-8"))
+            params["pnginfo"] = info
     elif fmt == "TIFF":
         compression = like.info.get("compression")
         params["compression"] = compression if compression in _TIFF_KEEP_COMPRESSION else "tiff_lzw"
-        if exif and params["compression"] != "raw":
-            # Pillow's libtiff writer cannot write EXIF sub-IFDs: keep the main tags.
-            params["exif"] = _exif_without_sub_ifds(exif)
+        # EXIF and XMP are added after writing (_tiff_add_metadata): Pillow's
+        # libtiff writer cannot store the Exif sub-IFD, where the dates are.
+        params.pop("exif", None)
     elif fmt == "WEBP":
+        if xmp:
+            params["xmp"] = xmp
         if like.info.get("lossless"):
             params.update(lossless=True, quality=100, method=4)
         else:
@@ -1093,13 +1192,17 @@ def _encode_with_pillow(fh: Any, rgb: np.ndarray, alpha: Optional[np.ndarray], f
 
 
 def _encode_jpeg(rgb: np.ndarray, quality: int, exif: Optional[bytes], icc: Optional[bytes], dpi: Any,
-                 scratch: bool, half_res_chroma: bool, bgr: bool = False) -> tuple[Any, ...]:
+                 scratch: bool, half_res_chroma: bool, bgr: bool = False,
+                 xmp: Optional[bytes] = None) -> tuple[Any, ...]:
     """Encode 8-bit RGB as JPEG with OpenCV (libjpeg-turbo, as Pillow uses).
 
     OpenCV encodes straight from the array, where Pillow first copies a big photo
     into its own image (about 30 ms for 12 MP). No Huffman optimisation: that extra
     pass more than doubles the encode time for files only about 4% smaller.
-    ``bgr``: ``rgb`` is already in OpenCV's order (no swap: 15 ms on 12 MP)."""
+    ``bgr``: ``rgb`` is already in OpenCV's order (no swap: 15 ms on 12 MP).
+    The metadata segments (EXIF, XMP, ICC split over as many APP2 markers as it
+    needs, as Pillow and Photoshop do) are written by ``_jpeg_metadata_segments``:
+    OpenCV's own writer refuses an ICC profile over 64 KB."""
     in_place = scratch and rgb.flags.c_contiguous and rgb.flags.writeable
     if bgr:
         pixels = np.ascontiguousarray(rgb)
@@ -1109,23 +1212,60 @@ def _encode_jpeg(rgb: np.ndarray, quality: int, exif: Optional[bytes], icc: Opti
         pixels = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     sampling = cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420 if half_res_chroma else cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality), cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
-    kinds, blobs = [], []
-    if exif:
-        kinds.append(cv2.IMAGE_METADATA_EXIF)  # OpenCV adds the "Exif\0\0" header itself
-        blobs.append(np.frombuffer(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif, np.uint8))
-    if icc:
-        kinds.append(cv2.IMAGE_METADATA_ICCP)
-        blobs.append(np.frombuffer(icc, np.uint8))
-    if kinds:
-        ok, buf = cv2.imencodeWithMetadata(".jpg", pixels, kinds, blobs, params)
-    else:
-        ok, buf = cv2.imencode(".jpg", pixels, params)
+    ok, buf = cv2.imencode(".jpg", pixels, params)
     if not ok:
         raise ValueError("OpenCV could not encode the JPEG")
     data = memoryview(buf).cast("B")
-    if not dpi:
-        return (data,)
-    return (data[:2], _jfif_segment(dpi), _after_jfif_segment(data))
+    rest = _after_jfif_segment(data)
+    app0 = _jfif_segment(dpi) if dpi else bytes(data[2:len(data) - len(rest)])
+    return (data[:2], app0, _jpeg_metadata_segments(exif, xmp, icc), rest)
+
+
+_JPEG_SEGMENT_MAX = 65533  # payload bytes one marker can carry (its length field counts itself)
+_JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+_ICC_HEADER = b"ICC_PROFILE\x00"
+
+
+def _jpeg_metadata_segments(exif: Optional[bytes], xmp: Optional[bytes], icc: Optional[bytes]) -> bytes:
+    """APP1 EXIF, APP1 XMP and APP2 ICC markers for a JPEG. An ICC profile is split
+    into numbered chunks (ICC.1 annex B), so large profiles (wide-gamut scanner
+    and camera profiles reach several hundred KB) fit."""
+    out = bytearray()
+
+    def marker(code: bytes, payload: bytes) -> None:
+        out.extend(b"\xff" + code + struct.pack(">H", len(payload) + 2) + payload)
+
+    exif = _exif_that_fits(exif, _JPEG_SEGMENT_MAX - 6)
+    if exif:
+        marker(b"\xe1", b"Exif\x00\x00" + (exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+    if xmp and len(_JPEG_XMP_HEADER) + len(xmp) <= _JPEG_SEGMENT_MAX:
+        marker(b"\xe1", _JPEG_XMP_HEADER + xmp)
+    if icc:
+        step = _JPEG_SEGMENT_MAX - len(_ICC_HEADER) - 2
+        chunks = [icc[i:i + step] for i in range(0, len(icc), step)]
+        if len(chunks) <= 255:  # the sequence numbers are one byte
+            for number, chunk in enumerate(chunks, start=1):
+                marker(b"\xe2", _ICC_HEADER + bytes([number, len(chunks)]) + chunk)
+    return bytes(out)
+
+
+def _exif_that_fits(exif: Optional[bytes], limit: int) -> Optional[bytes]:
+    """``exif`` (TIFF-structured bytes) within ``limit`` bytes: a camera's big
+    MakerNote goes first, then the sub-IFDs; the main tags (camera, date,
+    caption) are small and stay."""
+    if not exif or len(exif) <= limit:
+        return exif
+    parsed = Image.Exif()
+    parsed.load(exif)
+    sub = dict(parsed.get_ifd(0x8769))
+    sub.pop(0x927C, None)  # MakerNote
+    sub.pop(0x9286, None)  # UserComment (can be huge; the caption tag stays)
+    parsed[0x8769] = sub
+    smaller = parsed.tobytes()
+    if len(smaller) <= limit:
+        return smaller
+    reduced = _exif_without_sub_ifds(exif)
+    return reduced if reduced and len(reduced) <= limit else None
 
 
 def _jfif_segment(dpi: Any) -> bytes:
@@ -1144,7 +1284,7 @@ def _after_jfif_segment(jpeg: Any) -> Any:
 
 def _encode_16bit(rgb: np.ndarray, alpha: Optional[np.ndarray], fmt: str, like: Photo,
                   exif: Optional[bytes], icc: Optional[bytes], dpi: Any, scratch: bool = False,
-                  is_bgr: bool = False) -> tuple[Any, ...]:
+                  is_bgr: bool = False, xmp: Optional[bytes] = None) -> tuple[Any, ...]:
     """Encode 16-bit RGB(A) with OpenCV (Pillow has no 16-bit RGB mode).
 
     Returns the file as buffers to write one after the other, so a huge photo's
@@ -1164,7 +1304,7 @@ def _encode_16bit(rgb: np.ndarray, alpha: Optional[np.ndarray], fmt: str, like: 
         ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
         if not ok:
             raise ValueError("OpenCV could not encode the PNG")
-        return _png_add_chunks(memoryview(buf).cast("B"), exif, icc, dpi)
+        return _png_add_chunks(memoryview(buf).cast("B"), exif, icc, dpi, xmp)
     compression = _CV2_TIFF_COMPRESSION.get(like.info.get("compression"), 5)
     params = [cv2.IMWRITE_TIFF_COMPRESSION, compression]
     if dpi:
@@ -1176,12 +1316,72 @@ def _encode_16bit(rgb: np.ndarray, alpha: Optional[np.ndarray], fmt: str, like: 
     return (memoryview(buf).cast("B"),)
 
 
+_PNG_XMP_KEY = b"XML:com.adobe.xmp"
+
+
+def _tiff_add_metadata(fh: Any, exif: Optional[bytes], xmp: Optional[bytes], icc: Optional[bytes]) -> None:
+    """Add EXIF (main tags and the Exif/GPS sub-IFDs), XMP (tag 700) and ICC (tag
+    34675) to the single-page TIFF just written to ``fh``.
+
+    Neither writer can do it all (Pillow's libtiff path drops the Exif sub-IFD,
+    where DateTimeOriginal lives; OpenCV writes no metadata), so the pixels stay
+    where they are and a new first directory is appended: the old entries copied
+    as they are (their data offsets stay valid) plus the new ones, whose values
+    Pillow serialises into a block before it."""
+    tags: dict[int, Any] = {}
+    if exif:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        for tag in _EXIF_KEEP_TAGS - {282, 283, 296, 0x8769, 0x8825}:  # dpi: set by the writers
+            if tag in parsed:
+                tags[tag] = parsed[tag]
+        for tag in (0x8769, 0x8825):
+            sub = dict(parsed.get_ifd(tag)) if tag in parsed else {}
+            sub.pop(0x927C, None)  # a MakerNote's inner offsets would point nowhere
+            if sub:
+                tags[tag] = sub
+    if xmp:
+        tags[700] = xmp
+    if icc:
+        tags[34675] = icc
+    if not tags:
+        return
+    fh.flush()
+    fh.seek(0)
+    head = fh.read(8)
+    order = "<" if head[:2] == b"II" else ">"
+    fh.seek(struct.unpack(order + "I", head[4:8])[0])
+    count = struct.unpack(order + "H", fh.read(2))[0]
+    entries = {struct.unpack(order + "H", entry[:2])[0]: entry
+               for entry in (fh.read(12) for _ in range(count))}
+    added = TiffImagePlugin.ImageFileDirectory_v2(head)
+    for tag, value in tags.items():
+        added[tag] = value
+        if tag in (0x8769, 0x8825):
+            added.tagtype[tag] = TiffTags.LONG
+    fh.seek(0, os.SEEK_END)
+    block_at = fh.tell() + (fh.tell() & 1)  # TIFF offsets are even
+    block = added.tobytes(block_at)
+    new_count = struct.unpack(order + "H", block[:2])[0]
+    for i in range(new_count):
+        entry = block[2 + 12 * i: 14 + 12 * i]
+        entries[struct.unpack(order + "H", entry[:2])[0]] = entry
+    directory_at = block_at + len(block) + (len(block) & 1)
+    fh.write(b"\x00" * (block_at - fh.tell()) + block + b"\x00" * (len(block) & 1))
+    fh.write(struct.pack(order + "H", len(entries)) + b"".join(entries[t] for t in sorted(entries))
+             + b"\x00\x00\x00\x00")
+    fh.seek(4)
+    fh.write(struct.pack(order + "I", directory_at))
+    fh.seek(0, os.SEEK_END)
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def _png_add_chunks(png: Any, exif: Optional[bytes], icc: Optional[bytes], dpi: Any) -> tuple[Any, ...]:
-    """Insert iCCP, eXIf and pHYs chunks right after IHDR (they must precede IDAT).
+def _png_add_chunks(png: Any, exif: Optional[bytes], icc: Optional[bytes], dpi: Any,
+                    xmp: Optional[bytes] = None) -> tuple[Any, ...]:
+    """Insert iCCP, eXIf, pHYs and XMP (iTXt) chunks right after IHDR (they must precede IDAT).
 
     ``png`` is a bytes-like object; returns the parts to write in order (slices
     of ``png`` are views, not copies)."""
@@ -1197,6 +1397,8 @@ def _png_add_chunks(png: Any, exif: Optional[bytes], icc: Optional[bytes], dpi: 
     if dpi:
         ppm = [max(1, int(round(float(v) / 0.0254))) for v in dpi]
         extra += _png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1))
+    if xmp:  # iTXt: keyword, no compression, no language, no translated keyword
+        extra += _png_chunk(b"iTXt", _PNG_XMP_KEY + b"\x00\x00\x00\x00\x00" + xmp)
     return (png[:ihdr_end], extra, png[ihdr_end:])
 
 
@@ -1287,7 +1489,8 @@ def _identity(path: Path) -> tuple:
         return ("path", os.path.normcase(os.path.abspath(path)))
 
 
-def find_photos(paths: Iterable[Path], recursive: bool = True) -> list[Path]:
+def find_photos(paths: Iterable[Path], recursive: bool = True,
+                problems: Optional[list[tuple[Path, str]]] = None) -> list[Path]:
     """Expand files and folders into the list of photos to colorize.
 
     Folders are walked (recursively unless ``recursive`` is False) in sorted
@@ -1295,7 +1498,12 @@ def find_photos(paths: Iterable[Path], recursive: bool = True) -> list[Path]:
     and folders. Files named explicitly are kept whatever their extension (or
     even when missing), so the user gets an error message rather than silence.
     Duplicates are removed; symlinked folders are followed but never twice, so a
-    link loop cannot trap the walk.
+    link loop cannot trap the walk. The walk keeps its own stack (no recursion),
+    so a folder tree thousands of levels deep is walked like any other.
+
+    ``problems`` (when given) receives (path, message) for what a folder holds
+    but cannot be colorized: photos in a format Colorizer does not read (camera
+    RAW, ...), photos whose path is too long to open, folders that cannot be read.
     """
     found: list[Path] = []
     seen: set[tuple] = set()
@@ -1307,35 +1515,85 @@ def find_photos(paths: Iterable[Path], recursive: bool = True) -> list[Path]:
             seen.add(key)
             found.append(path)
 
-    def walk(folder: Path, depth: int) -> None:
-        key = _identity(folder)
-        if key in visited_dirs:
-            return
-        visited_dirs.add(key)
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: (e.name.casefold(), e.name))
-        except OSError:
-            return  # an unreadable sub-folder is skipped, the rest still counts
-        subfolders = []
-        for entry in entries:
-            try:
-                if _is_hidden(entry):
-                    continue
-                if entry.is_dir():
-                    subfolders.append(Path(entry.path))
-                elif entry.is_file() and is_photo_file(entry.name):
-                    add(Path(entry.path))
-            except OSError:
+    def report(path: Path, message: str) -> None:
+        if problems is not None:
+            problems.append((path, message))
+
+    def walk(top: Path) -> None:
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            key = _identity(folder)
+            if key in visited_dirs:
                 continue
-        if recursive:
-            for sub in subfolders:
-                walk(sub, depth + 1)
+            visited_dirs.add(key)
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: (e.name.casefold(), e.name))
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG:
+                    _report_too_long(folder, report)
+                elif folder != top:
+                    report(folder, f"this folder cannot be read ({exc.strerror or exc})")
+                continue
+            subfolders = []
+            for entry in entries:
+                try:
+                    if _is_hidden(entry):
+                        continue
+                    if entry.is_dir():
+                        subfolders.append(Path(entry.path))
+                    elif entry.is_file():
+                        if is_photo_file(entry.name):
+                            add(Path(entry.path))
+                        elif Path(entry.name).suffix.lower() in UNSUPPORTED_PHOTO_EXTENSIONS:
+                            report(Path(entry.path), unsupported_format_reason(entry.name) or "")
+                except OSError:
+                    continue
+            if recursive:
+                stack.extend(reversed(subfolders))  # popped in sorted order
 
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            walk(path, 0)
+            walk(path)
         else:
             add(path)
     return found
+
+
+def _report_too_long(folder: Path, report: Any) -> None:
+    """Name the photos inside a folder whose path is too long for the system to
+    open (each is a failure the user must hear about). The folder is reached one
+    name at a time through directory handles, which no path limit applies to."""
+    message = (f"the path is too long to open ({{}} bytes; this system allows "
+               f"{os.pathconf('/', 'PC_PATH_MAX') if hasattr(os, 'pathconf') else 260})")
+    if os.name == "nt" or os.scandir not in getattr(os, "supports_fd", set()):
+        report(folder, message.format(len(os.fsencode(folder))) + ": this folder and the photos in it")
+        return
+    parts = Path(folder).parts
+    fds: list[int] = []
+    try:
+        fds.append(os.open(parts[0], os.O_RDONLY))
+        for part in parts[1:]:
+            fds.append(os.open(part, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), dir_fd=fds[-1]))
+        pending = [(fds[-1], Path(folder))]
+        while pending:
+            fd, here = pending.pop()
+            with os.scandir(fd) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            deeper = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    fds.append(os.open(entry.name, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), dir_fd=fd))
+                    deeper.append((fds[-1], here / entry.name))
+                elif is_photo_file(entry.name):
+                    report(here / entry.name, message.format(len(os.fsencode(here / entry.name))))
+            pending.extend(reversed(deeper))
+    except OSError as exc:
+        report(folder, f"this folder cannot be read ({exc.strerror or exc})")
+    finally:
+        for fd in fds:
+            os.close(fd)
