@@ -44,22 +44,39 @@ def test_every_orientation_in_every_format_loads_upright(tmp_path, fmt, ext, six
     assert_same_picture(photo.pixels, upright)
 
 
+class GrayBackend:
+    """Predicts "no colour": the copy is the photo's own gray, upright or not."""
+
+    name = "gray"
+
+    def render_shape(self, height, width, render_size):
+        return 32, 32
+
+    def predict_ab(self, lightness):
+        return np.zeros((*lightness.shape, 2), np.float32)
+
+
+class Job:
+    def should_stop(self):
+        return False
+
+
+def test_the_windows_save_says_which_page_of_a_tiff_it_colorized(tmp_path, monkeypatch):
+    from colorizer_gui.gui import workers
+
+    monkeypatch.setattr(workers.BACKENDS, "get", lambda config: GrayBackend())
+    src = pf.make_multipage_tiff(tmp_path / "scan.tif", [pf.gray_scene(15, 20), pf.gray_scene(60, 80)])
+    result = workers.save(Job(), str(src), workers.BackendConfig("cgan", "cpu"), None, None)
+    assert "page 2 (the largest, 80 x 60)" in result["note"]
+    with Image.open(result["dest"]) as im:
+        assert im.size == (80, 60)
+
+
 @pytest.mark.parametrize("sixteen", [False, True], ids=["tiff8", "tiff16"])
 @pytest.mark.parametrize("orientation", [2, 5, 6, 7, 8])
 def test_rotated_tiff_colour_copy_is_upright_through_the_guis_save(tmp_path, monkeypatch, sixteen, orientation):
     """The window's Save runs gui.workers.save: load, colorize, save_colorized."""
     from colorizer_gui.gui import workers
-
-    class GrayBackend:  # predicts "no colour": the copy is the photo's own gray, upright or not
-        def render_shape(self, height, width, render_size):
-            return 32, 32
-
-        def predict_ab(self, lightness):
-            return np.zeros((*lightness.shape, 2), np.float32)
-
-    class Job:
-        def should_stop(self):
-            return False
 
     monkeypatch.setattr(workers.BACKENDS, "get", lambda config: GrayBackend())
     src = tmp_path / "scan.tif"

@@ -429,7 +429,7 @@ def _tiff_sample_layout(im: Image.Image) -> tuple[int, int]:
 
 def _load_tiff_with_opencv(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
     """Read a TIFF Pillow has no mode for (32-bit float RGB, from HDR and scientific
-    software) with OpenCV; it keeps dpi-free pixels only (no EXIF)."""
+    software) with OpenCV: the pixels only (OpenCV reads no EXIF, ICC or dpi)."""
     fp.seek(0)
     ifd = TiffImagePlugin.ImageFileDirectory_v2(fp.read(8))
     fp.seek(ifd.next)

@@ -323,6 +323,8 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
         except OSError as err:
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
         written = pipeline.save_colorized(photo, rgb, folder, ab_shape=tuple(ab_shape), made_by=made_by)
+    # How the photo was read (which page of several, ...) is said with the result.
+    note = " ".join(part[:1].upper() + part[1:] + "." for part in [note.rstrip("."), *photo.notes] if part)
     return {"path": path, "dest": str(written), "note": note}
 
 
