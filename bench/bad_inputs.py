@@ -4,7 +4,10 @@ Usage: python bench/bad_inputs.py [--no-write]
 
 Builds the corpus of tests/test_robustness.py (empty, truncated, random-byte,
 bomb, 1-pixel, 1x10000, CMYK/YCCK, 16-bit, palette, RGBA, EXIF 1-8, colour,
-odd names, a path near PATH_MAX) in a temp folder, runs
+odd names, a path near PATH_MAX; and issue 18's: TIFF orientation 2-8 in 8 and
+16 bit, 12-bit, 32-bit unsigned and float TIFFs, a thumbnail-first multi-page
+TIFF, a JPEG with a 150 KB ICC profile, a PNG with a bad tEXt checksum, camera
+RAW, AVIF, a backslash in a name) in a temp folder, runs
 ``python -m colorizer_gui colorize CORPUS -o OUT --backend cgan`` with a tiny
 random cGAN model (what is measured here is the handling of each file, not the
 colours), checks the originals are byte-identical afterwards, and prints a
@@ -50,7 +53,7 @@ def main() -> int:
 
     from PIL import Image
 
-    from test_robustness import build_bad_corpus, expected_output
+    from test_robustness import build_bad_corpus, expected_output, failed_lines
     from tiny_cgan import make_tiny_generator_file
 
     with tempfile.TemporaryDirectory(prefix="colorizer-bad-") as tmp:
@@ -67,20 +70,29 @@ def main() -> int:
             cwd=REPO, capture_output=True, text=True, encoding="utf-8", errors="replace",
             env=dict(os.environ, OMP_NUM_THREADS="2", PYTHONIOENCODING="utf-8"))
         elapsed = time.monotonic() - started
-        failed = dict(re.findall(r"^FAILED (.+?): (.+)$", result.stderr, flags=re.M))
+        failed = failed_lines(result.stderr)
+        skipped = failed_lines(result.stderr, "SKIPPED")
+        notes = failed_lines(result.stderr, "NOTE")
         unchanged = _snapshot(root) == before
         rows, surprises = [], 0
         for case in cases:
             src = str(root / case.rel)
             dest = expected_output(case, out)
-            if src in failed:
-                outcome = f"refused: \"{failed[src]}\""
-                as_expected = not case.ok and re.search(case.error, failed[src]) is not None
+            if src in failed or src in skipped:
+                said = skipped if case.skipped else failed
+                outcome = f"{'skipped' if src in skipped else 'refused'}: \"{failed.get(src) or skipped[src]}\""
+                as_expected = not case.ok and src in said and re.search(case.error, said[src]) is not None
             elif dest.is_file():
                 with Image.open(dest) as im:
                     im.load()
                     outcome = f"{dest.name}: {im.size[0]}x{im.size[1]} {im.mode}"
                     as_expected = case.ok and im.size == case.size
+                if case.check:
+                    passed = case.check(dest)
+                    outcome += "; picture checked" if passed else "; **picture wrong**"
+                    as_expected = as_expected and passed
+                if src in notes:
+                    outcome += f" (note: {notes[src]})"
             else:
                 outcome, as_expected = "no output and no message", False
             surprises += not as_expected
@@ -103,7 +115,12 @@ def main() -> int:
         "\nAlso covered by the tests (not in this table): a 100 MP gray PNG (colorized at "
         "10000x10000, peak RSS about 1.5 GB), a file deleted mid-batch, read-only and full "
         "output disks, symlinks at output names, kill -9 during batches and training, "
-        "pickled model files.\n",
+        "pickled model files; and for issue 18 (tests/test_upright_and_depth.py, tests/test_found_and_said.py): "
+        "all eight orientations in JPEG, PNG, WebP, HEIC and 8/16-bit TIFF (also through the window's Save), a "
+        "photo whose path is past PATH_MAX (failed and named), a 1000-level folder tree, non-UTF-8 folder "
+        "names through the CLI, skip rules (a copy matched to its own source, the user's own `colorized` "
+        "folder and `*_color.jpg` files), `--render-size 33` and `--saturation inf` as usage errors, and the "
+        "provenance of every copy (`info`).\n",
     ]
     print("".join(text))
     if not opts.no_write:

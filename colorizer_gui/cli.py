@@ -29,7 +29,11 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("colorize", "models", "train", "gui")
+COMMANDS = ("colorize", "models", "train", "info", "gui")
+#: The saturation factors ``--saturation`` accepts (the window's slider goes to 2).
+SATURATION_RANGE = (0.0, 5.0)
+#: The largest ``--render-size`` (a network at 8192 px needs tens of GB).
+MAX_RENDER_SIZE = 8192
 
 log = logging.getLogger("colorizer_gui.cli")
 
@@ -37,6 +41,7 @@ log = logging.getLogger("colorizer_gui.cli")
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _print_safely()
     if "--version" in args[:1] or "-V" in args[:1]:
         print(f"colorizer {__version__}")
         return EXIT_OK
@@ -60,12 +65,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _cmd_models(args[1:])
         if command == "train":
             return _cmd_train(args[1:])
+        if command == "info":
+            return _cmd_info(args[1:])
         if command == "gui":
             return _cmd_gui(args[1:])
         return _cmd_gui(args)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _print_safely() -> None:
+    """Never crash on a name the terminal cannot show (a folder named in Latin-1
+    on a UTF-8 desktop holds undecodable bytes): show them escaped instead."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):  # not a text stream we can change
+            pass
+
+
+def _shown(path: object) -> str:
+    """A path as the user should read it: a name in another encoding keeps its letters."""
+    from .core.photo import display_name
+
+    return display_name(str(path))
 
 
 def _setup_logging(verbose: int) -> None:
@@ -80,6 +104,7 @@ def _top_help() -> str:
         "       colorizer [-v] colorize PATH... [-o OUTDIR] [options]\n"
         "       colorizer [-v] models [list | download zhang | import FILE | set-default FILE|--reset]\n"
         "       colorizer [-v] train DATA_DIR --out MODEL.safetensors [options]\n"
+        "       colorizer info COPY...                   how a colour copy was made (and its original's EXIF)\n"
         "       colorizer --version\n"
         "       colorizer --self-test                colorize a generated picture, print one line\n\n"
         "Run 'colorizer COMMAND --help' for a command's options.\n"
@@ -116,17 +141,26 @@ def _cmd_gui(paths: list[str]) -> int:
 
 # --------------------------------------------------------------------------- colorize
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+def _render_size(text: str) -> int:
+    allowed = f"a whole number from 32 to {MAX_RENDER_SIZE} (cgan: a multiple of 32)"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text!r}") from None
+    if not 32 <= value <= MAX_RENDER_SIZE:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text}")
     return value
 
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be zero or more, not {text}")
+def _saturation(text: str) -> float:
+    low, high = SATURATION_RANGE
+    allowed = f"a number from {low:g} (gray) to {high:g} (1 = as predicted)"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text!r}") from None
+    if not low <= value <= high:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text}")
     return value
 
 
@@ -147,14 +181,17 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                         help="where the cgan backend runs (default: auto = CUDA if present)")
     parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
                         help="model file to use instead of the installed default")
-    parser.add_argument("--render-size", type=_positive_int, default=None, metavar="N",
-                        help="size the backend works at (default: the backend's own)")
-    parser.add_argument("--saturation", type=_non_negative_float, default=1.0, metavar="F",
-                        help="colour strength: 1 as predicted, 0 gray, >1 stronger (default 1)")
+    parser.add_argument("--render-size", type=_render_size, default=None, metavar="N",
+                        help=f"size the backend works at, 32-{MAX_RENDER_SIZE}; cgan: a multiple of 32 "
+                             "(default: the backend's own)")
+    parser.add_argument("--saturation", type=_saturation, default=1.0, metavar="F",
+                        help=f"colour strength from {SATURATION_RANGE[0]:g} to {SATURATION_RANGE[1]:g}: "
+                             "1 as predicted, 0 gray, >1 stronger (default 1)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
                         help="zhang only: annealed-mean temperature (lower: more vivid)")
     parser.add_argument("--skip-existing", action="store_true",
-                        help="skip photos whose <name>_color copy is already in the output folder")
+                        help="skip photos whose own colour copy (written by Colorizer from this "
+                             "photo) is already in the output folder")
     parser.add_argument("--no-recolour", "--no-recolor", dest="recolour", action="store_false",
                         help="skip photos that are already in colour (default: colorize them too)")
     hints = parser.add_mutually_exclusive_group()
@@ -235,6 +272,11 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
     hint_source = HintSource(file=opts.hints, sidecars=not opts.no_hints)
     try:
         backend = create_backend(opts.backend, weights=opts.weights, device=opts.device, **options)
+        if opts.render_size is not None:  # the backend's own rule (cgan: multiples of 32), before any work
+            try:
+                backend.render_shape(4096, 4096, opts.render_size)
+            except BackendError as err:
+                parser.error(f"argument --render-size: {err}")
         availability = backend.availability()
         if not availability.ok:
             _error(f"the {opts.backend} backend is not available: {availability.reason}")
@@ -273,21 +315,64 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
         finally:
             bar.close()
 
-    for src, message in result.notes:
-        print(f"NOTE {src}: {message}", file=sys.stderr)
     for src, message in result.failed:
-        print(f"FAILED {src}: {_short_message(src, message)}", file=sys.stderr)
+        print(f"FAILED {_shown(src)}: {_short_message(src, message)}", file=sys.stderr)
+    for src, reason in result.skipped:
+        # Formats Colorizer cannot read are named always; the rest with -v.
+        if verbose or reason.startswith("this format is not supported"):
+            print(f"SKIPPED {_shown(src)}: {reason}", file=sys.stderr)
+    for src, note in result.notes:
+        print(f"NOTE {_shown(src)}: {note}", file=sys.stderr)
     if verbose:
-        for src, reason in result.skipped:
-            print(f"skipped {src}: {reason}", file=sys.stderr)
+        for src in result.left_out:
+            print(f"left out {_shown(src)}: a colour copy Colorizer made earlier", file=sys.stderr)
         for src, dest in result.done:
-            print(f"{src} -> {dest}", file=sys.stderr)
+            print(f"{_shown(src)} -> {_shown(dest)}", file=sys.stderr)
     print(result.summary())
     if result.cancelled:
         return EXIT_INTERRUPTED
     if result.failed or result.total == 0:
         return EXIT_FAILED
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- info
+
+def _cmd_info(argv: list[str]) -> int:
+    """Print how each colour copy was made, and the original's EXIF it carries."""
+    parser = argparse.ArgumentParser(
+        prog="colorizer info",
+        description="Show what a colour copy records about itself: that Colorizer made it, the "
+                    "version, backend, model file and its hash, the settings, the number of colour "
+                    "hints, and the original photo's EXIF (dates, camera, caption).")
+    parser.add_argument("files", nargs="+", type=Path, metavar="COPY")
+    opts = parser.parse_args(argv)
+    from .core.provenance import read_provenance
+
+    code = EXIT_OK
+    labels = {"Version": "version", "Backend": "backend", "Model": "model file", "ModelSHA256": "model SHA-256",
+              "Settings": "settings", "Hints": "colour hints", "Source": "from", "Page": "page",
+              "Date": "made on"}
+    for path in opts.files:
+        try:
+            found = read_provenance(path)
+        except Exception as err:  # noqa: BLE001 - one unreadable file, a clear line
+            _error(f"{_shown(path)}: cannot be read ({err})")
+            code = EXIT_FAILED
+            continue
+        ours, exif = found["colorizer"], found["exif"]
+        print(f"{_shown(path)}:")
+        if ours:
+            print("  Colourised by Colorizer (the colours are predicted, not the original's)")
+            for key, label in labels.items():
+                if ours.get(key):
+                    print(f"  {label + ':':<15}{ours[key]}")
+        else:
+            print("  no Colorizer record: not a colour copy Colorizer made (or its metadata was removed)")
+            code = EXIT_FAILED
+        for key, value in exif.items():
+            print(f"  {'EXIF ' + key + ':':<24}{value}")
+    return code
 
 
 # --------------------------------------------------------------------------- models

@@ -74,6 +74,8 @@ def _check_outputs(out: Path, sizes: dict[str, tuple[int, int]]) -> dict[str, in
     if not out.exists():
         return per_source
     for path in out.iterdir():
+        if path.name == ".colorizer-copies":  # the list of copies Colorizer wrote here
+            continue
         if path.name.startswith("."):
             assert TEMP_NAME.match(path.name), f"unexpected hidden file {path.name}"
             continue

@@ -74,7 +74,9 @@ def test_colour_copy_keeps_frames_timing_rotation_and_sound(tmp_path, cgan, name
     # Colour was added: the frames are no longer gray.
     frame = video_frames(out)[len(video_frames(out)) // 2]
     assert np.abs(color.rgb_to_lab(frame)[:, :, 1:]).mean() > 1.0
-    assert not list((tmp_path / "colorized").glob(".*"))  # no temp file left
+    left = [p.name for p in (tmp_path / "colorized").glob(".*")]
+    assert left == [".colorizer-copies"]  # no temp file left; the copy is listed as ours
+    assert (tmp_path / "colorized" / ".colorizer-copies").read_text().splitlines()[-1] == out.name
 
 
 def test_never_overwrites_and_counts_up(tmp_path, cgan):
@@ -214,7 +216,7 @@ def test_bad_videos_fail_clearly_and_the_batch_goes_on(tmp_path, cgan):
     assert "cannot be decoded" in reasons["unknown_codec.avi"]
     assert "not a video" in reasons["notes.mov"]
     assert all("\n" not in msg and "Traceback" not in msg for msg in reasons.values())
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good_color.mp4"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".colorizer-copies", "good_color.mp4"]
 
 
 def run_cli(args: list[str], env_home: Path, **kwargs) -> subprocess.Popen:
@@ -277,7 +279,7 @@ def test_killed_run_leaves_no_video_and_the_next_run_cleans_up(tmp_path, tiny_we
     again = run_cli(args, tmp_path / "home")
     _out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
-    assert [p.name for p in out_dir.iterdir()] == ["long_color.mp4"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [".colorizer-copies", "long_color.mp4"]
     assert clip_facts(out_dir / "long_color.mp4")["frames"] == 400
 
 

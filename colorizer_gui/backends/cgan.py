@@ -201,6 +201,9 @@ class CganBackend(Backend):
             ab = denormalize_ab(out.float())[0].permute(1, 2, 0)
         return ab.cpu().numpy().astype(np.float32, copy=False)
 
+    def model_file(self) -> Optional[Path]:
+        return self.weights_path if self.model is not None else model_store.resolve_cgan_weights(self.weights)
+
     def describe(self) -> str:
         """Title, weights file and device (after load; before it, what would be used)."""
         if self.model is not None:

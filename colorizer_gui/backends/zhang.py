@@ -216,6 +216,12 @@ class ZhangBackend(Backend):
         with self._lock:
             return _forward(self._net, lightness)
 
+    def model_file(self) -> Optional[Path]:
+        return self.files()[0]
+
+    def provenance_settings(self) -> dict[str, str]:
+        return {"temperature": f"{self.temperature:g}"}
+
     def describe(self) -> str:
         model = self.files()[0]
         where = "CUDA" if self._on_cuda else "CPU"

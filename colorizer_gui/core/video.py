@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 import numpy as np
 
 from . import color, pipeline
-from .photo import PhotoError, looks_colour, new_partial_path, output_path, publish_partial
+from .photo import (PhotoError, looks_colour, new_partial_path, output_path, publish_partial,
+                    record_output)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .temporal import Steadier, SteadyOptions
 
@@ -390,6 +391,7 @@ def colorize_video(src: Path, out_dir: Path, backend: "Backend", render_size: Op
         lock_fd = -1
         final = publish_partial(tmp, dest)
         published = True
+        record_output(final)  # so later runs know this copy is ours, as for photos
         report(ProgressEvent("frames", done, done, current=name, eta_s=0.0))
         return final
     except PhotoError:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..core import model_store, pipeline
-from ..core.photo import PhotoError, find_photos, load_photo, save_photo
+from ..core import model_store, pipeline, provenance
+from ..core.photo import PhotoError, find_photos, load_photo, make_folders
 from ..core.progress import ProgressEvent
 from . import events, images, video_preview
 
@@ -226,11 +226,12 @@ def warmup(job: Job) -> dict[str, Any]:
 
 def scan(job: Job, paths: list[str]) -> list[str]:
     """Find the photos and videos in the given files and folders (recursively)."""
-    from ..core.batch import is_media_file
+    from ..core.batch import is_media_file, written_by_colorizer
 
     found = find_photos([Path(p) for p in paths], recursive=True, accept=is_media_file)
-    # Our own earlier results are not new photos to colorize.
-    return [str(p) for p in found if "colorized" not in Path(p).parent.parts]
+    # Our own earlier copies are not new photos to colorize (the user's own
+    # folder named "colorized" or photos named *_color.jpg are).
+    return [str(p) for p in found if not written_by_colorizer(Path(p))]
 
 
 def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
@@ -306,21 +307,28 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
 
     ab_shape: list[int] = []
 
+    made: list[provenance.Provenance] = []
+
     def run(backend: Any, cfg: BackendConfig) -> Any:
         ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
+        # The copy records the backend and settings that really ran (after any fallback).
+        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation)]
         return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
 
     rgb, note = _colorize_with_fallback(job, config, run)
+    made_by = made[0]
     if dest:
-        written = save_photo(rgb, Path(dest), like=photo,
-                             half_res_chroma=pipeline.coarse_chroma(rgb.shape[:2], tuple(ab_shape)))
+        written = pipeline.save_colorized(photo, rgb, Path(dest).parent, ab_shape=tuple(ab_shape),
+                                          made_by=made_by, dest=Path(dest))
     else:
         folder = Path(out_dir) if out_dir else Path(path).parent / "colorized"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folders(folder)
         except OSError as err:
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
-        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=tuple(ab_shape))
+        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=tuple(ab_shape), made_by=made_by)
+    # How the photo was read (which page of several, ...) is said with the result.
+    note = " ".join(part[:1].upper() + part[1:] + "." for part in [note.rstrip("."), *photo.notes] if part)
     return {"path": path, "dest": str(written), "note": note}
 
 
