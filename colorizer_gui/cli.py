@@ -367,7 +367,7 @@ def _models_import(src: Path) -> int:
     try:
         # Checks a .caffemodel with OpenCV too; .safetensors must parse; pickles are refused.
         dest = zhang.import_weights(src)
-    except (ModelImportError, BackendError, OSError) as err:
+    except (ModelImportError, BackendError, ValueError, OSError) as err:
         _error(f"cannot import {src}: {err}")
         return EXIT_FAILED
     print(f"Imported {src} as {dest}")
@@ -381,14 +381,15 @@ def _models_set_default(path: Optional[Path]) -> int:
         model_store.set_user_default_cgan_weights(None)
         print("The cGAN backend now uses the bundled default weights.")
         return EXIT_OK
-    from .backends import create_backend
+    from .backends.cgan import verify_weights
 
     if not path.is_file():
         _error(f"{path} does not exist")
         return EXIT_FAILED
-    availability = create_backend("cgan", weights=path).availability()
-    if not availability.ok:
-        _error(f"{path} cannot be used by the cgan backend: {availability.reason}")
+    try:  # every check the cgan backend makes at load, before the choice is saved
+        verify_weights(path)
+    except (ValueError, OSError) as err:
+        _error(f"{path} cannot be used by the cgan backend: {err}")
         return EXIT_FAILED
     model_store.set_user_default_cgan_weights(path)
     print(f"The cGAN backend now uses {path.resolve()} by default.")

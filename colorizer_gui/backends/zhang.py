@@ -115,8 +115,12 @@ def download_weights(on_progress: Optional["ProgressCallback"] = None,
 
 
 def import_weights(src: Path) -> Path:
-    """Import a model file the user picked, checking a .caffemodel with OpenCV too."""
-    return model_store.import_model_file(Path(src), verify_caffemodel=verify_caffemodel)
+    """Import a model file the user picked: a .caffemodel is checked with OpenCV
+    too, a .safetensors generator with every check the cgan backend makes."""
+    from .cgan import verify_weights
+
+    return model_store.import_model_file(Path(src), verify_caffemodel=verify_caffemodel,
+                                         verify_safetensors=verify_weights)
 
 
 class ZhangBackend(Backend):
