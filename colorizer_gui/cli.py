@@ -344,7 +344,7 @@ def _models_download(what: str) -> int:
 
     with _StopOnCtrlC() as stop:
         try:
-            # Size, SHA-1 and an OpenCV load check before the file is installed.
+            # Each source in turn: size, SHA-256 and an OpenCV load check before anything is installed.
             path = zhang.download_weights(on_progress=on_progress, should_stop=stop)
         except DownloadCancelled:
             print("Download stopped; the part already fetched is kept: run the same command "
