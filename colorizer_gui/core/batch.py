@@ -177,7 +177,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Jo
                     if DEFAULT_OUT_NAME in rel_parent.parts:
                         continue  # our own earlier outputs
                     add(src, src.parent / DEFAULT_OUT_NAME)
-        elif item.is_file():
+        elif item.exists():  # a FIFO or device too: load_photo says it is not a regular file
             add(item, Path(out_dir) if out_dir is not None else item.parent / DEFAULT_OUT_NAME)
         else:
             missing.append((item, "no such file or folder"))

@@ -305,6 +305,8 @@ def photo_pixel_count(path: Path) -> int:
     Lets a batch budget its memory before decoding; errors are left for
     ``load_photo`` to report."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0  # opening a FIFO would wait for a writer forever
         with open(path, "rb") as fp, open_allowed(fp, Path(path).name) as im:
             width, height = im.size
         return int(width) * int(height)
@@ -835,17 +837,51 @@ def _exif_without_sub_ifds(exif: bytes) -> Optional[bytes]:
 
 
 _PARTIAL_PREFIX, _PARTIAL_SUFFIX = ".colorizer-", ".partial"
-#: A save writes its temp file within seconds; one untouched this long was left
-#: by a run that was killed (power cut, kill -9) and will never be finished.
-STALE_PARTIAL_S = 3600.0
+#: A save holds an exclusive lock on its temp file while it writes it (POSIX),
+#: so an unlocked one was left by a run that was killed (Ctrl+C twice, kill -9,
+#: power cut). The few seconds of grace cover the instant between creating the
+#: file and locking it.
+STALE_PARTIAL_S = 5.0
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows: an open file cannot be deleted, which protects it instead
+    _fcntl = None  # type: ignore[assignment]
+
+
+def _lock_partial(fd: int) -> None:
+    """Mark a temp file as being written (released when ``fd`` is closed)."""
+    if _fcntl is not None:
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except OSError:  # a file system without locks: the age rule alone protects it
+            pass
+
+
+def _being_written(path: str) -> bool:
+    """True when a live save holds ``path``'s lock."""
+    if _fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # cannot tell: leave it alone
+    try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -> int:
     """Delete the hidden temp files of saves a killed run left in ``folder``.
 
-    Only ``.colorizer-*.partial`` files untouched for ``older_than_s`` seconds go,
-    so a save in progress (here or in another window) is never disturbed. Returns
-    how many were removed; a folder that cannot be read or changed is left as is."""
+    Only ``.colorizer-*.partial`` files that no running save holds locked (and
+    that are at least ``older_than_s`` seconds old) go, so a save in progress
+    here or in another window is never disturbed. Returns how many were
+    removed; a folder that cannot be read or changed is left as is."""
     removed = 0
     cutoff = time.time() - older_than_s
     try:
@@ -857,8 +893,9 @@ def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -
         if not (name.startswith(_PARTIAL_PREFIX) and name.endswith(_PARTIAL_SUFFIX)):
             continue
         try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                os.unlink(entry.path)
+            if (entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                    and not _being_written(entry.path)):
+                os.unlink(entry.path)  # on Windows this fails for a file still open: kept
                 removed += 1
         except OSError:
             pass
@@ -920,6 +957,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
     tmp = folder / f"{_PARTIAL_PREFIX}{secrets.token_hex(6)}{_PARTIAL_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        _lock_partial(fd)  # tells remove_stale_partials this save is alive
         with os.fdopen(fd, "wb") as fh:
             if sixteen:
                 for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch, bgr):
