@@ -20,11 +20,14 @@ SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 
 
 class _Server:
-    """Serves ``files[path] = bytes`` with Range support; ``mode`` bends the rules."""
+    """Serves ``files[path] = bytes`` with Range support; ``mode`` bends the rules
+    for every path, ``modes[path]`` for one: "wrong" (other bytes), "truncated"
+    (hang up half way), "loop" (redirect back and forth forever)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.mode = "good"
+        self.modes: dict[str, str] = {}
         self.ranges: list[str] = []
         owner = self
 
@@ -33,11 +36,18 @@ class _Server:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                mode = owner.modes.get(self.path.rstrip("~"), owner.mode)
+                if mode == "loop":  # /x -> /x~ -> /x -> ...
+                    self.send_response(302)
+                    self.send_header("Location", self.path[:-1] if self.path.endswith("~") else self.path + "~")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = owner.files.get(self.path)
                 if body is None:
                     self.send_error(404)
                     return
-                if owner.mode == "wrong":
+                if mode == "wrong":
                     body = bytes(reversed(body))
                 start = 0
                 header = self.headers.get("Range")
@@ -50,7 +60,7 @@ class _Server:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
-                if owner.mode == "truncated":  # promise everything, send half, hang up
+                if mode == "truncated":  # promise everything, send half, hang up
                     self.wfile.write(body[start:start + (len(body) - start) // 2])
                     self.wfile.flush()
                     self.close_connection = True

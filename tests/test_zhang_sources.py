@@ -5,8 +5,6 @@ layout whose hash the test injects), converted to the Caffe model OpenCV runs.""
 from __future__ import annotations
 
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -21,75 +19,28 @@ from colorizer_gui.core.download import DownloadError, download_zhang, partial_p
 from colorizer_gui.core.model_store import ZHANG_WEIGHTS_NAME
 from colorizer_gui.core.zhang_files import ZHANG_SOURCES, ZhangSource
 
+from test_download import _Server
+
 # A well-formed NetParameter with the colorization net's layer names (and some bulk).
 GOOD = _field(1, b"LtoAB") + b"".join(_field(100, _field(1, n)) for n in (b"conv1_2norm", b"conv8_313", b"class8_ab")) \
     + _field(100, _field(1, b"padding") + _field(7, bytes(range(256)) * 400))
 SHA = hashlib.sha256(GOOD).hexdigest()
 
 
-class Server:
-    """``routes[path] = (kind, body)``; kind: good, truncated, 404, loop."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[str, bytes]] = {}
-        self.ranges: list[str] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                kind, body = owner.routes.get(self.path, ("404", b""))
-                if kind == "404":
-                    self.send_error(404)
-                    return
-                if kind == "loop":  # always somewhere else, and back again
-                    self.send_response(302)
-                    self.send_header("Location", self.path + ("x" if not self.path.endswith("x") else "")
-                                     if not self.path.endswith("x") else self.path[:-1])
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                start = 0
-                if self.headers.get("Range"):
-                    owner.ranges.append(self.headers["Range"])
-                    start = int(self.headers["Range"].split("=")[1].split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(body) - start))
-                self.end_headers()
-                if kind == "truncated":
-                    self.wfile.write(body[start:start + (len(body) - start) // 3])
-                    self.close_connection = True
-                    return
-                self.wfile.write(body[start:])
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    srv = Server()
-    srv.routes["/missing.caffemodel"] = ("404", b"")
-    srv.routes["/loop.caffemodel"] = ("loop", b"")
-    srv.routes["/loop.caffemodelx"] = ("loop", b"")
-    srv.routes["/wrong.caffemodel"] = ("good", GOOD[:-1] + b"\x00")
-    srv.routes["/cut.caffemodel"] = ("truncated", GOOD)
-    srv.routes["/good.caffemodel"] = ("good", GOOD)
+    srv = _Server()
+    srv.modes["/loop.caffemodel"] = "loop"
+    srv.files["/wrong.caffemodel"] = GOOD
+    srv.modes["/wrong.caffemodel"] = "wrong"
+    srv.files["/cut.caffemodel"] = GOOD
+    srv.modes["/cut.caffemodel"] = "truncated"
+    srv.files["/good.caffemodel"] = GOOD
     yield srv
     srv.close()
 
 
-def _sources(server: Server, *names: str) -> list[ZhangSource]:
+def _sources(server: _Server, *names: str) -> list[ZhangSource]:
     return [ZhangSource(f"{server.url}/{n}.caffemodel", "caffemodel", SHA, len(GOOD)) for n in names]
 
 
@@ -190,7 +141,7 @@ def release_pth(tmp_path_factory) -> tuple[Path, dict[str, torch.Tensor]]:
 def test_pytorch_release_is_converted_to_the_caffe_model_opencv_runs(server, release_pth, monkeypatch):
     path, state = release_pth
     body = path.read_bytes()
-    server.routes["/release.pth"] = ("good", body)
+    server.files["/release.pth"] = body
     source = ZhangSource(f"{server.url}/release.pth", "pth", hashlib.sha256(body).hexdigest())
     events = []
     dest = download_zhang(sources=[source], verify=zhang.verify_caffemodel, convert_pth=convert_pth_to_caffemodel,
@@ -213,7 +164,7 @@ def test_pytorch_release_is_converted_to_the_caffe_model_opencv_runs(server, rel
 
 def test_a_pytorch_file_with_the_wrong_hash_is_never_unpickled(server, release_pth, monkeypatch):
     path, _state = release_pth
-    server.routes["/release.pth"] = ("good", path.read_bytes())
+    server.files["/release.pth"] = path.read_bytes()
     loads = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a))
     source = ZhangSource(f"{server.url}/release.pth", "pth", "0" * 64)
