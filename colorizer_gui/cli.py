@@ -68,6 +68,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def exit_with(code: int) -> None:
+    """End the process with ``code``, the way the command-line entry points do.
+
+    After a stop by the user (130) the interpreter's exit hooks are skipped:
+    torch's among them take a while, and a further Ctrl+C during them printed a
+    traceback (or, once Python has reset its signal handlers, killed the process
+    by SIGINT instead of exit 130). Everything worth keeping is written already."""
+    if code == EXIT_INTERRUPTED:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+def console_main() -> None:
+    """Entry point of the installed ``colorizer`` command and ``python -m colorizer_gui``."""
+    exit_with(main())
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -44,4 +44,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from colorizer_gui.cli import exit_with
+
+    exit_with(main())
