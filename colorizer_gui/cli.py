@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 from . import __version__
 
@@ -90,6 +90,29 @@ def _shown(path: object) -> str:
     from .core.photo import display_name
 
     return display_name(str(path))
+
+
+def exit_with(code: int) -> None:
+    """End the process with ``code``, the way the command-line entry points do.
+
+    After a stop by the user (130) the interpreter's exit hooks are skipped:
+    torch's among them take a while, and a further Ctrl+C during them printed a
+    traceback (or, once Python has reset its signal handlers, killed the process
+    by SIGINT instead of exit 130). Everything worth keeping is written already."""
+    if code == EXIT_INTERRUPTED:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+def console_main() -> None:
+    """Entry point of the installed ``colorizer`` command and ``python -m colorizer_gui``."""
+    exit_with(main())
 
 
 def _setup_logging(verbose: int) -> None:
@@ -203,25 +226,46 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
     return parser
 
 
+def _quit_now(_signum: int = 0, _frame: object = None) -> None:
+    """End the process at once with exit code 130 and no traceback.
+
+    Used for a second Ctrl+C (or SIGTERM), and for any that comes while the
+    process is already ending. ``os._exit`` skips the interpreter's exit hooks,
+    which would otherwise be interrupted mid-way and print a traceback (torch's
+    among them). Nothing is lost: outputs are written to temp files and renamed,
+    and the next run deletes temp files a stopped run left."""
+    try:
+        print("\nStopped.", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
 class _StopOnCtrlC:
-    """First Ctrl+C: finish the current photo and stop. Second: quit at once."""
+    """First Ctrl+C (or SIGTERM, as at logout or shutdown): finish the current
+    photo and stop. A second one: quit at once (``_quit_now``)."""
+
+    _SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Optional[Callable] = None
+        self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "_StopOnCtrlC":
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self._SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            # Once a stop was asked for, the process is on its way out: another
+            # signal while it ends must not interrupt the exit hooks.
+            signal.signal(signum, _quit_now if self.requested else previous)  # type: ignore[arg-type]
 
     def _handle(self, _signum: int, _frame: object) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            _quit_now()
         self.requested = True
         print("\nStopping after the current photo; a video being colorized is dropped "
               "(press Ctrl+C again to quit at once)...",
@@ -462,7 +506,7 @@ def _models_download(what: str) -> int:
 
     with _StopOnCtrlC() as stop:
         try:
-            # Size, SHA-1 and an OpenCV load check before the file is installed.
+            # Each source in turn: size, SHA-256 and an OpenCV load check before anything is installed.
             path = zhang.download_weights(on_progress=on_progress, should_stop=stop)
         except DownloadCancelled:
             print("Download stopped; the part already fetched is kept: run the same command "
@@ -485,7 +529,7 @@ def _models_import(src: Path) -> int:
     try:
         # Checks a .caffemodel with OpenCV too; .safetensors must parse; pickles are refused.
         dest = zhang.import_weights(src)
-    except (ModelImportError, BackendError, OSError) as err:
+    except (ModelImportError, BackendError, ValueError, OSError) as err:
         _error(f"cannot import {src}: {err}")
         return EXIT_FAILED
     print(f"Imported {src} as {dest}")
@@ -499,14 +543,15 @@ def _models_set_default(path: Optional[Path]) -> int:
         model_store.set_user_default_cgan_weights(None)
         print("The cGAN backend now uses the bundled default weights.")
         return EXIT_OK
-    from .backends import create_backend
+    from .backends.cgan import verify_weights
 
     if not path.is_file():
         _error(f"{path} does not exist")
         return EXIT_FAILED
-    availability = create_backend("cgan", weights=path).availability()
-    if not availability.ok:
-        _error(f"{path} cannot be used by the cgan backend: {availability.reason}")
+    try:  # every check the cgan backend makes at load, before the choice is saved
+        verify_weights(path)
+    except (ValueError, OSError) as err:
+        _error(f"{path} cannot be used by the cgan backend: {err}")
         return EXIT_FAILED
     model_store.set_user_default_cgan_weights(path)
     print(f"The cGAN backend now uses {path.resolve()} by default.")

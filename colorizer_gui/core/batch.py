@@ -234,7 +234,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
                         skipped.append((path, message))
                 elif problems is not None:
                     problems.append((path, message))
-        elif item.is_file():
+        elif item.exists():  # a FIFO or device too: load_photo says it is not a regular file
             add(item, Path(out_dir) if out_dir is not None else item.parent / DEFAULT_OUT_NAME)
         else:
             missing.append((item, "no such file or folder"))

@@ -92,13 +92,16 @@ if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < DEFAULT_MAX_P
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 _HEIF_AVAILABLE = importlib.util.find_spec("pillow_heif") is not None
 _heif_registered = False
+# Pillow 11.2+ reads AVIF when built with libavif (its C module); checked without
+# importing every plugin at start-up.
+_AVIF_AVAILABLE = importlib.util.find_spec("PIL._avif") is not None
 
 # AVIF is read when this Pillow was built with libavif (the PyPI wheels of Pillow
 # 11.3 and later are); the copy is saved as PNG, as for HEIC.
 _AVIF_AVAILABLE = importlib.util.find_spec("PIL._avif") is not None
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
     | (_HEIF_EXTENSIONS if _HEIF_AVAILABLE else frozenset())
     | ({".avif"} if _AVIF_AVAILABLE else frozenset())
 )
@@ -116,10 +119,25 @@ UNSUPPORTED_PHOTO_EXTENSIONS: frozenset[str] = RAW_EXTENSIONS | (
     frozenset() if _AVIF_AVAILABLE else frozenset({".avif"})) | (
     frozenset() if _HEIF_AVAILABLE else _HEIF_EXTENSIONS)
 
-# Formats Pillow may try on a file: the photo formats plus a few harmless
-# raster ones (JPEG also covers MPO; HEIF exists once pillow-heif is registered). Keeping the list closed means a renamed EPS/PDF never reaches a
-# plugin that would start an external program.
-_READ_FORMATS = ["JPEG", "PNG", "TIFF", "BMP", "DIB", "WEBP", "GIF", "PPM", "TGA", "JPEG2000", "HEIF", "AVIF"]
+# The one allow-list of decoders: every image Colorizer opens (photos, training
+# data, previews) is first identified by its magic bytes, and only the Pillow
+# plugin of that one format is allowed to read it. Anything else (EPS and PDF,
+# whose plugins start Ghostscript; SVG; the many exotic formats Pillow knows) is
+# refused before Pillow sees a byte. MPO (multi-picture JPEG) comes from the
+# JPEG plugin itself; a GIF gives its first frame.
+ALLOWED_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF", "HEIF", "AVIF")
+# Bytes read to identify a file: enough for an ISO-BMFF 'ftyp' box with its brands.
+_SNIFF_BYTES = 256
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+# Things people mistake for photos, named in the refusal so they know what they have.
+_KNOWN_NOT_PHOTOS = (
+    (b"%!PS", "a PostScript/EPS document"),
+    (b"\xc5\xd0\xd3\xc6", "a PostScript/EPS document"),
+    (b"%PDF", "a PDF document"),
+    (b"<?xml", "an XML/SVG document"),
+    (b"<svg", "an SVG drawing"),
+)
 
 # Format families we write, with their extensions (the first is the default).
 _WRITE_EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -130,9 +148,6 @@ _WRITE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "WEBP": (".webp",),
 }
 _FORMAT_ALIASES = {"JPG": "JPEG", "MPO": "JPEG", "JPE": "JPEG", "JFIF": "JPEG", "TIF": "TIFF", "DIB": "BMP"}
-
-# File signatures, to tell "a photo that is damaged" from "not a photo at all".
-_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")
 
 # TIFF compressions worth keeping when a TIFF is saved again (lossless ones).
 _TIFF_KEEP_COMPRESSION = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
@@ -176,6 +191,104 @@ def unsupported_format_reason(path: Path | str, head: bytes = b"") -> Optional[s
     if (suffix == ".avif" or head[4:12] in (b"ftypavif", b"ftypavis")) and not _AVIF_AVAILABLE:
         return "this format is not supported (AVIF needs a Pillow built with AVIF; save it as PNG or JPEG first)"
     return None
+
+
+def sniff_format(head: bytes) -> Optional[str]:
+    """The allowed format (one of ``ALLOWED_FORMATS``) that ``head``, the first
+    bytes of a file, announces; None for anything else. Looks at bytes only, so
+    a file's name or extension never decides which decoder reads it."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head.startswith(b"BM"):
+        return "BMP"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[4:8] == b"ftyp":
+        # ISO-BMFF: the major brand, then the compatible brands up to the box's end.
+        box_end = min(len(head), max(16, struct.unpack(">I", head[:4])[0]))
+        brands = {head[8:12]} | {head[i:i + 4] for i in range(16, box_end - 3, 4)}
+        if brands & _AVIF_BRANDS:
+            return "AVIF"
+        if brands & _HEIF_BRANDS:
+            return "HEIF"
+    return None
+
+
+def read_head(path: Path | str) -> bytes:
+    """The first bytes of ``path`` (enough for ``sniff_format``); OSError if unreadable."""
+    with open(path, "rb") as fp:
+        return fp.read(_SNIFF_BYTES)
+
+
+def has_photo_signature(path: Path | str) -> bool:
+    """True when ``path`` is a regular file that starts like an allowed image format
+    (read from its magic bytes; nothing is decoded). For counting photos quickly."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode) and sniff_format(read_head(path)) is not None
+    except OSError:
+        return False
+
+
+def count_readable_photos(folder: Path) -> int:
+    """How many photos under ``folder`` (recursively, as ``find_photos`` walks it)
+    start like an allowed image format: what the fine-tune dialog shows."""
+    return sum(map(has_photo_signature, find_photos([Path(folder)], recursive=True)))
+
+
+def _not_a_photo(name: str, head: bytes) -> PhotoError:
+    """The refusal for a file whose bytes are no allowed image format."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    for magic, what in _KNOWN_NOT_PHOTOS:
+        if start.startswith(magic):
+            return PhotoError(f"{name}: not a photo Colorizer can read (unrecognised format; "
+                              f"it looks like {what}, which Colorizer never opens)")
+    return PhotoError(f"{name}: not a photo Colorizer can read (unrecognised format)")
+
+
+def _decoder_for(name: str, head: bytes) -> str:
+    """The single Pillow format allowed to decode a file starting with ``head``;
+    ``PhotoError`` when there is none (so Pillow never tries its other plugins)."""
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise _not_a_photo(name, head)
+    if fmt == "HEIF" and not _register_heif():
+        raise PhotoError(f"{name}: HEIC photos need the 'pillow-heif' package, which is not installed")
+    if fmt == "AVIF" and not _AVIF_AVAILABLE:
+        raise PhotoError(f"{name}: AVIF photos need Pillow 11.2 or newer with AVIF support")
+    return fmt
+
+
+def open_allowed(fp: Any, name: str) -> Image.Image:
+    """``Image.open`` restricted to the one allowed decoder that ``fp``'s magic bytes
+    name (``fp`` is a binary file positioned at its start). Every image Colorizer
+    opens goes through here. Raises ``PhotoError`` for anything not allowed and
+    lets Pillow's own errors for a damaged file through."""
+    head = fp.read(_SNIFF_BYTES)
+    fp.seek(0)
+    fmt = _decoder_for(name, head)
+    Image.init()  # registers the plugins once; a no-op afterwards
+    return Image.open(fp, formats=[fmt])
+
+
+def load_rgb8(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A photo as (H, W, 3) uint8 RGB, through ``load_photo``: EXIF orientation
+    applied, 16-bit reduced to 8, gray repeated to three channels, transparency
+    laid on white. For training data and other callers that want plain pixels.
+    Raises ``PhotoError`` as ``load_photo`` does."""
+    photo = load_photo(path, max_pixels)
+    rgb = _to_uint8(photo.pixels)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    if photo.alpha is not None:
+        alpha = _to_uint8(photo.alpha).astype(np.float32)[:, :, None] / np.float32(255.0)
+        rgb = np.rint(rgb * alpha + np.float32(255.0) * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(rgb)
 
 
 # --------------------------------------------------------------------------- loading
@@ -225,8 +338,9 @@ def photo_pixel_count(path: Path) -> int:
     Lets a batch budget its memory before decoding; errors are left for
     ``load_photo`` to report."""
     try:
-        Image.init()
-        with Image.open(path, formats=[fmt for fmt in _READ_FORMATS if fmt in Image.OPEN]) as im:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0  # opening a FIFO would wait for a writer forever
+        with open(path, "rb") as fp, open_allowed(fp, Path(path).name) as im:
             width, height = im.size
         return int(width) * int(height)
     except Exception:  # unreadable here means load_photo will explain why
@@ -263,12 +377,8 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
     unsupported = unsupported_format_reason(path, head)
     if unsupported:
         raise PhotoError(f"{name}: {unsupported}")
-    if _is_heif(path, head):
-        _register_heif()
-    Image.init()  # loads every plugin once; a no-op afterwards
-    formats = [fmt for fmt in _READ_FORMATS if fmt in Image.OPEN]
     try:
-        im = Image.open(fp, formats=formats)
+        im = open_allowed(fp, name)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own guard (above 2 x MAX_IMAGE_PIXELS, or its warning when
         # warnings are errors) fired before our check: report its pixel count.
@@ -288,12 +398,9 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
         if head[:4] in (b"II*\x00", b"MM\x00*"):
             # Float RGB TIFFs (and other sample layouts Pillow has no mode for).
             return _load_tiff_with_opencv(path, name, fp, max_pixels)
-        if head.startswith(_SIGNATURES) or head[8:12] == b"WEBP" or head[4:8] == b"ftyp":
-            if head[4:8] == b"ftyp" and not _HEIF_AVAILABLE:
-                raise PhotoError(f"{name}: HEIC photos need the 'pillow-heif' package, which is not installed") from None
-            raise PhotoError(f"{name}: the file is damaged or cut short (truncated); "
-                             "it may not have finished copying") from None
-        raise PhotoError(f"{name}: not a photo Colorizer can read (unrecognised format)") from None
+        # The magic bytes named an allowed format, but its decoder cannot read on.
+        raise PhotoError(f"{name}: the file is damaged or cut short (truncated); "
+                         "it may not have finished copying") from None
     except (EOFError, struct.error, SyntaxError, ValueError, OSError) as exc:
         retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
         if retry is not None:
@@ -499,11 +606,6 @@ def _png_drop_bad_ancillary_chunks(data: bytes) -> tuple[bytes, list[bytes]]:
         pos = end
     out.append(data[pos:])
     return b"".join(out), dropped
-
-
-def _is_heif(path: Path, head: bytes) -> bool:
-    return path.suffix.lower() in _HEIF_EXTENSIONS or (head[4:8] == b"ftyp" and head[8:12] in (
-        b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis", b"hevc", b"hevx"))
 
 
 def _register_heif() -> bool:
@@ -1033,17 +1135,51 @@ def make_folders(folder: Path) -> None:
 
 
 _PARTIAL_PREFIX, _PARTIAL_SUFFIX = ".colorizer-", ".partial"
-#: A save writes its temp file within seconds; one untouched this long was left
-#: by a run that was killed (power cut, kill -9) and will never be finished.
-STALE_PARTIAL_S = 3600.0
+#: A save holds an exclusive lock on its temp file while it writes it (POSIX),
+#: so an unlocked one was left by a run that was killed (Ctrl+C twice, kill -9,
+#: power cut). The few seconds of grace cover the instant between creating the
+#: file and locking it.
+STALE_PARTIAL_S = 5.0
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows: an open file cannot be deleted, which protects it instead
+    _fcntl = None  # type: ignore[assignment]
+
+
+def _lock_partial(fd: int) -> None:
+    """Mark a temp file as being written (released when ``fd`` is closed)."""
+    if _fcntl is not None:
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except OSError:  # a file system without locks: the age rule alone protects it
+            pass
+
+
+def _being_written(path: str) -> bool:
+    """True when a live save holds ``path``'s lock."""
+    if _fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # cannot tell: leave it alone
+    try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -> int:
     """Delete the hidden temp files of saves a killed run left in ``folder``.
 
-    Only ``.colorizer-*.partial`` files untouched for ``older_than_s`` seconds go,
-    so a save in progress (here or in another window) is never disturbed. Returns
-    how many were removed; a folder that cannot be read or changed is left as is."""
+    Only ``.colorizer-*.partial`` files that no running save holds locked (and
+    that are at least ``older_than_s`` seconds old) go, so a save in progress
+    here or in another window is never disturbed. Returns how many were
+    removed; a folder that cannot be read or changed is left as is."""
     removed = 0
     cutoff = time.time() - older_than_s
     try:
@@ -1055,8 +1191,9 @@ def remove_stale_partials(folder: Path, older_than_s: float = STALE_PARTIAL_S) -
         if not (name.startswith(_PARTIAL_PREFIX) and name.endswith(_PARTIAL_SUFFIX)):
             continue
         try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                os.unlink(entry.path)
+            if (entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff
+                    and not _being_written(entry.path)):
+                os.unlink(entry.path)  # on Windows this fails for a file still open: kept
                 removed += 1
         except OSError:
             pass
@@ -1144,6 +1281,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
     try:
         # Read-write: a TIFF gets its metadata added after the pixels are written.
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        _lock_partial(fd)  # tells remove_stale_partials this save is alive
         with os.fdopen(fd, "w+b") as fh:
             if sixteen:
                 for part in _encode_16bit(rgb, alpha, fmt, like, exif, icc, dpi, scratch, bgr, xmp):

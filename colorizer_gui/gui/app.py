@@ -1062,7 +1062,7 @@ class App:
 
     def choose_default_model(self) -> None:
         """Pick which cGAN model file the app uses by default."""
-        files = [str(p) for _where, p in model_store.list_weight_files() if p.suffix == ".safetensors"]
+        files = [str(p) for _where, p in model_store.list_weight_files() if p.suffix.lower() == ".safetensors"]
         current = model_store.user_default_cgan_weights()
         options = ["(the model shipped with the app)"] + files
         rows = [[sg.Text("The cGAN method uses this model file:")],
@@ -1073,6 +1073,15 @@ class App:
         def handle(event: Any, values: Any) -> bool:
             if event == "Use this model" and values and values.get("-CHOICE-"):
                 choice = values["-CHOICE-"][0]
+                if choice != options[0]:
+                    from ..backends.cgan import verify_weights
+
+                    try:  # the same checks as 'models set-default'
+                        verify_weights(Path(choice))
+                    except (ValueError, OSError) as err:
+                        self.set_status(f"Not changed: {err}")
+                        self.notice("Model refused", f"That model file cannot be used:\n\n{err}")
+                        return False
                 model_store.set_user_default_cgan_weights(None if choice == options[0] else Path(choice))
                 self.set_status(f"Default cGAN model: {choice}")
                 self.models_changed()

@@ -367,10 +367,12 @@ class FineTuneDialog:
         self.window["-COUNT-"].update("Counting photos...")
 
         def work() -> None:
-            from ..core.photo import find_photos
+            from ..core.photo import count_readable_photos
 
             try:
-                count = len(find_photos([Path(folder)], recursive=True))
+                # Only files whose bytes are an allowed image format count: a
+                # PostScript file named .jpg is no photo to learn from.
+                count = count_readable_photos(Path(folder))
             except Exception:  # noqa: BLE001 - counted as none; the trainer will say why
                 count = 0
             try:
@@ -525,13 +527,12 @@ class FineTuneDialog:
             self._show_grid(Path(event.preview))
 
     def _show_grid(self, path: Path) -> None:
-        try:
-            from PIL import Image
+        from ..core.photo import PhotoError, load_photo
 
-            with Image.open(path) as grid:
-                shown = images.fit(grid.convert("RGB"), *PREVIEW_BOX)
+        try:
+            shown = images.fit(images.to_pil(load_photo(path).pixels), *PREVIEW_BOX)
             self.window["-GRID-"].update(data=images.png_bytes(shown))
-        except OSError as err:
+        except (OSError, PhotoError) as err:
             log.warning("cannot show preview %s: %s", path, err)
 
     def _remember_speed(self) -> None:

@@ -79,7 +79,8 @@ class Job:
             self.ended.set()
             self.post(events.CANCELLED, None)
         except BaseException as err:  # noqa: BLE001 - every job must end with a post
-            if type(err).__name__ in ("PhotoError", "BackendError", "MissingWeightsError"):
+            if type(err).__name__ in ("PhotoError", "BackendError", "MissingWeightsError", "WeightsCheckError",
+                                      "WeightsError", "ModelImportError"):
                 log.warning("job %s: %s", self.name, err)  # expected: the message says it all
             else:
                 log.error("job %s failed:\n%s", self.name, traceback.format_exc())
@@ -100,7 +101,7 @@ def friendly_error(err: BaseException) -> str:
     if isinstance(err, OSError) and getattr(err, "errno", None) == 28:
         return "The disk is full. Free some space or choose another output folder."
     names = {cls.__name__ for cls in type(err).__mro__}
-    if names & {"PhotoError", "BackendError", "DownloadError", "ModelImportError", "CaffeModelError"}:
+    if names & {"PhotoError", "BackendError", "DownloadError", "ModelImportError", "CaffeModelError", "WeightsError"}:
         return text
     return f"Something went wrong ({type(err).__name__}: {text}). Details are in the log file."
 
@@ -396,10 +397,9 @@ def download_zhang_model(job: Job) -> Any:
 
 def import_model(job: Job, src: str) -> Any:
     """Copy (and check) a model file the user picked into their weights folder."""
-    from ..core import download
+    from ..backends.zhang import import_weights
 
-    from ..backends.zhang import verify_caffemodel
+    result = import_weights(Path(src))  # the same checks as 'models import'
 
-    result = download.import_model_file(Path(src), verify_caffemodel=verify_caffemodel)
     BACKENDS.clear()
     return str(result) if result is not None else None
