@@ -173,3 +173,68 @@ def test_colour_memory_keeps_named_swatches_first_and_skips_bad_entries():
     assert names[:2] == ["dad's UNIFORM", "the blue Ford"] and names.count("Dad's uniform") == 0
     assert swatches_from_settings([{"name": "x", "rgb": [1, 2]}, {"rgb": [1, 2, 3]}, 7,
                                    {"name": "ok", "rgb": [1, 2, 3]}]) == [("ok", (1, 2, 3))]
+
+
+def _tiny_hint_model(path: Path) -> Path:
+    """A small generator with hint inputs (the test-sized widths, fixed seed)."""
+    import torch
+
+    from colorizer_gui.nets import save_generator
+    from tiny_cgan import make_tiny_generator_file
+    from colorizer_gui.nets.weights_io import load_generator
+    from training.grow import grow_generator
+
+    base, _meta = load_generator(make_tiny_generator_file(path.with_name("base.safetensors")))
+    with torch.no_grad():
+        grown = grow_generator(base, {"hint_channels": 3}).eval()
+    return save_generator(grown, path, {"train_size": "64"})
+
+
+def test_a_hint_colours_its_own_object_not_the_other_one(tmp_path):
+    from colorizer_gui.backends import create_backend
+    from colorizer_gui.core.pipeline import colorize_file
+    from colorizer_gui.core.photo import load_photo
+
+    model = _tiny_hint_model(tmp_path / "hinty.safetensors")
+    # Two objects: a dark dress on the left, a light wall on the right, with grain.
+    rng = np.random.default_rng(1)
+    gray = np.full((120, 160), 185, np.float32)
+    gray[:, :80] = 70
+    gray += rng.normal(0, 3, gray.shape)
+    photo = tmp_path / "two.png"
+    Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L").save(photo)
+    backend = create_backend("cgan", weights=model, device="cpu")
+    backend.load()
+    assert backend.accepts_hints
+
+    plain = load_photo(colorize_file(photo, tmp_path / "plain", backend)).pixels
+    blue = Hint(0.25, 0.5, (30, 60, 200), 0.01, "dress")
+    hinted = load_photo(colorize_file(photo, tmp_path / "hinted", backend, hints=[blue])).pixels
+    ab = lambda px: color.rgb_to_lab(px)[:, :, 1:]  # noqa: E731
+    target = np.array(blue.ab())
+    moved_left = np.linalg.norm(ab(plain)[:, :80].mean((0, 1)) - target) - \
+        np.linalg.norm(ab(hinted)[:, :80].mean((0, 1)) - target)
+    moved_right = np.linalg.norm(ab(plain)[:, 80:].mean((0, 1)) - target) - \
+        np.linalg.norm(ab(hinted)[:, 80:].mean((0, 1)) - target)
+    assert moved_left > 20            # the dress turned (most of the way) blue...
+    assert abs(moved_right) < 0.1 * moved_left  # ...and the wall kept its colour
+    # The copy records the hint it was given.
+    from colorizer_gui.core import provenance
+
+    assert provenance.read_provenance(next((tmp_path / "hinted").glob("*.png")))["colorizer"]["Hints"] == "1"
+
+
+def test_spreading_stops_at_edges_and_each_region_takes_its_own_hint():
+    from colorizer_gui.core.hint_spread import spread_hints
+
+    rng = np.random.default_rng(0)
+    lightness = np.full((90, 120), 75, np.float32)
+    lightness[:, :60] = 35
+    lightness += rng.normal(0, 1.5, lightness.shape).astype(np.float32)
+    ab = np.zeros((90, 120, 2), np.float32) + (4, 8)
+    assert spread_hints(ab, lightness, hint_planes([], 90, 120)) is ab
+    blue, red = Hint(0.2, 0.5, (30, 60, 200)), Hint(0.85, 0.2, (200, 30, 40))
+    out = spread_hints(ab, lightness, hint_planes([blue, red], 90, 120))
+    assert np.allclose(out[:, :60].mean((0, 1)), blue.ab(), atol=3)
+    assert np.linalg.norm(out[:, 60:].mean((0, 1)) - red.ab()) < 15
+    assert np.array_equal(ab, np.zeros((90, 120, 2), np.float32) + (4, 8))  # input untouched

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from . import color, provenance
+from .hint_spread import spread_hints
 from .hints import Hint, hint_planes
 from .photo import Photo, load_photo, output_path, record_output, save_photo, saves_bgr, saves_lossy
 
@@ -25,9 +26,15 @@ def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
     """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
     at the backend's size. ``hints`` reach backends that ``accepts_hints``."""
     small = render_lightness(lightness_full, backend, render_size)
-    if hints and backend.accepts_hints:
-        return backend.predict_ab(small, hint_planes(hints, *small.shape[:2]))
-    return backend.predict_ab(small)
+    if not (hints and backend.accepts_hints):
+        return backend.predict_ab(small)
+    planes = hint_planes(hints, *small.shape[:2])
+    ab = backend.predict_ab(small, planes)
+    if ab.shape[:2] != small.shape[:2]:
+        planes = hint_planes(hints, *ab.shape[:2])
+    # The net takes the hints as input; spreading them over their regions makes
+    # each one hold on its object at once (core/hint_spread.py).
+    return spread_hints(ab, small, planes)
 
 
 def render_lightness(lightness_full: np.ndarray, backend: "Backend",
