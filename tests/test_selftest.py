@@ -57,15 +57,21 @@ def test_without_bundled_weights_it_checks_a_fresh_generator_and_says_so(tmp_pat
     assert "no default weights bundled" in line
 
 
-def test_a_generator_that_breaks_the_lightness_fails_the_self_test(tmp_path):
-    # Saturated output (tanh -> +1: a = b = 110) is far out of gamut: clipping
-    # the RGB changes L, which the self-test must notice.
+def test_a_pipeline_that_breaks_the_lightness_fails_the_self_test(tmp_path, monkeypatch):
+    # Saturated output (tanh -> +1: a = b = 110) is far out of gamut. The pipeline
+    # limits chroma to what sRGB shows at each L, so the photo keeps its lightness...
     torch.manual_seed(0)
     model = build_generator("lite0-unet", **TINY_CONFIGS["lite0-unet"]).eval()
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.fill_(5.0)
     weights = save_generator(model, tmp_path / "saturated.safetensors")
+    ok, line = selftest.run_self_test(weights=weights, device="cpu")
+    assert ok, line
+    # ...and without that limit, clipping the RGB changes L, which the self-test notices.
+    from colorizer_gui.core import color
+
+    monkeypatch.setattr(color, "limit_chroma", lambda ab, lightness: ab)
     ok, line = selftest.run_self_test(weights=weights, device="cpu")
     assert not ok
     assert line.startswith(f"Colorizer {__version__} self-test FAILED") and "lightness changed" in line

@@ -288,3 +288,48 @@ def chroma_stats(image: np.ndarray, max_side: int = 256) -> tuple[float, float]:
     lab = rgb_to_lab(image[::step, ::step, :3])
     chroma = np.hypot(lab[:, :, 1], lab[:, :, 2])
     return float(chroma.mean()), float(np.percentile(chroma, 99))
+
+
+# ---------------------------------------------------------------- gamut
+# The most chroma sRGB can show at each (L, hue), on a grid: a colour past it
+# clips when converted to RGB, and the clipping changes the photo's lightness
+# (a bright sky goes duller, a dark coat lighter). Limiting the predicted chroma
+# to it keeps the photo's own L.
+_GAMUT_L_STEP = 1.0
+_GAMUT_HUES = 90
+
+
+@functools.lru_cache(maxsize=1)
+def _max_chroma_table() -> np.ndarray:
+    """(101, _GAMUT_HUES) float32: the largest in-gamut chroma at L = 0..100 and
+    hue = 0..360 degrees (bisection on the sRGB cube, a little inside its edge)."""
+    l_values = np.arange(0.0, 100.0 + _GAMUT_L_STEP / 2, _GAMUT_L_STEP, dtype=np.float32)
+    hues = np.arange(_GAMUT_HUES, dtype=np.float32) * (2 * np.pi / _GAMUT_HUES)
+    ll, hh = np.meshgrid(l_values, hues, indexing="ij")
+    low = np.zeros_like(ll)
+    high = np.full_like(ll, 140.0)
+    for _ in range(18):
+        mid = (low + high) / 2
+        lab = np.stack([ll, mid * np.cos(hh), mid * np.sin(hh)], axis=-1).astype(np.float32)
+        # OpenCV clips RGB to [0, 1]: a colour is inside when it survives the round trip.
+        rgb = cv2.cvtColor(lab.reshape(1, -1, 3), cv2.COLOR_Lab2RGB)
+        back = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).reshape(lab.shape)
+        inside = np.max(np.abs(back - lab), axis=-1) < 0.5
+        low = np.where(inside, mid, low)
+        high = np.where(inside, high, mid)
+    return low.astype(np.float32)
+
+
+def limit_chroma(ab: np.ndarray, lightness_plane: np.ndarray) -> np.ndarray:
+    """``ab`` (h, w, 2) with each pixel's chroma limited to what sRGB can show at its
+    lightness (``lightness_plane``, CIE L at the same size) and hue, so joining it
+    with that L needs no clipping. Hue is kept. Returns a new float32 array."""
+    table = _max_chroma_table()
+    a, b = ab[:, :, 0].astype(np.float32), ab[:, :, 1].astype(np.float32)
+    chroma = np.hypot(a, b)
+    hue = (np.arctan2(b, a) % (2 * np.pi)) * (_GAMUT_HUES / (2 * np.pi))
+    li = np.clip(np.rint(lightness_plane / _GAMUT_L_STEP), 0, table.shape[0] - 1).astype(np.intp)
+    hi = np.rint(hue).astype(np.intp) % _GAMUT_HUES
+    limit = table[li, hi]
+    scale = np.minimum(1.0, limit / np.maximum(chroma, 1e-6)).astype(np.float32)
+    return ab.astype(np.float32) * scale[:, :, None]

@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
+import cv2
 import numpy as np
 
 from . import color, provenance
@@ -26,15 +27,20 @@ def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
     """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
     at the backend's size. ``hints`` reach backends that ``accepts_hints``."""
     small = render_lightness(lightness_full, backend, render_size)
-    if not (hints and backend.accepts_hints):
-        return backend.predict_ab(small)
-    planes = hint_planes(hints, *small.shape[:2])
-    ab = backend.predict_ab(small, planes)
-    if ab.shape[:2] != small.shape[:2]:
-        planes = hint_planes(hints, *ab.shape[:2])
-    # The net takes the hints as input; spreading them over their regions makes
-    # each one hold on its object at once (core/hint_spread.py).
-    return spread_hints(ab, small, planes)
+    if hints and backend.accepts_hints:
+        planes = hint_planes(hints, *small.shape[:2])
+        ab = backend.predict_ab(small, planes)
+        if ab.shape[:2] != small.shape[:2]:
+            planes = hint_planes(hints, *ab.shape[:2])
+        # The net takes the hints as input; spreading them over their regions makes
+        # each one hold on its object at once (core/hint_spread.py).
+        ab = spread_hints(ab, small, planes)
+    else:
+        ab = backend.predict_ab(small)
+    # Colours sRGB cannot show at their lightness would clip and change the photo's L.
+    at_ab = small if ab.shape[:2] == small.shape[:2] else cv2.resize(
+        small, (ab.shape[1], ab.shape[0]), interpolation=cv2.INTER_AREA)
+    return color.limit_chroma(ab, at_ab)
 
 
 def render_lightness(lightness_full: np.ndarray, backend: "Backend",
