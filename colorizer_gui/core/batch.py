@@ -26,6 +26,7 @@ from .hints import Hint, HintsError, hints_for, load_hints
 from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count,
                     remove_stale_partials, saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
+from .text import format_duration
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
     from ..backends.base import Backend
@@ -86,7 +87,7 @@ class BatchResult:
 
         if self.total == 0:
             return "No photos found."
-        parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {_format_duration(self.elapsed_s)}."]
+        parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
         if self.recoloured:
             parts.append(f"{photos(len(self.recoloured))} already in colour "
                          f"{'was' if len(self.recoloured) == 1 else 'were'} colorized anyway.")
@@ -113,16 +114,6 @@ class BatchResult:
 class _Job:
     src: Path
     dest_dir: Path
-
-
-def _format_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def _inside(path: Path, folder: Path) -> bool:
