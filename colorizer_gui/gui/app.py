@@ -30,6 +30,7 @@ from .models_menu import ModelsMenu, backend_config
 from .photo_list import PhotoList, Row
 from .preview import Preview
 from .settings import Settings, load_settings, save_settings
+from .train_process import TrainingProcess
 
 log = logging.getLogger(__name__)
 #: When set, the app writes the time it became usable to this file (bench/startup.py).
@@ -38,6 +39,8 @@ READY_ENV = "COLORIZER_READY_FILE"
 BUSY_JOBS = (ev.BATCH, ev.DOWNLOAD)
 #: How long close() lets workers reach a safe point (a save in progress is atomic either way).
 CLOSE_GRACE_S = 5.0
+#: How long the app, once its windows are closed, waits for a trainer it stopped to exit.
+TRAINER_STOP_S = 20.0
 SHORTCUT_KEYS = {"<Control-o>": ev.SHORT_OPEN, "<Control-Return>": ev.SHORT_COLORIZE,
                  "<Control-KP_Enter>": ev.SHORT_COLORIZE, "<Control-s>": ev.SHORT_SAVE,
                  "<Escape>": ev.SHORT_ESCAPE}
@@ -384,6 +387,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         app.run()
     finally:
         app.close()
+        # The windows are gone: a trainer told to stop may now be waited for, so none outlives the app.
+        TrainingProcess.wait_stopped(timeout=TRAINER_STOP_S)
     return 0
 
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import PySimpleGUI as sg
 
@@ -129,6 +129,7 @@ class FineTuneDialog:
         self.outcome: Optional[str] = None      # "done", "cancelled" or "error" once a run ended
         self.jobs: dict[str, workers.Job] = {}  # this dialog's workers (photo count, model install)
         self.job_routes = {ev.COUNT: self._on_count, ev.INSTALL: self._on_installed}
+        self.routes = self._routes()
         self.window = self._build()
         if self.settings.finetune_folder:
             self.count_photos(self.settings.finetune_folder)
@@ -195,23 +196,27 @@ class FineTuneDialog:
             job = self.jobs.get(event[0])
             if job is not None and job.id == job_id:  # else from a job that was replaced
                 self.job_routes[event[0]](event[1], payload)
-                self._refresh()
-            return True
-        if event == "-FOLDER-":
-            self.settings.finetune_folder = self._folder(values)
-            self.count_photos(self.settings.finetune_folder)
-        if isinstance(event, tuple) and event[0] == "-PRESET-":
-            self.settings.finetune_preset = event[1]
-        if event == "-START-":
-            self.start(resume=False)
-        elif event == "-RESUME-":
-            self.start(resume=True)
-        elif event == "-CANCEL-":
-            self.cancel()
-        elif event == "-USE-":
-            self.use_model(bool(values.get("-MAKE-DEFAULT-", True)))
+        else:
+            route = self.routes.get(event[0] if isinstance(event, tuple) else event)
+            if route is not None:
+                route(event, values)
         self._refresh()
         return True
+
+    def _routes(self) -> dict[Any, Callable[[Any, dict], None]]:
+        """This window's element keys -> what they do (given the event and the values)."""
+        return {
+            "-FOLDER-": lambda event, values: self._on_folder(values),
+            "-PRESET-": lambda event, values: setattr(self.settings, "finetune_preset", event[1]),
+            "-START-": lambda event, values: self.start(resume=False),
+            "-RESUME-": lambda event, values: self.start(resume=True),
+            "-CANCEL-": lambda event, values: self.cancel(),
+            "-USE-": lambda event, values: self.use_model(bool(values.get("-MAKE-DEFAULT-", True))),
+        }
+
+    def _on_folder(self, values: dict) -> None:
+        self.settings.finetune_folder = self._folder(values)
+        self.count_photos(self.settings.finetune_folder)
 
     def _folder(self, values: Optional[dict] = None) -> str:
         values = values or {}
