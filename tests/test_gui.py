@@ -551,3 +551,28 @@ def test_dragging_the_compare_slider_keeps_the_loop_responsive(make_app, tiny_mo
     canvas = app.window[ev.K_CANVAS].Widget
     assert any(canvas.type(item) == "image" for item in canvas.find_all())
     assert app.window[ev.K_SPLIT].TKScale.get() == 99
+
+
+def test_a_click_on_the_preview_opens_the_100_percent_view_at_that_point(make_app, tiny_model, tmp_path):
+    from colorizer_gui.gui import events as ev
+    from colorizer_gui.gui.geometry import side_boxes
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    _grey(folder / "wide.png", 2, size=(900, 600))
+    app = make_app([str(folder)])
+    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    assert app.settings.view == "side"
+    # The photo point (0.25, 0.75) is drawn once on each side; a click on the right-hand one...
+    left, right = app.preview.to_canvas((0.25, 0.75))
+    assert left[0] < app.canvas_size[0] // 2 < right[0] and left[1] == right[1]
+    app.window.write_event_value(ev.K_CANVAS, (int(right[0]), int(right[1])))
+    pump(app, lambda: app.settings.view == "zoom", what="the 100% view")
+    # ...centres the 100% view there, to within the canvas pixel the click landed on.
+    box = side_boxes(app.shown["original"].size, app.canvas_size)[1]
+    assert app.preview.zoom_centre == pytest.approx((0.25, 0.75), abs=1 / min(box.width, box.height))
+    assert app.window[(ev.K_VIEW, "zoom")].get() is True
+    pump(app, lambda: app.preview.full.get("path") == app.current, what="the full-size colorization")
+    # In the 100% view the same photo point is in the middle of both panels.
+    spots = app.preview.to_canvas(app.preview.zoom_centre)
+    assert len(spots) == 2
