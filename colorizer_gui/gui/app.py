@@ -51,11 +51,11 @@ __all__ = ["App", "Row", "main", "parse_args"]
 class App:
     """The Colorizer main window.
 
-    ``paths``: photo files or folders to open. ``settings_dir``: where settings
+    ``to_open``: photo files or folders to open. ``settings_dir``: where settings
     are kept (default: the user's config folder).
     """
 
-    def __init__(self, paths: Sequence[str] = (), settings_dir: Optional[Path] = None) -> None:
+    def __init__(self, to_open: Sequence[str] = (), settings_dir: Optional[Path] = None) -> None:
         log.info("Colorizer %s starting", __version__)
         self.settings_dir = settings_dir
         self.settings: Settings = load_settings(settings_dir)
@@ -98,8 +98,8 @@ class App:
         self.start_job(ev.WARMUP, workers.warmup)
         self.preview.draw()
         self.set_status("Ready. Open a folder of photos (Ctrl+O) or drop one here.")
-        if paths:
-            self.open_paths(paths)
+        if to_open:
+            self.open_paths(to_open)
 
     # ------------------------------------------------------ routing tables
 
