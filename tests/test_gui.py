@@ -96,6 +96,16 @@ def _grey_folder(folder: Path, count: int, prefix: str) -> Path:
     return folder
 
 
+def _previewing(make_app, tmp_path: Path, size: tuple[int, int]):
+    """An app opened on one grey photo of ``size``, once its colorized preview is shown."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    _grey(folder / "photo.png", 1, size=size)
+    app = make_app([str(folder)])
+    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    return app
+
+
 def _choose_training_folder(app, dialog, folder: Path) -> None:
     """Type a folder into the fine-tune dialog, as a user would, and wait for its photo count."""
     dialog.window["-FOLDER-"].update(str(folder))
@@ -517,11 +527,7 @@ def test_dragging_the_compare_slider_keeps_the_loop_responsive(make_app, tiny_mo
     from colorizer_gui.gui import events as ev
     from colorizer_gui.gui.preview import SLIDER_INTERVAL_S
 
-    folder = tmp_path / "scans"
-    folder.mkdir()
-    _grey(folder / "big.png", 1, size=(1600, 1200))
-    app = make_app([str(folder)])
-    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    app = _previewing(make_app, tmp_path, (1600, 1200))
     app.window[(ev.K_VIEW, "compare")].update(value=True)
     app.window.write_event_value((ev.K_VIEW, "compare"), True)
     pump(app, lambda: app.settings.view == "compare", what="the compare view")
@@ -557,11 +563,7 @@ def test_a_click_on_the_preview_opens_the_100_percent_view_at_that_point(make_ap
     from colorizer_gui.gui import events as ev
     from colorizer_gui.gui.geometry import side_boxes
 
-    folder = tmp_path / "scans"
-    folder.mkdir()
-    _grey(folder / "wide.png", 2, size=(900, 600))
-    app = make_app([str(folder)])
-    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    app = _previewing(make_app, tmp_path, (900, 600))
     assert app.settings.view == "side"
     # The photo point (0.25, 0.75) is drawn once on each side; a click on the right-hand one...
     left, right = app.preview.to_canvas((0.25, 0.75))
