@@ -266,13 +266,35 @@ def input_lightness(truth: np.ndarray, index: int, degrade_seed: Optional[int]) 
     return degrade_lightness(clean, np.random.default_rng((degrade_seed, index)), p=1.0)
 
 
+def truth_hints_file(truth: np.ndarray, count: int, rng: np.random.Generator, path: Path,
+                     radius: float = 0.01) -> Path:
+    """Write a hints file (the documented format) with ``count`` points whose colours
+    are the truth's mean colour in a disc of ``radius`` (fraction of the short side)
+    around each point, at points drawn uniformly over the photo."""
+    from colorizer_gui.core.hints import Hint, hints_document
+
+    h, w = truth.shape[:2]
+    r = max(1, int(round(radius * min(h, w))))
+    hints = []
+    for _ in range(count):
+        x, y = rng.uniform(0, 1), rng.uniform(0, 1)
+        cx, cy = min(w - 1, int(x * w)), min(h - 1, int(y * h))
+        patch = truth[max(0, cy - r):cy + r + 1, max(0, cx - r):cx + r + 1].reshape(-1, 3)
+        rgb = tuple(int(v) for v in np.rint(patch.mean(axis=0)))
+        hints.append(Hint(x, y, rgb, radius))
+    path.write_bytes(hints_document(hints))
+    return path
+
+
 def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], work: Path,
-        degrade_seed: Optional[int] = None
+        degrade_seed: Optional[int] = None, hint_points: int = 0
         ) -> tuple[list[Row], list[tuple[Row, Thumbs]], list[str], float]:
     """Colorize and score every photo; returns rows, sheet items, failures, colorize seconds.
 
     With ``degrade_seed`` the gray inputs are aged copies (``input_lightness``); the
     gray baseline is then that aged gray, so "ours minus gray" stays comparable.
+    With ``hint_points`` each photo gets a hints file of that many points with the
+    truth's colours (``truth_hints_file``, fixed per photo), read back as the CLI does.
 
     Scoring runs in a helper thread while the backend colorizes the next photo
     (OpenCV, NumPy and SciPy release the GIL for their heavy parts)."""
@@ -305,8 +327,16 @@ def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], w
                 truth = qm.as_rgb8(load_photo(src).pixels)
                 gray = qm.gray_from_lightness(input_lightness(truth, index, degrade_seed))
                 gray_path = write_gray_input(gray, inputs / f"{index:05d}_{src.stem}.png")
+                hints = []
+                if hint_points:
+                    from colorizer_gui.core.hints import load_hints
+
+                    hint_file = truth_hints_file(truth, hint_points, np.random.default_rng((7, index)),
+                                                 inputs / f"{index:05d}.colorizer.json")
+                    hints = load_hints(hint_file)
                 start = time.perf_counter()
-                out_path = colorize_file(gray_path, outputs, backend, render_size=render_size)
+                out_path = colorize_file(gray_path, outputs, backend, render_size=render_size,
+                                         hints=hints)
                 seconds = time.perf_counter() - start
                 out_pixels = load_photo(out_path).pixels
                 gray_path.unlink()
@@ -343,6 +373,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--section", metavar="NAME", help='write "## Quality: NAME" in bench/RESULTS.md')
     parser.add_argument("--degrade", type=int, metavar="SEED",
                         help="age each gray input like an old scan (fixed by SEED and the photo)")
+    parser.add_argument("--hint-points", type=int, default=0, metavar="N",
+                        help="give each photo N colour hints with the truth's colours (radius 0.01)")
     opts = parser.parse_args(argv)
 
     if not opts.gt_dir.is_dir():
@@ -357,7 +389,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not photos:
         print(f"quality: no photos in {opts.gt_dir}", file=sys.stderr)
         return 2
-    name = set_name(opts.gt_dir) + ("-degraded" if opts.degrade is not None else "")
+    name = set_name(opts.gt_dir) + ("-degraded" if opts.degrade is not None else "") + (
+        f"-hints{opts.hint_points}" if opts.hint_points else "")
     out_dir = opts.out or BENCH / "out" / "quality" / name
 
     try:
@@ -374,7 +407,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     wall = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="colorizer-quality-") as tmp:
         rows, items, failures, colorize_seconds = run(photos, opts.gt_dir, backend, opts.render_size,
-                                                      Path(tmp), opts.degrade)
+                                                      Path(tmp), opts.degrade, opts.hint_points)
     wall = time.perf_counter() - wall
     if not rows:
         print("quality: no photo could be scored:\n  " + "\n  ".join(failures), file=sys.stderr)
@@ -410,6 +443,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         f"--render-size {opts.render_size}" if opts.render_size else "",
                         f"--limit {opts.limit}" if opts.limit else "",
                         f"--degrade {opts.degrade}" if opts.degrade is not None else "",
+                        f"--hint-points {opts.hint_points}" if opts.hint_points else "",
                         f"--section '{opts.section}'") if a])
         section = (
             f"## Quality: {opts.section}\n\n"

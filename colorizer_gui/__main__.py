@@ -1,7 +1,5 @@
 """``python -m colorizer_gui``: the command line (no arguments opens the window)."""
-import sys
-
-from colorizer_gui.cli import main
+from colorizer_gui.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 from . import __version__
 
@@ -29,7 +29,11 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("colorize", "models", "train", "gui")
+COMMANDS = ("colorize", "models", "train", "info", "gui")
+#: The saturation factors ``--saturation`` accepts (the window's slider goes to 2).
+SATURATION_RANGE = (0.0, 5.0)
+#: The largest ``--render-size`` (a network at 8192 px needs tens of GB).
+MAX_RENDER_SIZE = 8192
 
 log = logging.getLogger("colorizer_gui.cli")
 
@@ -37,6 +41,7 @@ log = logging.getLogger("colorizer_gui.cli")
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _print_safely()
     if "--version" in args[:1] or "-V" in args[:1]:
         print(f"colorizer {__version__}")
         return EXIT_OK
@@ -60,12 +65,54 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _cmd_models(args[1:])
         if command == "train":
             return _cmd_train(args[1:])
+        if command == "info":
+            return _cmd_info(args[1:])
         if command == "gui":
             return _cmd_gui(args[1:])
         return _cmd_gui(args)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _print_safely() -> None:
+    """Never crash on a name the terminal cannot show (a folder named in Latin-1
+    on a UTF-8 desktop holds undecodable bytes): show them escaped instead."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):  # not a text stream we can change
+            pass
+
+
+def _shown(path: object) -> str:
+    """A path as the user should read it: a name in another encoding keeps its letters."""
+    from .core.photo import display_name
+
+    return display_name(str(path))
+
+
+def exit_with(code: int) -> None:
+    """End the process with ``code``, the way the command-line entry points do.
+
+    After a stop by the user (130) the interpreter's exit hooks are skipped:
+    torch's among them take a while, and a further Ctrl+C during them printed a
+    traceback (or, once Python has reset its signal handlers, killed the process
+    by SIGINT instead of exit 130). Everything worth keeping is written already."""
+    if code == EXIT_INTERRUPTED:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
+def console_main() -> None:
+    """Entry point of the installed ``colorizer`` command and ``python -m colorizer_gui``."""
+    exit_with(main())
 
 
 def _setup_logging(verbose: int) -> None:
@@ -80,6 +127,7 @@ def _top_help() -> str:
         "       colorizer [-v] colorize PATH... [-o OUTDIR] [options]\n"
         "       colorizer [-v] models [list | download zhang | import FILE | set-default FILE|--reset]\n"
         "       colorizer [-v] train DATA_DIR --out MODEL.safetensors [options]\n"
+        "       colorizer info COPY...                   how a colour copy was made (and its original's EXIF)\n"
         "       colorizer --version\n"
         "       colorizer --self-test                colorize a generated picture, print one line\n\n"
         "Run 'colorizer COMMAND --help' for a command's options.\n"
@@ -116,27 +164,37 @@ def _cmd_gui(paths: list[str]) -> int:
 
 # --------------------------------------------------------------------------- colorize
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+def _render_size(text: str) -> int:
+    allowed = f"a whole number from 32 to {MAX_RENDER_SIZE} (cgan: a multiple of 32)"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text!r}") from None
+    if not 32 <= value <= MAX_RENDER_SIZE:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text}")
     return value
 
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be zero or more, not {text}")
+def _saturation(text: str) -> float:
+    low, high = SATURATION_RANGE
+    allowed = f"a number from {low:g} (gray) to {high:g} (1 = as predicted)"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text!r}") from None
+    if not low <= value <= high:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be {allowed}, not {text}")
     return value
 
 
 def _colorize_parser(backend_choices: list[str], default_backend: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorizer colorize",
-        description="Colorize photos and folders of photos (folders are searched recursively). "
-                    "Writes <name>_color.<ext> copies; the originals are never changed.",
+        description="Colorize photos, videos and folders of them (folders are searched recursively). "
+                    "Writes <name>_color.<ext> copies (videos: <name>_color.mp4, with the sound "
+                    "copied and steady colour from frame to frame); the originals are never changed.",
     )
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos or folders")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos, videos or folders")
     parser.add_argument("-o", "--out", type=Path, default=None, metavar="OUTDIR",
                         help="output folder (default: a 'colorized' folder beside each photo); "
                              "sub-folders of a folder input are mirrored inside it")
@@ -146,14 +204,17 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                         help="where the cgan backend runs (default: auto = CUDA if present)")
     parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
                         help="model file to use instead of the installed default")
-    parser.add_argument("--render-size", type=_positive_int, default=None, metavar="N",
-                        help="size the backend works at (default: the backend's own)")
-    parser.add_argument("--saturation", type=_non_negative_float, default=1.0, metavar="F",
-                        help="colour strength: 1 as predicted, 0 gray, >1 stronger (default 1)")
+    parser.add_argument("--render-size", type=_render_size, default=None, metavar="N",
+                        help=f"size the backend works at, 32-{MAX_RENDER_SIZE}; cgan: a multiple of 32 "
+                             "(default: the backend's own)")
+    parser.add_argument("--saturation", type=_saturation, default=1.0, metavar="F",
+                        help=f"colour strength from {SATURATION_RANGE[0]:g} to {SATURATION_RANGE[1]:g}: "
+                             "1 as predicted, 0 gray, >1 stronger (default 1)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
                         help="zhang only: annealed-mean temperature (lower: more vivid)")
     parser.add_argument("--skip-existing", action="store_true",
-                        help="skip photos whose <name>_color copy is already in the output folder")
+                        help="skip photos whose own colour copy (written by Colorizer from this "
+                             "photo) is already in the output folder")
     parser.add_argument("--no-recolour", "--no-recolor", dest="recolour", action="store_false",
                         help="skip photos that are already in colour (default: colorize them too)")
     hints = parser.add_mutually_exclusive_group()
@@ -165,31 +226,66 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
     return parser
 
 
+def _quit_now(_signum: int = 0, _frame: object = None) -> None:
+    """End the process at once with exit code 130 and no traceback.
+
+    Used for a second Ctrl+C (or SIGTERM), and for any that comes while the
+    process is already ending. ``os._exit`` skips the interpreter's exit hooks,
+    which would otherwise be interrupted mid-way and print a traceback (torch's
+    among them). Nothing is lost: outputs are written to temp files and renamed,
+    and the next run deletes temp files a stopped run left."""
+    try:
+        print("\nStopped.", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
 class _StopOnCtrlC:
-    """First Ctrl+C: finish the current photo and stop. Second: quit at once."""
+    """First Ctrl+C (or SIGTERM, as at logout or shutdown): finish the current
+    photo and stop. A second one: quit at once (``_quit_now``)."""
+
+    _SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Optional[Callable] = None
+        self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "_StopOnCtrlC":
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self._SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            # Once a stop was asked for, the process is on its way out: another
+            # signal while it ends must not interrupt the exit hooks.
+            signal.signal(signum, _quit_now if self.requested else previous)  # type: ignore[arg-type]
 
     def _handle(self, _signum: int, _frame: object) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            _quit_now()
         self.requested = True
-        print("\nStopping after the current photo (press Ctrl+C again to quit at once)...",
+        print("\nStopping after the current photo; a video being colorized is dropped "
+              "(press Ctrl+C again to quit at once)...",
               file=sys.stderr, flush=True)
 
     def __call__(self) -> bool:
         return self.requested
+
+
+def video_progress_text(event) -> str:  # type: ignore[no-untyped-def]
+    """'clip.mp4 frame 120/900, 8.5 fps, 1 min 32 s left' for a "frames" progress event."""
+    from .core.text import format_duration
+
+    text = f"{event.current[-30:]} frame {event.done}/{event.total}"
+    fps = event.metrics.get("fps")
+    if fps:
+        text += f", {fps:.1f} fps"
+    if event.eta_s is not None and event.done < event.total:
+        text += f", {format_duration(event.eta_s)} left"
+    return text
 
 
 def _short_message(src: Path, message: str) -> str:
@@ -220,6 +316,11 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
     hint_source = HintSource(file=opts.hints, sidecars=not opts.no_hints)
     try:
         backend = create_backend(opts.backend, weights=opts.weights, device=opts.device, **options)
+        if opts.render_size is not None:  # the backend's own rule (cgan: multiples of 32), before any work
+            try:
+                backend.render_shape(4096, 4096, opts.render_size)
+            except BackendError as err:
+                parser.error(f"argument --render-size: {err}")
         availability = backend.availability()
         if not availability.ok:
             _error(f"the {opts.backend} backend is not available: {availability.reason}")
@@ -236,6 +337,9 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
                dynamic_ncols=True)
 
     def on_progress(event) -> None:  # type: ignore[no-untyped-def]
+        if event.stage == "frames":  # inside a video: frames, speed and time left
+            bar.set_postfix_str(video_progress_text(event), refresh=True)
+            return
         if bar.total != event.total:
             bar.reset(total=event.total)
         bar.n = event.done
@@ -255,21 +359,64 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
         finally:
             bar.close()
 
-    for src, message in result.notes:
-        print(f"NOTE {src}: {message}", file=sys.stderr)
     for src, message in result.failed:
-        print(f"FAILED {src}: {_short_message(src, message)}", file=sys.stderr)
+        print(f"FAILED {_shown(src)}: {_short_message(src, message)}", file=sys.stderr)
+    for src, reason in result.skipped:
+        # Formats Colorizer cannot read are named always; the rest with -v.
+        if verbose or reason.startswith("this format is not supported"):
+            print(f"SKIPPED {_shown(src)}: {reason}", file=sys.stderr)
+    for src, note in result.notes:
+        print(f"NOTE {_shown(src)}: {note}", file=sys.stderr)
     if verbose:
-        for src, reason in result.skipped:
-            print(f"skipped {src}: {reason}", file=sys.stderr)
+        for src in result.left_out:
+            print(f"left out {_shown(src)}: a colour copy Colorizer made earlier", file=sys.stderr)
         for src, dest in result.done:
-            print(f"{src} -> {dest}", file=sys.stderr)
+            print(f"{_shown(src)} -> {_shown(dest)}", file=sys.stderr)
     print(result.summary())
     if result.cancelled:
         return EXIT_INTERRUPTED
     if result.failed or result.total == 0:
         return EXIT_FAILED
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- info
+
+def _cmd_info(argv: list[str]) -> int:
+    """Print how each colour copy was made, and the original's EXIF it carries."""
+    parser = argparse.ArgumentParser(
+        prog="colorizer info",
+        description="Show what a colour copy records about itself: that Colorizer made it, the "
+                    "version, backend, model file and its hash, the settings, the number of colour "
+                    "hints, and the original photo's EXIF (dates, camera, caption).")
+    parser.add_argument("files", nargs="+", type=Path, metavar="COPY")
+    opts = parser.parse_args(argv)
+    from .core.provenance import read_provenance
+
+    code = EXIT_OK
+    labels = {"Version": "version", "Backend": "backend", "Model": "model file", "ModelSHA256": "model SHA-256",
+              "Settings": "settings", "Hints": "colour hints", "Source": "from", "Page": "page",
+              "Date": "made on"}
+    for path in opts.files:
+        try:
+            found = read_provenance(path)
+        except Exception as err:  # noqa: BLE001 - one unreadable file, a clear line
+            _error(f"{_shown(path)}: cannot be read ({err})")
+            code = EXIT_FAILED
+            continue
+        ours, exif = found["colorizer"], found["exif"]
+        print(f"{_shown(path)}:")
+        if ours:
+            print("  Colourised by Colorizer (the colours are predicted, not the original's)")
+            for key, label in labels.items():
+                if ours.get(key):
+                    print(f"  {label + ':':<15}{ours[key]}")
+        else:
+            print("  no Colorizer record: not a colour copy Colorizer made (or its metadata was removed)")
+            code = EXIT_FAILED
+        for key, value in exif.items():
+            print(f"  {'EXIF ' + key + ':':<24}{value}")
+    return code
 
 
 # --------------------------------------------------------------------------- models
@@ -359,7 +506,7 @@ def _models_download(what: str) -> int:
 
     with _StopOnCtrlC() as stop:
         try:
-            # Size, SHA-1 and an OpenCV load check before the file is installed.
+            # Each source in turn: size, SHA-256 and an OpenCV load check before anything is installed.
             path = zhang.download_weights(on_progress=on_progress, should_stop=stop)
         except DownloadCancelled:
             print("Download stopped; the part already fetched is kept: run the same command "
@@ -382,7 +529,7 @@ def _models_import(src: Path) -> int:
     try:
         # Checks a .caffemodel with OpenCV too; .safetensors must parse; pickles are refused.
         dest = zhang.import_weights(src)
-    except (ModelImportError, BackendError, OSError) as err:
+    except (ModelImportError, BackendError, ValueError, OSError) as err:
         _error(f"cannot import {src}: {err}")
         return EXIT_FAILED
     print(f"Imported {src} as {dest}")
@@ -396,14 +543,15 @@ def _models_set_default(path: Optional[Path]) -> int:
         model_store.set_user_default_cgan_weights(None)
         print("The cGAN backend now uses the bundled default weights.")
         return EXIT_OK
-    from .backends import create_backend
+    from .backends.cgan import verify_weights
 
     if not path.is_file():
         _error(f"{path} does not exist")
         return EXIT_FAILED
-    availability = create_backend("cgan", weights=path).availability()
-    if not availability.ok:
-        _error(f"{path} cannot be used by the cgan backend: {availability.reason}")
+    try:  # every check the cgan backend makes at load, before the choice is saved
+        verify_weights(path)
+    except (ValueError, OSError) as err:
+        _error(f"{path} cannot be used by the cgan backend: {err}")
         return EXIT_FAILED
     model_store.set_user_default_cgan_weights(path)
     print(f"The cGAN backend now uses {path.resolve()} by default.")

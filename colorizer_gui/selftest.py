@@ -1,6 +1,8 @@
 """``--self-test``: prove that an installed (or PyInstaller-bundled) app can colorize.
 
-Runs the real pipeline headless on a photo it draws itself, with the default
+Runs the real pipeline headless on a photo it draws itself, then on a short
+clip with sound it makes itself with PyAV (so the bundle's FFmpeg libraries,
+the H.264 encoder and the audio copy are exercised), with the default
 weights shipped inside the app (never the user's own models), and answers with
 one line. When no default weights are bundled yet, it saves a freshly built
 generator (ImageNet encoder from the bundled package data, untrained decoder)
@@ -48,6 +50,57 @@ def check_result(gray: np.ndarray, rgb: np.ndarray) -> tuple[bool, float, str]:
     if not d_l < MAX_MEAN_DL:
         return False, d_l, f"lightness changed: mean |dL| {d_l:.2f} (limit {MAX_MEAN_DL})"
     return True, d_l, ""
+
+
+CLIP_FRAMES = 12
+
+
+def make_test_clip(path: Path, frames: int = CLIP_FRAMES, width: int = 160, height: int = 120) -> Path:
+    """A short gray H.264 clip with an AAC tone: the test picture panning right."""
+    import av
+
+    picture = test_photo(width + frames * 2, height)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=48000, layout="mono")
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture[:, i * 2:i * 2 + width]), format="gray")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+        samples = 48000 * frames // 24
+        tone = (0.2 * np.sin(np.arange(samples) * (2 * np.pi * 440 / 48000))).astype(np.float32)
+        for start in range(0, samples, 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, start
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode())
+    return path
+
+
+def check_video(backend: object, folder: Path) -> tuple[bool, str]:
+    """Colorize a clip made here; (ok, problem or a few words on what was checked)."""
+    import av
+
+    from .core.video import colorize_video
+
+    src = make_test_clip(folder / "selftest-clip.mp4")
+    out = colorize_video(src, folder / "out", backend)  # type: ignore[arg-type]
+
+    def audio(path: Path) -> list[bytes]:
+        with av.open(str(path)) as c:
+            return [bytes(p) for s in c.streams.audio[:1] for p in c.demux(s) if p.size]
+
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+    if len(frames) != CLIP_FRAMES:
+        return False, f"video: {len(frames)} frames written, expected {CLIP_FRAMES}"
+    if frames[0].shape[:2] != (120, 160):
+        return False, f"video: frames are {frames[0].shape[1]}x{frames[0].shape[0]}, expected 160x120"
+    if audio(out) != audio(src):
+        return False, "video: the sound was not copied unchanged"
+    return True, f"clip {CLIP_FRAMES} frames with sound"
 
 
 def bundled_default_weights() -> Optional[Path]:
@@ -125,11 +178,14 @@ def run_self_test(weights: Optional[Path] = None, device: str = "auto") -> tuple
             rgb = colorize_array(gray, backend)
             seconds = time.perf_counter() - start
             used = getattr(backend, "loaded_device", None) or device
-        ok, d_l, problem = check_result(gray, rgb)
-        if not ok:
-            return False, f"{head} FAILED: cgan on {used}: {problem}"
+            ok, d_l, problem = check_result(gray, rgb)
+            if not ok:
+                return False, f"{head} FAILED: cgan on {used}: {problem}"
+            video_ok, video_note = check_video(backend, Path(tmp))
+            if not video_ok:
+                return False, f"{head} FAILED: {video_note}"
         return True, (f"{head} OK: cgan on {used}, {WIDTH}x{HEIGHT} in {seconds:.2f} s, "
-                      f"mean |dL| {d_l:.2f}{note}")
+                      f"mean |dL| {d_l:.2f}, {video_note}{note}")
     except Exception as err:  # noqa: BLE001 - the self-test reports any failure in its one line
         text = str(err).strip().splitlines()
         return False, f"{head} FAILED: {type(err).__name__}: {text[-1] if text else ''}"

@@ -44,4 +44,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()  # first: it puts the source tree on sys.path when not frozen
+    from colorizer_gui.cli import exit_with
+
+    exit_with(code)

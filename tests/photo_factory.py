@@ -313,3 +313,108 @@ def encode(image: Image.Image, fmt: str, **params) -> bytes:
     bio = io.BytesIO()
     image.save(bio, format=fmt, **params)
     return bio.getvalue()
+
+
+# ---------------------------------------------------------------- TIFF and PNG quirks
+
+
+def raw_tiff(path: Path, data: bytes, width: int, height: int, samples: int, bits: int,
+             sample_format: int = 1, extra: Optional[dict[int, int]] = None) -> Path:
+    """Write an uncompressed little-endian TIFF by hand, one strip, for layouts
+    Pillow cannot write (12-bit, 32-bit unsigned, float RGB). ``data`` is the
+    strip exactly as stored; ``extra``: more SHORT tags (e.g. {274: 6})."""
+    entries = {256: (4, [width]), 257: (4, [height]), 258: (3, [bits] * samples), 259: (3, [1]),
+               262: (3, [2 if samples >= 3 else 1]), 273: (4, [0]), 277: (3, [samples]),
+               278: (4, [height]), 279: (4, [len(data)]), 339: (3, [sample_format] * samples)}
+    for tag, value in (extra or {}).items():
+        entries[tag] = (3, [value])
+    ifd_at = 8
+    count = len(entries)
+    after_ifd = ifd_at + 2 + 12 * count + 4
+    blobs, table = b"", b""
+    for tag in sorted(entries):
+        kind, values = entries[tag]
+        packed = struct.pack("<" + ("H" if kind == 3 else "I") * len(values), *values)
+        if tag == 273:
+            packed = b"\0\0\0\0"  # patched below, once the data offset is known
+        if len(packed) <= 4:
+            table += struct.pack("<HHI", tag, kind, len(values)) + packed.ljust(4, b"\0")
+        else:
+            table += struct.pack("<HHII", tag, kind, len(values), after_ifd + len(blobs))
+            blobs += packed
+    data_at = after_ifd + len(blobs)
+    pos = table.index(struct.pack("<HHI", 273, 4, 1)) + 8
+    table = table[:pos] + struct.pack("<I", data_at) + table[pos + 4:]
+    body = b"II*\0" + struct.pack("<I", ifd_at) + struct.pack("<H", count) + table + b"\0\0\0\0" + blobs + data
+    Path(path).write_bytes(body)
+    return Path(path)
+
+
+def pack12(values: np.ndarray) -> bytes:
+    """Pack 12-bit samples two to three bytes, most significant bits first (TIFF's order)."""
+    flat = values.astype(np.uint16).ravel()
+    if flat.size % 2:
+        flat = np.append(flat, 0)
+    a, b = flat[0::2].astype(np.uint32), flat[1::2].astype(np.uint32)
+    triple = np.stack([a >> 4, ((a & 0xF) << 4) | (b >> 8), b & 0xFF], axis=1).astype(np.uint8)
+    return triple.tobytes()
+
+
+def make_tiff12(path: Path, values: np.ndarray) -> Path:
+    """A 12-bit gray TIFF (BitsPerSample 12, as film scanners write); ``values`` in 0..4095.
+    Rows are padded to whole bytes as the TIFF spec asks, so use an even width."""
+    height, width = values.shape
+    assert width % 2 == 0
+    return raw_tiff(path, pack12(values), width, height, 1, 12)
+
+
+def make_tiff_u32(path: Path, values: np.ndarray) -> Path:
+    """A 32-bit unsigned gray TIFF; ``values`` uint32."""
+    height, width = values.shape
+    return raw_tiff(path, values.astype("<u4").tobytes(), width, height, 1, 32, sample_format=1)
+
+
+def make_tiff_float_rgb(path: Path, rgb: np.ndarray, orientation: Optional[int] = None) -> Path:
+    """A 32-bit float RGB TIFF (values in 0..1, as HDR and scientific software write)."""
+    height, width = rgb.shape[:2]
+    extra = {274: orientation} if orientation else None
+    return raw_tiff(path, rgb.astype("<f4").tobytes(), width, height, 3, 32, sample_format=3, extra=extra)
+
+
+def make_oriented(path: Path, fmt: str, orientation: int, sixteen: bool = False,
+                  upright: Optional[np.ndarray] = None) -> np.ndarray:
+    """Write ``upright`` (default ``asymmetric_rgb()``) stored so that EXIF/TIFF
+    ``orientation`` turns it upright, as JPEG, PNG, WEBP, HEIF or TIFF (8 or 16 bit
+    for TIFF). Returns the upright pixels the loader must give back."""
+    upright = asymmetric_rgb() if upright is None else upright
+    stored = orientation_source(upright, orientation)
+    if sixteen:
+        assert fmt == "TIFF"
+        data = (stored.astype(np.uint16) * 257).astype("<u2").tobytes()
+        raw_tiff(path, data, stored.shape[1], stored.shape[0], 3, 16, extra={274: orientation})
+        return upright.astype(np.uint16) * 257
+    exif = Image.Exif()
+    exif[274] = orientation
+    exif[271] = "TestCam"
+    params = {"quality": 90} if fmt in ("JPEG", "WEBP", "HEIF") else {}
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    _save_pil(path, Image.fromarray(stored), fmt, exif=exif.tobytes(), **params)
+    return upright
+
+
+def make_multipage_tiff(path: Path, pages: list[np.ndarray]) -> Path:
+    """A multi-page 8-bit TIFF with the given pages in order (e.g. thumbnail first)."""
+    images = [Image.fromarray(p) for p in pages]
+    images[0].save(path, format="TIFF", save_all=True, append_images=images[1:], compression="tiff_lzw")
+    return Path(path)
+
+
+def corrupt_png_chunk_crc(png: bytes, kind: bytes) -> bytes:
+    """``png`` with the CRC of its first ``kind`` chunk flipped (an old program's bug)."""
+    pos = png.index(kind) - 4
+    length = struct.unpack(">I", png[pos:pos + 4])[0]
+    crc_at = pos + 8 + length
+    return png[:crc_at] + bytes(b ^ 0xFF for b in png[crc_at:crc_at + 4]) + png[crc_at + 4:]

@@ -21,6 +21,7 @@ from colorizer_gui.backends.base import Availability, Backend, BackendError
 from colorizer_gui.core import color
 from colorizer_gui.core.batch import BatchResult, run_batch
 from colorizer_gui.core.progress import ProgressEvent
+from colorizer_gui.core.photo import OUTPUT_MARKER
 
 from photo_factory import colour_scene, gray_scene, make_jpeg, make_png, make_png16, ramp16
 
@@ -116,7 +117,7 @@ def test_cancel_after_first_photo_leaves_only_finished_outputs(tmp_path):
     assert [s for s, _d in result.done] == [photos[0]]
     assert result.not_reached == 3
     out_files = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert out_files == ["p0_color.png"]  # no .partial or temp files either
+    assert out_files == [OUTPUT_MARKER, "p0_color.png"]  # no .partial or temp files either
     with Image.open(tmp_path / "out" / "p0_color.png") as im:
         im.load()
         assert im.size == (64, 48)
@@ -179,7 +180,8 @@ def test_skip_existing_skips_photos_already_done(tmp_path):
     assert [d.name for _s, d in second.done] == ["p1_color.png"]
     assert backend.calls == 1
     after = snapshot(tmp_path / "out")
-    assert {k: v for k, v in after.items() if k != "p1_color.png"} == before
+    assert {k: v for k, v in after.items() if k not in ("p1_color.png", OUTPUT_MARKER)} == {
+        k: v for k, v in before.items() if k != OUTPUT_MARKER}
 
     # Without skip_existing nothing is overwritten: a counter is added instead.
     third = run_batch([tmp_path / "in"], tmp_path / "out", FormulaBackend())

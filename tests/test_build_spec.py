@@ -108,6 +108,14 @@ def test_hidden_imports_exist_and_excludes_hit_nothing_we_import():
         assert not clash, f"build.spec excludes {excluded}, which the app imports ({clash})"
 
 
+def test_video_support_is_bundled():
+    """PyAV's compiled modules (which PyInstaller cannot follow) and our video modules are listed."""
+    analysis = _analysis(run_spec())
+    hidden = set(analysis["hiddenimports"])
+    assert {"av", "av.video.frame", "av.container.output", "av.audio.stream",
+            "colorizer_gui.core.video", "colorizer_gui.gui.video_preview"} <= hidden
+
+
 def test_tkdnd_for_this_platform_will_be_bundled():
     """tkinterdnd2's own hook (found by PyInstaller) or the spec's fallback collects tkdnd."""
     origin = Path(importlib.util.find_spec("tkinterdnd2").origin).parent

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from colorizer_gui.core import color
+from colorizer_gui.core.photo import OUTPUT_MARKER
 
 from photo_factory import (
     asymmetric_rgb, gray_scene, make_cmyk_jpeg, make_exif_rotated_jpeg, make_jpeg, make_png,
@@ -81,7 +82,7 @@ def test_mixed_folder_good_photos_written_bad_ones_named(tmp_path, zhang_weights
 
     assert result.returncode == 1, result.stderr
     assert snapshot(src) == before  # every input byte-identical, nothing added beside them
-    written = {p.name: p for p in out.iterdir()}
+    written = {p.name: p for p in out.iterdir() if p.name != OUTPUT_MARKER}  # the copies' list
     assert set(written) == {"good_color.jpg", "deep16_color.png", "cmyk_color.jpg", "rgba_color.png",
                             "rotated_color.jpg", "Großmutter 1952 ✓_color.jpg"}
     assert read_rgb(written["good_color.jpg"]).shape == (60, 80, 3)
@@ -118,7 +119,7 @@ def test_colorize_with_cgan_all_good_exits_zero_and_defaults_beside_photos(tmp_p
     # --skip-existing: a second run does nothing and still succeeds.
     again = run_cli("colorize", src, "--backend", "cgan", "--weights", tiny_cgan, "--skip-existing")
     assert again.returncode == 0, again.stderr
-    assert sorted(p.name for p in (src / "colorized").iterdir()) == ["a_color.png"]
+    assert sorted(p.name for p in (src / "colorized").iterdir()) == [OUTPUT_MARKER, "a_color.png"]
     assert "Skipped 1 photo" in again.stdout
 
 
@@ -197,7 +198,7 @@ def test_ctrl_c_stops_at_a_photo_boundary_leaving_whole_files(tmp_path, zhang_we
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
-    files = sorted(out.iterdir())
+    files = sorted(p for p in out.iterdir() if p.name != OUTPUT_MARKER)
     assert 1 <= len(files) < 12
     assert all(f.name.endswith("_color.png") for f in files), files  # no partial/temp files
     for f in files:

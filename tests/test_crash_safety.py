@@ -74,6 +74,8 @@ def _check_outputs(out: Path, sizes: dict[str, tuple[int, int]]) -> dict[str, in
     if not out.exists():
         return per_source
     for path in out.iterdir():
+        if path.name == ".colorizer-copies":  # the list of copies Colorizer wrote here
+            continue
         if path.name.startswith("."):
             assert TEMP_NAME.match(path.name), f"unexpected hidden file {path.name}"
             continue
@@ -129,23 +131,28 @@ def test_kill_9_during_a_batch_never_leaves_a_broken_output(tmp_path, tiny_cgan)
     print(f"batch: {kills} kills in {trial + 1} runs")
     assert kills >= 4
 
-    # Temp files of earlier crashes are ignored by the next run; one untouched for
-    # hours is deleted, a fresh one (maybe another window's save) is left alone.
+    # Temp files that killed runs left are deleted by the next run; one a live save
+    # holds locked (another window's, say) is left alone.
+    import fcntl
+
     out.mkdir(exist_ok=True)
-    fresh = out / ".colorizer-0123456789ab.partial"
-    fresh.write_bytes(b"\xff\xd8\xff half a jpeg")
-    old = out / ".colorizer-ba9876543210.partial"
-    old.write_bytes(b"\xff\xd8\xff half a jpeg")
-    hours_ago = time.time() - 3 * 3600
-    os.utime(old, (hours_ago, hours_ago))
-    final = subprocess.run([sys.executable, "-m", "colorizer_gui", *map(str, args)], cwd=REPO, env=_env(),
-                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    live = out / ".colorizer-0123456789ab.partial"
+    live.write_bytes(b"\xff\xd8\xff a save in progress")
+    left = out / ".colorizer-ba9876543210.partial"
+    left.write_bytes(b"\xff\xd8\xff half a jpeg")
+    seconds_ago = time.time() - 30
+    for path in (live, left):
+        os.utime(path, (seconds_ago, seconds_ago))
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        final = subprocess.run([sys.executable, "-m", "colorizer_gui", *map(str, args)], cwd=REPO, env=_env(),
+                               capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
     assert final.returncode == 0, final.stderr
     assert "Colorized" in final.stdout and "of 10 photos" in final.stdout
     counts = _check_outputs(out, sizes)
     assert counts == {stem: 1 for stem in sizes}  # every input has exactly one output
     assert {p.name: _sha(p) for p in album.iterdir()} == originals
-    assert fresh.exists() and not old.exists()
+    assert live.exists() and not left.exists()
 
 
 # --------------------------------------------------------------------------- training

@@ -13,17 +13,21 @@ from colorizer_gui.core import model_store, paths
 from colorizer_gui.core.download import (DownloadCancelled, DownloadError, download_file, download_zhang,
                                          partial_path)
 from colorizer_gui.core.model_store import ZHANG_WEIGHTS_NAME
+from colorizer_gui.core.zhang_files import ZHANG_SHA256, ZhangSource, zhang_sources
 
 PAYLOAD = np.random.default_rng(0).bytes(300_000)
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 
 
 class _Server:
-    """Serves ``files[path] = bytes`` with Range support; ``mode`` bends the rules."""
+    """Serves ``files[path] = bytes`` with Range support; ``mode`` bends the rules
+    for every path, ``modes[path]`` for one: "wrong" (other bytes), "truncated"
+    (hang up half way), "loop" (redirect back and forth forever)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.mode = "good"
+        self.modes: dict[str, str] = {}
         self.ranges: list[str] = []
         owner = self
 
@@ -32,11 +36,18 @@ class _Server:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                mode = owner.modes.get(self.path.rstrip("~"), owner.mode)
+                if mode == "loop":  # /x -> /x~ -> /x -> ...
+                    self.send_response(302)
+                    self.send_header("Location", self.path[:-1] if self.path.endswith("~") else self.path + "~")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = owner.files.get(self.path)
                 if body is None:
                     self.send_error(404)
                     return
-                if owner.mode == "wrong":
+                if mode == "wrong":
                     body = bytes(reversed(body))
                 start = 0
                 header = self.headers.get("Range")
@@ -49,7 +60,7 @@ class _Server:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
-                if owner.mode == "truncated":  # promise everything, send half, hang up
+                if mode == "truncated":  # promise everything, send half, hang up
                     self.wfile.write(body[start:start + (len(body) - start) // 2])
                     self.wfile.flush()
                     self.close_connection = True
@@ -137,11 +148,14 @@ def _tiny_caffemodel(names: list[bytes]) -> bytes:
     return out
 
 
+def _source(url: str, body: bytes) -> ZhangSource:
+    return ZhangSource(url, "caffemodel", hashlib.sha256(body).hexdigest(), len(body))
+
+
 def test_download_zhang_installs_into_the_user_weights_folder(server, monkeypatch):
     good = _tiny_caffemodel([b"conv1_2norm", b"conv8_313", b"class8_ab"])
     server.files["/" + ZHANG_WEIGHTS_NAME] = good
-    monkeypatch.setenv("COLORIZER_ZHANG_URL", server.url)
-    path = download_zhang(expected_size=len(good), expected_sha1=hashlib.sha1(good).hexdigest())
+    path = download_zhang(sources=[_source(server.url + "/" + ZHANG_WEIGHTS_NAME, good)])
     assert path == paths.user_weights_dir() / ZHANG_WEIGHTS_NAME
     assert model_store.find_weights(ZHANG_WEIGHTS_NAME) == path
 
@@ -150,12 +164,13 @@ def test_download_zhang_refuses_a_file_that_is_not_the_colorization_net(server):
     other = _tiny_caffemodel([b"conv1", b"fc8"])
     server.files["/" + ZHANG_WEIGHTS_NAME] = other
     with pytest.raises(DownloadError, match="not the Zhang colorization net"):
-        download_zhang(base_url=server.url, expected_size=len(other), expected_sha1=None)
+        download_zhang(sources=[_source(server.url + "/" + ZHANG_WEIGHTS_NAME, other)])
     assert model_store.find_weights(ZHANG_WEIGHTS_NAME) is None
 
 
-def test_download_zhang_checks_the_published_size_by_default(server):
+def test_download_zhang_checks_the_published_size_and_sha256_by_default(server):
     server.files["/" + ZHANG_WEIGHTS_NAME] = _tiny_caffemodel([b"conv8_313", b"class8_ab", b"conv1_2norm"])
     with pytest.raises(DownloadError, match="128946764"):
         download_zhang(base_url=server.url)
     assert model_store.find_weights(ZHANG_WEIGHTS_NAME) is None
+    assert [s.sha256 for s in zhang_sources(server.url)] == [ZHANG_SHA256]

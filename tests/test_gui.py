@@ -180,7 +180,7 @@ def test_open_folder_from_command_line_then_colorize_all(make_app, tiny_model, p
     assert app.busy()
     pump(app, lambda: app.last_summary is not None, timeout=60, what="the batch")
     out = photo_folder / "colorized"
-    written = sorted(p.name for p in out.iterdir())
+    written = sorted(p.name for p in out.iterdir() if p.name != ".colorizer-copies")  # Colorizer's list
     assert written == [f"scan {i}_color.jpg" for i in range(3)]
     for i in range(3):
         row = names[f"scan {i}.jpg"]
@@ -208,7 +208,8 @@ def test_cancel_mid_batch_keeps_only_whole_files(make_app, tiny_model, tmp_path)
     assert 0 < len(result.done) < 40
     assert "Stopped by the user" in app.last_summary
     out = folder / "colorized"
-    assert sorted(p.name for p in out.iterdir()) == sorted(Path(d).name for _s, d in result.done)
+    assert sorted(p.name for p in out.iterdir() if p.name != ".colorizer-copies") == sorted(
+        Path(d).name for _s, d in result.done)
     done_rows = [r for r in app.rows.values() if r.status == "done"]
     assert len(done_rows) == len(result.done)
     assert all(r.status in ("done", "ready") for r in app.rows.values())
@@ -451,7 +452,7 @@ def test_keyboard_ctrl_enter_colorizes_the_selected_photo_and_escape_cancels(mak
     press("ctrl+Return")
     pump(app, lambda: app.last_summary is not None, timeout=60, what="Ctrl+Enter to colorize")
     assert app.rows[chosen].status == "done"
-    assert sorted(p.name for p in (folder / "colorized").iterdir()) == ["k03_color.png"]
+    assert sorted(p.name for p in (folder / "colorized").iterdir()) == [".colorizer-copies", "k03_color.png"]
     assert all(r.status == "ready" for p, r in app.rows.items() if p != chosen), "only the selected photo"
     # Escape closes the summary dialog (which took the keyboard focus when it opened)...
     assert app.dialogs

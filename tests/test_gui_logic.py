@@ -97,7 +97,12 @@ def test_every_job_ends_with_exactly_one_of_done_error_or_cancelled(tmp_path):
     assert _endings(_run_job(stops)) == ["cancelled"]
     assert _endings(_run_job(lambda job: 42, cancel=True)) == ["cancelled"]
     # The fine-tune dialog's photo count is such a job too, even for a folder that vanished.
-    (tmp_path / "a.png").write_bytes(b"")
+    # Only files whose bytes are an image count: an empty .png or a script named .jpg does not.
+    from PIL import Image
+
+    Image.new("L", (4, 4)).save(tmp_path / "a.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "script.jpg").write_bytes(b"%!PS-Adobe-3.0\n")
     counted = _run_job(workers.count_photos, str(tmp_path))
     assert _endings(counted) == ["done"] and counted.posted[-1][1][1] == (str(tmp_path), 1)
     assert len(_endings(_run_job(workers.count_photos, str(tmp_path / "gone")))) == 1

@@ -135,3 +135,41 @@ def test_cli_hints_options_and_bad_sidecars(tmp_path):
     assert usage.returncode == 2 and "--hints is for one photo" in usage.stderr
     missing = _cli("colorize", str(good), "--hints", str(tmp_path / "nope.json"), home=tmp_path / "home")
     assert missing.returncode == 2 and "the hints file" in missing.stderr and "does not exist" in missing.stderr
+
+
+def test_hint_editor_undo_redo_and_every_change_saved(tmp_path):
+    from colorizer_gui.gui.hint_editor import HintEditor
+
+    photo = _gray_photo(tmp_path / "wedding.png")
+    before = photo.read_bytes()
+    editor, problem = HintEditor.for_photo(photo)
+    assert problem == "" and editor.hints == []
+    first = editor.add(0.2, 0.3, (30, 60, 200), "her dress")
+    editor.add(0.8, 0.5, (190, 30, 35))
+    editor.move(first, 0.25, 1.4)  # dragged past the edge: stays on the photo
+    assert editor.hints[0].y == 1.0 and load_hints(sidecar_beside(photo))[0].y == 1.0
+    editor.remove(1)
+    assert [h.name for h in load_hints(sidecar_beside(photo))] == ["her dress"]
+    assert editor.undo() and len(editor.hints) == 2
+    assert editor.redo() and len(editor.hints) == 1
+    editor.clear()
+    assert not sidecar_beside(photo).exists()
+    assert editor.undo() and len(load_hints(sidecar_beside(photo))) == 1
+    reopened, _ = HintEditor.for_photo(photo)
+    assert reopened.hints == editor.hints
+    # Nearest hint within reach of the pointer, in screen pixels of the shown photo.
+    assert reopened.hit(0.26, 0.99, 400, 300) == 0 and reopened.hit(0.5, 0.5, 400, 300) is None
+    assert photo.read_bytes() == before
+
+
+def test_colour_memory_keeps_named_swatches_first_and_skips_bad_entries():
+    from colorizer_gui.gui.hint_editor import STARTER_SWATCHES, remember_swatch, swatches_from_settings
+
+    assert swatches_from_settings(None) == list(STARTER_SWATCHES)
+    stored = remember_swatch([], "Dad's uniform", (60, 70, 50))
+    stored = remember_swatch(stored, "the blue Ford", (40, 70, 160))
+    stored = remember_swatch(stored, "dad's UNIFORM", (62, 72, 52))
+    names = [n for n, _ in swatches_from_settings(stored)]
+    assert names[:2] == ["dad's UNIFORM", "the blue Ford"] and names.count("Dad's uniform") == 0
+    assert swatches_from_settings([{"name": "x", "rgb": [1, 2]}, {"rgb": [1, 2, 3]}, 7,
+                                   {"name": "ok", "rgb": [1, 2, 3]}]) == [("ok", (1, 2, 3))]

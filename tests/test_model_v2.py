@@ -174,3 +174,15 @@ def test_dataset_gives_aged_l_and_hint_planes_when_asked():
     assert torch.equal(rich[(0, 1)][0], x_rich)  # reproducible per (epoch, index)
     aged = [not torch.equal(rich[(e, 2)][0][:1], plain[(e, 2)][0]) for e in range(12)]
     assert 3 <= sum(aged) <= 11
+
+
+def test_nearest_bin_table_agrees_with_a_direct_search():
+    from training.class_loss import nearest_bin_table
+
+    bins = zhang_ab_bins().numpy().astype(np.float64)
+    table = nearest_bin_table(bins)
+    rng = np.random.default_rng(0)
+    for a, b in rng.integers(-128, 128, (200, 2)):
+        direct = np.argmin(((bins - (a, b)) ** 2).sum(1))
+        assert np.allclose(((bins[table[a + 128, b + 128]] - (a, b)) ** 2).sum(),
+                           ((bins[direct] - (a, b)) ** 2).sum())

@@ -719,6 +719,13 @@ def test_remove_stale_partials_deletes_only_old_save_temps(tmp_path):
         path.write_bytes(b"x")
     for path in (old, theirs, photo):
         os.utime(path, (old_time, old_time))
-    assert remove_stale_partials(tmp_path) == 1
-    assert not old.exists() and fresh.exists() and theirs.exists() and photo.exists()
+    locked = tmp_path / ".colorizer-cccccccccccc.partial"  # old, but a live save holds it
+    locked.write_bytes(b"x")
+    os.utime(locked, (old_time, old_time))
+    import fcntl
+
+    with open(locked, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        assert remove_stale_partials(tmp_path) == 1
+    assert not old.exists() and fresh.exists() and theirs.exists() and photo.exists() and locked.exists()
     assert remove_stale_partials(tmp_path / "missing") == 0

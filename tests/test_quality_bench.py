@@ -145,3 +145,27 @@ def test_bench_runs_end_to_end(tmp_path, monkeypatch):
     text = results.read_text(encoding="utf-8")
     assert "keep me" in text and "## Quality: tiny" in text and "| PSNR" in text
     assert (out / "summary-cgan.md").read_text(encoding="utf-8").count("| PSNR") == 1
+
+
+def test_truth_hints_files_carry_the_truths_colour_at_each_point(tmp_path):
+    from colorizer_gui.core.hints import load_hints
+
+    truth = np.zeros((60, 80, 3), np.uint8)
+    truth[:, :40] = (200, 30, 40)
+    truth[:, 40:] = (30, 60, 200)
+    path = quality.truth_hints_file(truth, 10, np.random.default_rng(0), tmp_path / "h.colorizer.json")
+    hints = load_hints(path)
+    assert len(hints) == 10
+    for hint in hints:
+        if hint.x < 0.45:
+            assert hint.rgb == (200, 30, 40)
+        elif hint.x > 0.55:
+            assert hint.rgb == (30, 60, 200)
+
+
+def test_aged_inputs_are_fixed_per_photo_and_differ_from_the_clean_l():
+    truth = _photo(3)
+    clean = quality.input_lightness(truth, 0, None)
+    aged = quality.input_lightness(truth, 0, 5)
+    assert np.array_equal(aged, quality.input_lightness(truth, 0, 5))
+    assert np.abs(aged - clean).mean() > 0.5

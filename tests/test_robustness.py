@@ -19,16 +19,18 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from colorizer_gui.core.photo import OUTPUT_MARKER
 from photo_factory import (
-    colour_scene, gray_scene, make_cmyk_jpeg, make_exif_rotated_jpeg, make_jpeg,
-    make_palette_png, make_png, make_png16, make_png_bomb, make_random_bytes, make_tiff16, make_truncated,
-    ramp16,
+    asymmetric_rgb, colour_scene, corrupt_png_chunk_crc, encode, gray_scene, make_cmyk_jpeg,
+    make_exif_rotated_jpeg, make_jpeg, make_multipage_tiff, make_oriented, make_palette_png, make_png,
+    make_png16, make_png_bomb, make_random_bytes, make_tiff, make_tiff12, make_tiff16, make_tiff_float_rgb,
+    make_tiff_u32, make_truncated, quadrant_means, ramp16, srgb_icc,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,8 +67,25 @@ def decode_fully(path: Path) -> tuple[tuple[int, int], str]:
         return im.size, im.mode
 
 
-def failed_lines(stderr: str) -> dict[str, str]:
-    return dict(re.findall(r"^FAILED (.+?): (.+)$", stderr, flags=re.M))
+def failed_lines(stderr: str, kind: str = "FAILED") -> dict[str, str]:
+    """{path: message} from the CLI's ``FAILED path: message`` lines (or ``SKIPPED``)."""
+    return dict(re.findall(rf"^{kind} (.+?): (.+)$", stderr, flags=re.M))
+
+
+def upright_card(path: Path) -> bool:
+    """Whether a colour copy of ``asymmetric_rgb`` is upright: its quadrants rank in
+    lightness as the card's do (the copy keeps the original's L, whatever colours
+    the network guessed); any flip or turn reorders them."""
+    import cv2
+
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    pixels = pixels if pixels.dtype == np.uint8 else (pixels // 257).astype(np.uint8)
+    card = asymmetric_rgb()
+    if pixels.shape[:2] != card.shape[:2]:
+        return False
+    got = quadrant_means(pixels).mean(axis=1)
+    want = quadrant_means(np.repeat(cv2.cvtColor(card, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)).mean(axis=1)
+    return list(np.argsort(got)) == list(np.argsort(want))
 
 
 @contextmanager
@@ -131,6 +150,8 @@ class Case:
     error: Optional[str] = None   # regex the failure line must match when it must fail
     mode: Optional[str] = None    # expected PIL mode of the output, when it matters
     out_name: Optional[str] = None  # output file name when not <stem>_color<ext>
+    skipped: bool = False         # with ``error``: a SKIPPED line (format not supported), not FAILED
+    check: Optional[Callable[[Path], bool]] = None  # what the output must show beyond its size
 
     @property
     def ok(self) -> bool:
@@ -212,6 +233,55 @@ def build_bad_corpus(root: Path) -> list[Case]:
     make_jpeg(root / "-rf --help.jpg", gray_scene(20, 30, seed=9))
     cases.append(Case("-rf --help.jpg", "name starting with '-'", size=(30, 20)))
 
+    # Issue 18: orientation in TIFFs (Pillow and OpenCV turn them upright themselves).
+    for orientation in range(2, 9):
+        make_oriented(root / f"tiff-orientation-{orientation}.tif", "TIFF", orientation)
+        cases.append(Case(f"tiff-orientation-{orientation}.tif", f"TIFF Orientation {orientation}, 8-bit",
+                          size=(48, 32), check=upright_card))
+    for orientation in (3, 6, 8):
+        make_oriented(root / f"tiff16-orientation-{orientation}.tif", "TIFF", orientation, sixteen=True)
+        cases.append(Case(f"tiff16-orientation-{orientation}.tif", f"TIFF Orientation {orientation}, 16-bit RGB",
+                          size=(48, 32), check=upright_card))
+    for orientation in (5, 7):
+        make_oriented(root / f"png-orientation-{orientation}.png", "PNG", orientation)
+        cases.append(Case(f"png-orientation-{orientation}.png", f"PNG eXIf orientation {orientation}",
+                          size=(48, 32), check=upright_card))
+    make_tiff12(root / "film-scan-12bit.tif", (np.linspace(0, 4095, 40 * 64).reshape(40, 64)).astype(np.uint16))
+    cases.append(Case("film-scan-12bit.tif", "12-bit gray TIFF (BitsPerSample 12)", size=(64, 40),
+                      check=lambda p: 100 < float(np.asarray(Image.open(p).convert("L")).mean()) < 160))
+    make_tiff_u32(root / "u32.tif", np.linspace(0, 2**32 - 1, 30 * 40).reshape(30, 40).astype(np.uint32))
+    cases.append(Case("u32.tif", "32-bit unsigned gray TIFF", size=(40, 30),
+                      check=lambda p: np.asarray(Image.open(p).convert("L"))[0, 0] < 30))
+    make_tiff_float_rgb(root / "float-rgb.tif", asymmetric_rgb().astype(np.float32) / 255.0)
+    cases.append(Case("float-rgb.tif", "32-bit float RGB TIFF", size=(48, 32), check=upright_card))
+    make_multipage_tiff(root / "thumbnail-first.tif", [gray_scene(60, 80, seed=11), gray_scene(300, 400, seed=11)])
+    cases.append(Case("thumbnail-first.tif", "2-page TIFF, 80x60 thumbnail first", size=(400, 300)))
+    icc = bytearray(srgb_icc()) + bytes(150_000)
+    icc[0:4] = len(icc).to_bytes(4, "big")
+    Image.fromarray(gray_scene(30, 40, seed=12)).convert("RGB").save(root / "big-icc.jpg", "JPEG",
+                                                                       icc_profile=bytes(icc))
+    cases.append(Case("big-icc.jpg", "JPEG with a 150 KB ICC profile", size=(40, 30),
+                      check=lambda p: len(Image.open(p).info.get("icc_profile", b"")) == len(icc)))
+    from PIL import PngImagePlugin
+
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("Comment", "scanned 1998")
+    (root / "bad-text-crc.png").write_bytes(corrupt_png_chunk_crc(
+        encode(Image.fromarray(gray_scene(20, 30, seed=13)), "PNG", pnginfo=meta), b"tEXt"))
+    cases.append(Case("bad-text-crc.png", "PNG whose tEXt chunk has a bad checksum", size=(30, 20)))
+    make_tiff(root / "IMG_0001.CR2", gray_scene(20, 30, seed=14))
+    cases.append(Case("IMG_0001.CR2", "camera RAW (CR2; TIFF-shaped)", skipped=True,
+                      error=r"not supported \(camera RAW: export a TIFF or JPEG"))
+    from PIL import features
+
+    if features.check("avif"):
+        Image.fromarray(gray_scene(20, 30, seed=15)).convert("RGB").save(root / "photo.avif", "AVIF")
+        cases.append(Case("photo.avif", "AVIF", size=(30, 20), out_name="photo_color.png"))
+    if os.name != "nt":
+        make_jpeg(root / "back\\slash.jpg", gray_scene(20, 30, seed=16))
+        cases.append(Case("back\\slash.jpg", "backslash in the name (Linux, macOS)", size=(30, 20),
+                          out_name="back_slash_color.jpg"))
+
     # Near PATH_MAX: the output folder name ("out" beside "corpus") is 3 bytes
     # shorter and "_color" adds 6; the hidden temp name written first
     # (".colorizer-<12 hex>.partial") is 17 bytes longer than "deep_color.jpg".
@@ -260,6 +330,7 @@ def test_corpus_through_the_cli(bad_corpus, tiny_cgan, tmp_path):
     assert "Traceback" not in result.stderr
     assert snapshot(root) == before  # every original byte-identical, nothing added beside them
     failed = failed_lines(result.stderr)
+    skipped = failed_lines(result.stderr, "SKIPPED")
     for case in cases:
         src = str(root / case.rel)
         if case.ok:
@@ -269,14 +340,19 @@ def test_corpus_through_the_cli(bad_corpus, tiny_cgan, tmp_path):
             assert size == case.size, case.rel
             if case.mode:
                 assert mode == case.mode, case.rel
+            if case.check:
+                assert case.check(dest), case.rel
         else:
-            assert re.search(case.error, failed[src]), (case.rel, failed[src])
+            said = skipped if case.skipped else failed
+            assert re.search(case.error, said[src]), (case.rel, said[src])
             assert not list(out.rglob(f"{Path(case.rel).stem}_color*")), case.rel
-    assert len(failed) == sum(not c.ok for c in cases)
+    assert len(failed) == sum(not c.ok and not c.skipped for c in cases)
+    assert len(skipped) == sum(c.skipped for c in cases)
     n_ok = sum(c.ok for c in cases)
     assert f"Colorized {n_ok} of {len(cases)} photos" in result.stdout
-    assert "1 photo already in colour was colorized anyway" in result.stdout
-    written = [p for p in out.rglob("*") if p.is_file()]
+    n_colour = 1 + sum(c.check is upright_card for c in cases)  # the colour card is colour too
+    assert f"{n_colour} photos already in colour were colorized anyway" in result.stdout
+    written = [p for p in out.rglob("*") if p.is_file() and p.name != OUTPUT_MARKER]  # the copies' list
     assert len(written) == n_ok  # no temp files left, no extra outputs
     assert not [p for p in written if p.name.startswith(".")]
     # 16-bit inputs keep 16 bits in PNG/TIFF outputs.
@@ -357,7 +433,7 @@ def test_file_deleted_before_it_is_loaded_is_reported_and_the_batch_goes_on(tmp_
     assert "not found (was it moved or deleted?)" in result.failed[0][1]
     assert len(result.done) == 4 and not result.cancelled
     assert all(p.read_bytes() == data for p, data in keep.items())
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [OUTPUT_MARKER] + [
         f"photo{i}_color.png" for i in (0, 1, 3, 4)]
 
 
@@ -370,7 +446,8 @@ def _inject_oserror(monkeypatch, folder: Path, code: int, after: int = 0) -> Non
     count = {"n": 0}
 
     def fake_open(path, flags, *args, **kwargs):
-        if flags & os.O_CREAT and Path(os.fsdecode(path)).parent == folder:
+        name = Path(os.fsdecode(path))
+        if flags & os.O_CREAT and name.parent == folder and name.name != OUTPUT_MARKER:
             count["n"] += 1
             if count["n"] > after:
                 raise OSError(code, os.strerror(code), os.fsdecode(path))
@@ -407,8 +484,8 @@ def test_disk_full_injected_keeps_whole_files_and_no_temp(tmp_path, cgan_backend
     result = run_batch([tmp_path / "album"], out, cgan_backend)
     assert len(result.done) == 2 and len(result.failed) == 2
     assert all("the disk is full" in msg for _src, msg in result.failed)
-    assert sorted(p.name for p in out.iterdir()) == ["photo0_color.png", "photo1_color.png"]
-    assert all(decode_fully(p)[0] == (56, 40) for p in out.iterdir())
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "photo0_color.png", "photo1_color.png"]
+    assert all(decode_fully(p)[0] == (56, 40) for p in out.iterdir() if p.name != OUTPUT_MARKER)
     assert snapshot(tmp_path / "album") == before
 
 
@@ -446,7 +523,7 @@ def test_full_disk_through_the_cli(tmp_path, tiny_cgan):
             pytest.skip("cannot mount a small tmpfs here; covered by the injected test")
         result = run_cli("colorize", album, "-o", out, "--backend", "cgan", "--weights", tiny_cgan,
                          "--device", "cpu", "--render-size", "64")
-        written = sorted(p for p in out.iterdir())
+        written = sorted(p for p in out.iterdir() if p.name != OUTPUT_MARKER)
         sizes = {p.name: decode_fully(p)[0] for p in written}
     assert result.returncode == 1, result.stderr
     failed = failed_lines(result.stderr)
@@ -490,7 +567,7 @@ def test_cli_handles_a_name_starting_with_a_dash(tmp_path, tiny_cgan):
     result = run_cli("colorize", "-o", out, "--backend", "cgan", "--weights", tiny_cgan, "--device", "cpu",
                      "--", album / "-o.png")
     assert result.returncode == 0, result.stderr
-    assert [p.name for p in out.iterdir()] == ["-o_color.png"]
+    assert {p.name for p in out.iterdir()} == {OUTPUT_MARKER, "-o_color.png"}
 
 
 def test_existing_symlink_at_the_output_name_is_never_written_through(tmp_path, cgan_backend):
@@ -533,18 +610,21 @@ def test_output_folder_that_is_a_link_to_the_input_folder(tmp_path, cgan_backend
     assert len(result.done) == 3, result.failed
     after = snapshot(album)
     assert {k: v for k, v in after.items() if k in before} == before
-    assert set(after) - set(before) == {f"photo{i}_color.png" for i in range(3)}
+    assert set(after) - set(before) == {OUTPUT_MARKER} | {f"photo{i}_color.png" for i in range(3)}
 
     # Again with skip-existing: our own copies are not taken for originals.
     result = run_batch([album], link, cgan_backend, skip_existing=True)
     assert not result.done and len(result.skipped) == 3
     assert snapshot(album) == after
 
-    # Files named one by one: copies land beside them under new names, originals untouched.
+    # Files named one by one: copies land beside them under new names, originals untouched
+    # (the list of copies Colorizer keeps in the folder grows, nothing else changes).
     result = run_batch(photos, link, cgan_backend)
     assert len(result.done) == 3, result.failed
+    after.pop(OUTPUT_MARKER)
     assert {k: v for k, v in snapshot(album).items() if k in after} == after
     after = snapshot(album)
+    after.pop(OUTPUT_MARKER)
     # And again: new counter names, still nothing overwritten.
     result = run_batch(photos, link, cgan_backend)
     again = snapshot(album)

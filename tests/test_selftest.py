@@ -18,7 +18,7 @@ from tiny_cgan import TINY_CONFIGS, make_tiny_generator_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^Colorizer (\S+) self-test OK: cgan on (cpu|cuda), 320x240 in [0-9.]+ s, "
-                  r"mean \|dL\| ([0-9.]+)(; .*)?$")
+                  r"mean \|dL\| ([0-9.]+), clip 12 frames with sound(; .*)?$")
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +99,27 @@ def test_command_line_flag_prints_one_line_and_exits_0(tmp_path):
     # It wrote nothing to the user's folders.
     home = tmp_path / "home"
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))
+
+
+def test_a_video_path_that_loses_the_sound_fails_the_self_test(tmp_path, monkeypatch):
+    """The bundle's video check looks at what a user would hear, not just that a file appeared."""
+    from colorizer_gui.core import video
+
+    real = video.colorize_video
+
+    def silent(src, out_dir, backend, **kwargs):
+        import av
+
+        src_silent = Path(out_dir).parent / "silent.mp4"
+        with av.open(str(src)) as c, av.open(str(src_silent), "w") as out:
+            stream = out.add_stream_from_template(c.streams.video[0])
+            for packet in c.demux(c.streams.video[0]):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    out.mux(packet)
+        return real(src_silent, out_dir, backend, **kwargs)
+
+    monkeypatch.setattr(video, "colorize_video", silent)
+    weights = make_tiny_generator_file(tmp_path / "tiny.safetensors")
+    ok, line = selftest.run_self_test(weights=weights, device="cpu")
+    assert not ok and "sound was not copied" in line, line

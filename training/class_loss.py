@@ -31,17 +31,31 @@ PRIOR_MIX = 0.5
 LOGIT_STRIDE = 4
 
 
+def nearest_bin_table(bins: np.ndarray) -> np.ndarray:
+    """(256, 256) int: the nearest bin of every integer ab in [-128, 127]^2
+    (index ``[a + 128, b + 128]``), so binning a photo is one lookup per pixel."""
+    grid = np.arange(-128, 128, dtype=np.float64)
+    a, b = np.meshgrid(grid, grid, indexing="ij")
+    points = np.stack([a.ravel(), b.ravel()], axis=1)
+    table = np.empty(len(points), np.int64)
+    for start in range(0, len(points), 8192):  # chunks keep the distance matrix small
+        chunk = points[start:start + 8192]
+        table[start:start + 8192] = np.argmin(((chunk[:, None, :] - bins[None]) ** 2).sum(-1), axis=1)
+    return table.reshape(256, 256)
+
+
 def bin_prior(images: Sequence[np.ndarray], bins: np.ndarray, pixels_per_image: int = 4096,
               seed: int = 0) -> np.ndarray:
     """Smoothed bin frequencies (Q,) of the training photos (uint8 RGB), summing to 1."""
     rng = np.random.default_rng(seed)
+    table = nearest_bin_table(bins)
     counts = np.zeros(len(bins), np.float64)
     for rgb in images:
         ab = rgb_to_lab(rgb)[:, :, 1:].reshape(-1, 2)
         if len(ab) > pixels_per_image:
             ab = ab[rng.choice(len(ab), pixels_per_image, replace=False)]
-        nearest = np.argmin(((ab[:, None, :] - bins[None]) ** 2).sum(-1), axis=1)
-        counts += np.bincount(nearest, minlength=len(bins))
+        index = np.clip(np.rint(ab).astype(np.int64) + 128, 0, 255)
+        counts += np.bincount(table[index[:, 0], index[:, 1]], minlength=len(bins))
     probs = counts / max(counts.sum(), 1.0)
     d2 = ((bins[:, None, :] - bins[None]) ** 2).sum(-1)
     smooth = np.exp(-d2 / (2 * PRIOR_SIGMA ** 2)) @ probs

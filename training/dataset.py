@@ -30,10 +30,12 @@ import numpy as np
 
 from colorizer_gui.core.color import chroma_stats, rgb_to_lab
 from colorizer_gui.nets.norm import AB_SCALE, L_CENTER
+from colorizer_gui.core.photo import SUPPORTED_EXTENSIONS, PhotoError, load_rgb8
 
 from .errors import TrainingError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# The photo loader's own list, so training and colorize agree on what a photo is.
+IMAGE_SUFFIXES = tuple(sorted(SUPPORTED_EXTENSIONS))
 CACHE_SCALE = 1.25
 # A photo is "gray" when almost no pixel has chroma above this (CIE ab units).
 GRAY_P99_CHROMA = 12.0
@@ -106,25 +108,16 @@ def list_image_files(folder: Path) -> list[Path]:
 
 
 def decode_rgb(path: Path) -> np.ndarray:
-    """Decode ``path`` to uint8 RGB with EXIF orientation applied; raise OSError if broken."""
-    from PIL import Image, ImageOps
+    """Decode ``path`` to uint8 RGB with EXIF orientation applied (transparency on
+    white); raise OSError if broken or not an allowed image format.
 
+    Goes through the app's one photo loader, so a training folder is read with
+    exactly the decoders ``colorize`` uses: a PostScript or PDF file named
+    ``.jpg`` is refused by its magic bytes and never reaches Ghostscript."""
     try:
-        with Image.open(path) as img:
-            img.verify()  # catches truncated/damaged files that still have a header
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(img, dtype=np.float32)
-                arr = np.clip(arr / (65535.0 if arr.max() > 255 else 255.0) * 255.0, 0, 255)
-                return np.repeat(arr.astype(np.uint8)[:, :, None], 3, axis=2)
-            if img.mode in ("RGBA", "LA", "P", "PA"):
-                img = img.convert("RGBA")
-                background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(background, img)
-            return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise OSError(str(err) or type(err).__name__) from None
+        return load_rgb8(Path(path))
+    except PhotoError as err:
+        raise OSError(str(err)) from None
 
 
 def is_gray_or_sepia(rgb: np.ndarray) -> bool:

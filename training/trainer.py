@@ -428,6 +428,11 @@ class _Run:
             "base_weights": Path(self.base_weights).name if self.base_weights else "",
             "trained_by": "colorizer_gui train",
         }
+        from colorizer_gui.nets.weights_check import nonfinite_tensors
+
+        if nonfinite_tensors(self.gen.state_dict()):  # never write a model that colours nothing
+            raise TrainingError(f"Training stopped at step {self.step}: the model's weights became NaN "
+                                "or infinite, so it was not exported; try a lower learning rate.")
         was_training = self.gen.training
         self.gen.eval()
         written = save_generator(self.gen, Path(dest or o.out), meta, fp16=True)
@@ -485,6 +490,11 @@ class _Run:
                 ab_norm = ab_norm.to(self.device, non_blocking=True)
                 self.in_step = True
                 losses = self.train_step(l_norm, ab_norm)
+                if not all(map(math.isfinite, losses.values())):  # stop before a broken step is saved
+                    raise TrainingError(
+                        f"Training stopped at step {self.step + 1}: the loss became NaN or infinite "
+                        f"({', '.join(f'{k} {v}' for k, v in losses.items())}). Nothing broken was "
+                        "saved; try a lower learning rate (--lr-l1/--lr-gan) or another --init model.")
                 self.step += 1
                 self.step_in_epoch += 1
                 self.in_step = False

@@ -77,3 +77,13 @@ class Backend(ABC):
     def describe(self) -> str:
         """One line about what this backend runs on (weights file, device)."""
         return f"{self.title}"
+
+    def model_file(self) -> Optional[Path]:
+        """The model file the colours come from (after ``load``), for the copy's
+        provenance; None when the backend has none."""
+        return None
+
+    def provenance_settings(self) -> dict[str, str]:
+        """Backend options that shape the colours (beyond render size and
+        saturation), recorded in each copy's provenance."""
+        return {}

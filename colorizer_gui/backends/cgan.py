@@ -55,6 +55,17 @@ def render_size_for_model(metadata: dict[str, str]) -> int:
     return max(_MIN_RENDER, 32 * round(1.5 * crop / 32))
 
 
+def verify_weights(path: Path) -> dict[str, str]:
+    """Refuse ``path`` unless it is a generator Colorizer can trust: every check of
+    ``colorizer_gui.nets.weights_check`` (bounded config, exact tensor list, float
+    dtypes, no NaN/Inf, a finite test forward), run on the CPU. Returns its
+    metadata; raises ``WeightsError`` naming the file. Used by import, set-default
+    and the GUI's Models menu, the same checks ``load`` runs."""
+    from ..nets.weights_io import load_generator
+
+    return load_generator(Path(path), "cpu")[1]
+
+
 class CganBackend(Backend):
     """Conditional-GAN U-Net generator run with PyTorch on CPU or CUDA."""
 
@@ -200,6 +211,9 @@ class CganBackend(Backend):
                 out = run_generator(self.model, l_norm)
             ab = denormalize_ab(out.float())[0].permute(1, 2, 0)
         return ab.cpu().numpy().astype(np.float32, copy=False)
+
+    def model_file(self) -> Optional[Path]:
+        return self.weights_path if self.model is not None else model_store.resolve_cgan_weights(self.weights)
 
     def describe(self) -> str:
         """Title, weights file and device (after load; before it, what would be used)."""

@@ -107,16 +107,22 @@ def verify_caffemodel(path: Path) -> None:
 def download_weights(on_progress: Optional["ProgressCallback"] = None,
                      should_stop: Optional["StopCallback"] = None,
                      base_url: Optional[str] = None) -> Path:
-    """Download the official weights (size, SHA-1 and an OpenCV load check); return the path."""
+    """Download the official weights, trying each source in turn (SHA-256, size and an
+    OpenCV load check; the authors' PyTorch release is converted to Caffe once); return the path."""
     from ..core.download import download_zhang
+    from .zhang_convert import convert_pth_to_caffemodel
 
     return download_zhang(on_progress=on_progress, should_stop=should_stop, base_url=base_url,
-                          verify=verify_caffemodel)
+                          verify=verify_caffemodel, convert_pth=convert_pth_to_caffemodel)
 
 
 def import_weights(src: Path) -> Path:
-    """Import a model file the user picked, checking a .caffemodel with OpenCV too."""
-    return model_store.import_model_file(Path(src), verify_caffemodel=verify_caffemodel)
+    """Import a model file the user picked: a .caffemodel is checked with OpenCV
+    too, a .safetensors generator with every check the cgan backend makes."""
+    from .cgan import verify_weights
+
+    return model_store.import_model_file(Path(src), verify_caffemodel=verify_caffemodel,
+                                         verify_safetensors=verify_weights)
 
 
 class ZhangBackend(Backend):
@@ -215,6 +221,12 @@ class ZhangBackend(Backend):
         self.load()
         with self._lock:
             return _forward(self._net, lightness)
+
+    def model_file(self) -> Optional[Path]:
+        return self.files()[0]
+
+    def provenance_settings(self) -> dict[str, str]:
+        return {"temperature": f"{self.temperature:g}"}
 
     def describe(self) -> str:
         model = self.files()[0]

@@ -1,5 +1,8 @@
-"""Colorize many photos in one go: the engine behind the GUI's folder drop, the
-``colorize`` command and the benchmarks.
+"""Colorize many photos (and videos) in one go: the engine behind the GUI's
+folder drop, the ``colorize`` command and the benchmarks.
+
+A video is colorized in the calling thread too, frame by frame (core/video.py,
+which streams its frames, so memory stays flat), between the photos around it.
 
 The backend predicts in the calling thread only (backends are not thread-safe);
 decoding the next photos and merging/saving the finished ones run in I/O threads
@@ -9,6 +12,7 @@ so a cancelled batch leaves only whole files.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -21,12 +25,14 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from . import pipeline
+from . import pipeline, provenance, video
 from .hints import Hint, HintsError, hints_for, load_hints
-from .photo import (SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, load_photo, photo_pixel_count,
-                    remove_stale_partials, saves_bgr)
+from .photo import (Photo, PhotoError, display_name, find_photos, is_photo_file, load_photo, make_folders,
+                    output_extension, photo_pixel_count, recorded_outputs, remove_stale_partials,
+                    saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .text import format_duration
+from .video import is_video_file
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
     from ..backends.base import Backend
@@ -47,6 +53,14 @@ PREFETCH_PIXELS = 64_000_000
 WRITERS = 2
 #: How many recent photos the ETA's moving average looks at.
 _ETA_WINDOW = 8
+#: Marks a video job in the read queue: videos are read frame by frame as they
+#: are colorized, not decoded ahead like photos.
+_VIDEO = object()
+
+
+def is_media_file(name: str | Path) -> bool:
+    """Whether a file found in a folder is one the batch colorizes (photo or video)."""
+    return is_photo_file(name) or is_video_file(name)
 
 
 @dataclass
@@ -55,10 +69,12 @@ class BatchResult:
 
     ``done``: (source, written file); ``failed``: (source, message for the user);
     ``skipped``: (source, reason); ``recoloured``: sources that were already in
-    colour and were colorized anyway; ``notes``: (source, message) for things the
-    user should know that did not stop a photo (a bad hints file, hints the
-    backend cannot use); ``total``: photos found; ``cancelled``: the user stopped
-    the batch (photos not reached are in none of the lists).
+    colour and were colorized anyway; ``notes``: (source, something the user should
+    know that did not stop the photo: which page of a multi-page TIFF was used, a
+    bad hints file, hints the backend cannot use); ``left_out``: colour copies
+    Colorizer made earlier, found in a folder input and not counted as photos;
+    ``total``: photos found; ``cancelled``: the user stopped the batch (photos not
+    reached are in none of the lists).
     """
 
     done: list[tuple[Path, Path]] = field(default_factory=list)
@@ -66,6 +82,8 @@ class BatchResult:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     recoloured: list[Path] = field(default_factory=list)
+    notes: list[tuple[Path, str]] = field(default_factory=list)
+    left_out: list[Path] = field(default_factory=list)
     total: int = 0
     cancelled: bool = False
     elapsed_s: float = 0.0
@@ -85,8 +103,13 @@ class BatchResult:
         def photos(n: int) -> str:
             return f"{n} photo" if n == 1 else f"{n} photos"
 
+        copies = ""
+        if self.left_out:
+            n = len(self.left_out)
+            copies = (f" Left out {n} colour {'copy' if n == 1 else 'copies'} Colorizer made earlier "
+                      "(not photos to colorize).")
         if self.total == 0:
-            return "No photos found."
+            return "No photos found." + copies
         parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
         if self.recoloured:
             parts.append(f"{photos(len(self.recoloured))} already in colour "
@@ -99,15 +122,18 @@ class BatchResult:
             parts.append(f"Skipped {photos(len(self.skipped))} ({detail}).")
         if self.failed:
             parts.append(f"{photos(len(self.failed))} could not be colorized.")
+        if self.notes:
+            parts.append(f"{photos(len({src for src, _note in self.notes}))} came with a note "
+                         "(which page of several, a damaged optional part that was ignored).")
         if self.cancelled:
             parts.append(f"Stopped by the user; {photos(self.not_reached)} not started.")
-        folders = sorted({str(dest.parent) for _src, dest in self.done})
+        folders = sorted({display_name(str(dest.parent)) for _src, dest in self.done})
         if len(folders) == 1:
             parts.append(f"Saved in {folders[0]}.")
         elif folders:
             parts.append(f"Saved in {len(folders)} folders.")
         parts.append("The originals were not changed.")
-        return " ".join(parts)
+        return " ".join(parts) + copies
 
 
 @dataclass(frozen=True)
@@ -125,26 +151,47 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 _OUTPUT_STEM = re.compile(r".*_color(-\d+)?")
-
-
 def looks_like_output(path: Path) -> bool:
     """Whether ``path`` is named like a colour copy Colorizer wrote (``<stem>_color[-N].<ext>``)."""
     return _OUTPUT_STEM.fullmatch(Path(path).stem) is not None
 
 
-def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Job], list[tuple[Path, str]]]:
+def written_by_colorizer(path: Path, recorded: Optional[frozenset[str]] = None) -> bool:
+    """True only for a file Colorizer itself wrote: its name is in its folder's
+    marker file, or (a copy moved elsewhere, or from before the marker existed) it
+    is named like a copy and carries Colorizer's provenance. A user's own folder
+    named ``colorized`` or photo named ``*_color.jpg`` is never mistaken for one."""
+    path = Path(path)
+    names = recorded_outputs(path.parent) if recorded is None else recorded
+    if path.name in names:
+        return True
+    if not looks_like_output(path):
+        return False
+    try:
+        return bool(provenance.read_provenance(path)["colorizer"])
+    except Exception:  # unreadable: let the photo's own load say why
+        return False
+
+
+def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
+              skipped: Optional[list[tuple[Path, str]]] = None,
+              problems: Optional[list[tuple[Path, str]]] = None,
+              left_out: Optional[list[Path]] = None) -> tuple[list[_Job], list[tuple[Path, str]]]:
     """Expand ``inputs`` into (source, output folder) jobs, and list inputs that do not exist.
 
     Folders are searched recursively. With ``out_dir`` the sub-folders of a folder
     input are mirrored under it (so ``a/x.jpg`` and ``b/x.jpg`` stay apart);
-    without it each photo gets a ``colorized`` folder beside it. Files already
-    inside an output folder are not picked up again from a folder input. A file
+    without it each photo gets a ``colorized`` folder beside it. Copies Colorizer
+    wrote earlier (``written_by_colorizer``) are not picked up again from a folder
+    input, and are listed in ``left_out``; photos a folder holds in a format
+    Colorizer cannot read go to ``skipped`` with the reason, and photos that cannot
+    be opened at all (a path too long for the system) to ``problems``. A file
     named explicitly is always tried, so a wrong file gets a clear message.
     """
     jobs: list[_Job] = []
     missing: list[tuple[Path, str]] = []
     seen: set[Path] = set()
-    out_resolved = Path(out_dir).resolve() if out_dir is not None else None
+    markers: dict[Path, frozenset[str]] = {}
 
     def add(src: Path, dest_dir: Path) -> None:
         key = src.resolve()
@@ -152,27 +199,32 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Jo
             seen.add(key)
             jobs.append(_Job(src, dest_dir))
 
+    def ours(src: Path) -> bool:
+        if src.parent not in markers:
+            markers[src.parent] = recorded_outputs(src.parent)
+        return written_by_colorizer(src, markers[src.parent])
+
     for raw in inputs:
         item = Path(raw)
         if item.is_dir():
-            # "-o" is the folder itself (or holds it): the originals live in the
-            # output folder, so only files named like our outputs are left out.
-            writes_into_input = out_resolved is not None and _inside(item.resolve(), out_resolved)
-            for src in find_photos([item], recursive=True):
+            found_problems: list[tuple[Path, str]] = []
+            for src in find_photos([item], recursive=True, accept=is_media_file,
+                                   problems=found_problems):
                 src = Path(src)
-                resolved = src.resolve()
+                if ours(src):
+                    if left_out is not None:
+                        left_out.append(src)
+                    continue
                 # find_photos walks the folder itself, so src is item/<sub-folders>/<name>.
                 rel_parent = src.parent.relative_to(item) if _inside(src, item) else Path()
-                if out_resolved is not None:
-                    if _inside(resolved, out_resolved) and (
-                            not writes_into_input or looks_like_output(src)):
-                        continue  # our own earlier outputs
-                    add(src, Path(out_dir) / rel_parent)
-                else:
-                    if DEFAULT_OUT_NAME in rel_parent.parts:
-                        continue  # our own earlier outputs
-                    add(src, src.parent / DEFAULT_OUT_NAME)
-        elif item.is_file():
+                add(src, Path(out_dir) / rel_parent if out_dir is not None else src.parent / DEFAULT_OUT_NAME)
+            for path, message in found_problems:
+                if message.startswith("this format is not supported"):
+                    if skipped is not None:
+                        skipped.append((path, message))
+                elif problems is not None:
+                    problems.append((path, message))
+        elif item.exists():  # a FIFO or device too: load_photo says it is not a regular file
             add(item, Path(out_dir) if out_dir is not None else item.parent / DEFAULT_OUT_NAME)
         else:
             missing.append((item, "no such file or folder"))
@@ -180,14 +232,35 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path]) -> tuple[list[_Jo
 
 
 def _existing_output(job: _Job) -> Optional[Path]:
-    """An earlier ``<stem>_color.<ext>`` for this source in its output folder, if any."""
+    """This source's own colour copy from an earlier run, if it is in the output folder.
+
+    A copy counts when it is named ``<stem>_color[-N]`` with the extension this
+    source's copy gets (so ``wedding.tif`` is not taken as done because
+    ``wedding_color.jpg`` exists from ``wedding.jpg``), Colorizer recorded writing
+    it, and, when it records its source, that source has this photo's name."""
     if not job.dest_dir.is_dir():
         return None
-    stem = f"{job.src.stem}_color"
-    for ext in {job.src.suffix, job.src.suffix.lower(), *SUPPORTED_EXTENSIONS}:
-        candidate = job.dest_dir / f"{stem}{ext}"
-        if ext and candidate.is_file():
-            return candidate
+    recorded = recorded_outputs(job.dest_dir)
+    if not recorded:
+        return None
+    ext = (video.OUTPUT_EXTENSION if is_video_file(job.src.name)
+           else output_extension("", job.src)).lower()
+    stem = f"{job.src.stem}_color".casefold()
+    for name in sorted(recorded):
+        candidate = Path(name)
+        if candidate.suffix.lower() != ext or not looks_like_output(candidate):
+            continue
+        if re.sub(r"-\d+$", "", candidate.stem).casefold() != stem:
+            continue
+        path = job.dest_dir / name
+        if not path.is_file():
+            continue
+        try:
+            source = provenance.read_provenance(path)["colorizer"].get("Source")
+        except Exception:
+            source = None
+        if source is None or source == provenance.display_name(job.src.name):
+            return path
     return None
 
 
@@ -219,17 +292,31 @@ def _decode(src: Path, hint_source: HintSource) -> tuple[Photo, np.ndarray, list
 
 
 def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
-                    saturation: float, dest_dir: Path) -> Path:
+                    saturation: float, dest_dir: Path,
+                    made_by: Optional[provenance.Provenance] = None) -> Path:
     """Writer thread: join ab with the full-resolution L and save atomically."""
     # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
     bgr = saves_bgr(photo)
     pixels = pipeline.merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
     try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        make_folders(dest_dir)
     except OSError as err:
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
     return pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
-                                   ab_shape=ab.shape[:2], bgr=bgr)
+                                   ab_shape=ab.shape[:2], bgr=bgr, made_by=made_by)
+
+
+def _colorize_video(job: _Job, backend: "Backend", render_size: Optional[int], saturation: float,
+                    recolour: bool, report: ProgressCallback, stop: StopCallback) -> tuple[str, object]:
+    """Colorize one video of the batch: ("done" or "recoloured", written file) or
+    ("skipped", reason). Frame progress goes to ``report`` (stage "frames")."""
+    info = video.probe_video(job.src)
+    is_colour = video.video_looks_colour(info)
+    if is_colour and not recolour:
+        return "skipped", "already in colour"
+    dest = video.colorize_video(job.src, job.dest_dir, backend, render_size, saturation,
+                                on_progress=report, should_stop=stop, info=info)
+    return ("recoloured" if is_colour else "done"), dest
 
 
 def describe_error(err: BaseException) -> str:
@@ -273,7 +360,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
 
     ``out_dir``: one output folder (sub-folders of folder inputs mirrored under it),
     or None for a ``colorized`` folder beside each photo. ``skip_existing`` skips a
-    photo whose ``<stem>_color.<ext>`` is already there; ``recolour`` False skips
+    photo whose own colour copy is already there (``_existing_output``); copies
+    Colorizer wrote are never taken as photos to colorize, and every skip is
+    listed with its reason. Each copy records in its provenance the backend, the
+    settings and the number of colour hints used. ``recolour`` False skips
     photos that are already in colour. ``on_progress`` gets ProgressEvent(stage=
     "colorize") as photos start and finish; ``should_stop`` is polled between
     photos. A bad photo is listed in ``failed`` and the batch goes on. Colour
@@ -284,22 +374,29 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     report = on_progress or no_progress
     stop = should_stop or never_stop
     result = BatchResult()
-    jobs, missing = plan_jobs(inputs, out_dir)
+    skipped_early: list[tuple[Path, str]] = []
+    missing_problems: list[tuple[Path, str]] = []
+    jobs, missing = plan_jobs(inputs, out_dir, skipped=skipped_early, problems=missing_problems,
+                              left_out=result.left_out)
+    missing.extend(missing_problems)
     result.failed.extend(missing)
-    result.total = len(jobs) + len(missing)
+    result.skipped.extend(skipped_early)
+    result.total = len(jobs) + len(missing) + len(skipped_early)
     if not jobs:
         result.elapsed_s = time.monotonic() - started
         report(ProgressEvent("colorize", result.total, result.total))
         return result
 
     backend.load()
+    made_by = provenance.for_backend(backend, render_size, saturation, 0)
     for folder in {job.dest_dir for job in jobs}:
         remove_stale_partials(folder)
+        video.remove_abandoned_partials(folder)  # left by a run that was killed
     # Pillow registers its format plugins lazily on first use, and two threads
     # doing that at once can see a half-filled registry: register them now.
     Image.init()
     eta = _Eta()
-    processed = len(missing)
+    processed = len(missing) + len(skipped_early)
     names = {job.src: job.src.name for job in jobs}
     hints_unused_said = False
 
@@ -352,6 +449,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 if skip_existing and _existing_output(job) is not None:
                     pending_reads.append((job, None, 0))
                     continue
+                if is_video_file(job.src):
+                    pending_reads.append((job, _VIDEO, 0))  # type: ignore[arg-type]
+                    continue
                 upcoming.append((job, photo_pixel_count(job.src)))
             job, pixels = upcoming[0]
             queued = sum(p for _job, _fut, p in pending_reads)
@@ -371,12 +471,27 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             top_up_reads()
             collect_writes(keep=len(pending_writes))
             if fut is None:
-                existing = _existing_output(job)
-                finish(job.src, "skipped", f"already colorized ({existing.name if existing else ''})", counted=False)
+                finish(job.src, "skipped", "already colorized (its colour copy is in the output folder)",
+                       counted=False)
                 continue
             emit(job.src.name)
+            if fut is _VIDEO:
+                try:
+                    outcome = _colorize_video(job, backend, render_size, saturation, recolour, report, stop)
+                except video.VideoStopped:
+                    result.cancelled = True
+                    break
+                except Exception as err:  # noqa: BLE001 - reported per video
+                    finish(job.src, "failed", describe_error(err))
+                    continue
+                if outcome[0] == "recoloured":
+                    result.recoloured.append(job.src)
+                    outcome = ("done", outcome[1])
+                finish(job.src, outcome[0], outcome[1], counted=outcome[0] == "done")
+                continue
             try:
                 photo, lightness_full, hints, note = fut.result()
+                result.notes.extend((job.src, photo_note) for photo_note in photo.notes)
                 if photo.is_colour and not recolour:
                     finish(job.src, "skipped", "already in colour", counted=False)
                     continue
@@ -398,12 +513,14 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                                       sum(w[3] for w in pending_writes) + pixels > PREFETCH_PIXELS):
                 collect_writes(keep=len(pending_writes) - 1)
             pending_writes.append((job.src, photo.is_colour, writer.submit(
-                _merge_and_save, photo, lightness_full, ab, saturation, job.dest_dir), pixels))
+                _merge_and_save, photo, lightness_full, ab, saturation, job.dest_dir,
+                dataclasses.replace(made_by, hints=len(hints) if hints and backend.accepts_hints else 0)),
+                pixels))
             del photo, lightness_full, ab  # the writer holds them now
         collect_writes(keep=0)
     finally:
         for _job, fut, _pixels in pending_reads:
-            if fut is not None:
+            if isinstance(fut, Future):
                 fut.cancel()
         readers.shutdown(wait=True, cancel_futures=True)
         # Let a save in progress finish: it is atomic, so nothing partial is left.
@@ -414,4 +531,5 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     return result
 
 
-__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "plan_jobs", "run_batch"]
+__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "is_media_file", "plan_jobs",
+           "run_batch"]

@@ -95,7 +95,8 @@ def list_weight_files() -> list[tuple[str, Path]]:
     for label, folder in zip(("user", "bundled"), weights_search_dirs()):
         if folder.is_dir():
             for item in sorted(folder.iterdir()):
-                if item.suffix in (".safetensors", ".caffemodel") and item.is_file():
+                if (item.suffix.lower() in (".safetensors", ".caffemodel") and item.is_file()
+                        and not item.name.startswith(".")):
                     found.append((label, item))
     return found
 
@@ -124,15 +125,50 @@ def _check_safetensors(path: Path) -> None:
         raise ModelImportError(f"{path.name} is not a readable .safetensors file ({err})") from None
 
 
-def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], None]] = None) -> Path:
+def imported_name(src: Path, folder: Path) -> Path:
+    """Where an imported ``.safetensors`` file goes: its own name in ``folder``
+    (suffix in lower case), never the bundled default's name, and never over a
+    different file already there (``-2``, ``-3``, ... instead)."""
+    stem = Path(src).stem
+    if (stem + ".safetensors").casefold() == CGAN_DEFAULT_NAME.casefold():
+        stem += "-imported"  # must never shadow the bundled default
+    dest = folder / f"{stem}.safetensors"
+    counter = 1
+    while dest.exists() and not _same_bytes(dest, src):
+        counter += 1
+        dest = folder / f"{stem}-{counter}.safetensors"
+    return dest
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                block = fa.read(1 << 20)
+                if block != fb.read(1 << 20):
+                    return False
+                if not block:
+                    return True
+    except OSError:
+        return False
+
+
+def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], None]] = None,
+                      verify_safetensors: Optional[Callable[[Path], None]] = None) -> Path:
     """Copy a model file the user picked into the user weights folder; return the new path.
 
-    Accepts ``.safetensors`` (its header must parse) and the Zhang ``.caffemodel``
-    (its protobuf structure must be the colorization net; ``verify_caffemodel``,
-    e.g. ``colorizer_gui.backends.zhang.verify_caffemodel``, adds an OpenCV load
-    check). Refuses everything else, pickle-based files above all. The copy is
-    checked in the destination folder, then renamed into place; an existing
-    file of the same name is replaced only by a verified one.
+    Accepts ``.safetensors`` (any case) and the Zhang ``.caffemodel``; refuses
+    everything else, pickle-based files above all. The user's own file is
+    checked BEFORE anything is copied (a 2 GB file that is not a model is never
+    copied), so messages name it: its header must parse, then
+    ``verify_safetensors`` (the full generator check, e.g.
+    ``colorizer_gui.backends.cgan.verify_weights``) or, for a .caffemodel, the
+    protobuf structure and ``verify_caffemodel`` (an OpenCV load check) must
+    pass. The copy goes to a temp file, then is renamed into place. An imported
+    generator keeps its own name (``imported_name``); a .caffemodel becomes the
+    Zhang model, replacing an older one only once the new one is verified.
     """
     from .zhang_files import CaffeModelError, check_zhang_caffemodel_structure
 
@@ -146,23 +182,30 @@ def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], No
         raise ModelImportError(f"{src.name}: Colorizer only loads .safetensors (and the Zhang .caffemodel)")
     if not src.is_file():
         raise ModelImportError(f"{src} does not exist")
+    before = src.stat()
+    if suffix == ".safetensors":
+        _check_safetensors(src)
+        if verify_safetensors is not None:
+            verify_safetensors(src)
+    else:
+        try:
+            check_zhang_caffemodel_structure(src)
+        except CaffeModelError as err:
+            raise ModelImportError(str(err)) from None
+        if verify_caffemodel is not None:
+            verify_caffemodel(src)
     folder = paths.user_weights_dir()
-    dest = folder / (ZHANG_WEIGHTS_NAME if suffix == ".caffemodel" else src.name)
+    dest = folder / ZHANG_WEIGHTS_NAME if suffix == ".caffemodel" else imported_name(src, folder)
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".import-", suffix=suffix)
     tmp = Path(tmp_name)
     try:
         os.chmod(tmp, paths.new_file_mode())
         with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
-        if suffix == ".safetensors":
-            _check_safetensors(tmp)
-        else:
-            try:
-                check_zhang_caffemodel_structure(tmp)
-            except CaffeModelError as err:
-                raise ModelImportError(str(err)) from None
-            if verify_caffemodel is not None:
-                verify_caffemodel(tmp)
+        after = src.stat()
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or \
+                tmp.stat().st_size != before.st_size:
+            raise ModelImportError(f"{src.name} changed while it was being imported; try again")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

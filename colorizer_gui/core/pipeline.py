@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
-from . import color
+from . import color, provenance
 from .hints import Hint, hint_planes
-from .photo import Photo, load_photo, output_path, save_photo, saves_bgr, saves_lossy
+from .photo import Photo, load_photo, output_path, record_output, save_photo, saves_bgr, saves_lossy
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
     from ..backends.base import Backend
@@ -24,14 +24,21 @@ def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
                    render_size: Optional[int] = None, hints: Sequence[Hint] = ()) -> np.ndarray:
     """Run ``backend`` on the full-resolution L (``photo_lightness``) and return ab
     at the backend's size. ``hints`` reach backends that ``accepts_hints``."""
+    small = render_lightness(lightness_full, backend, render_size)
+    if hints and backend.accepts_hints:
+        return backend.predict_ab(small, hint_planes(hints, *small.shape[:2]))
+    return backend.predict_ab(small)
+
+
+def render_lightness(lightness_full: np.ndarray, backend: "Backend",
+                     render_size: Optional[int] = None) -> np.ndarray:
+    """The full-resolution L (``photo_lightness``) shrunk to the backend's render
+    size: float32 in [0, 100], what ``backend.predict_ab`` takes."""
     height, width = lightness_full.shape[:2]
     rh, rw = backend.render_shape(height, width, render_size)
     # (8-bit L shrinks in 8 bits: its averages round to 0.4 L, as fine as the photo's own levels.)
     small = color.lightness_float(color.resize_plane(lightness_full, rh, rw))
-    small = np.ascontiguousarray(small, dtype=np.float32)
-    if hints and backend.accepts_hints:
-        return backend.predict_ab(small, hint_planes(hints, rh, rw))
-    return backend.predict_ab(small)
+    return np.ascontiguousarray(small, dtype=np.float32)
 
 
 def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional[int] = None,
@@ -55,9 +62,11 @@ def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Opt
                   saturation: float = 1.0, hints: Sequence[Hint] = ()) -> Path:
     """Load ``src``, colorize it and save ``out_dir/<stem>_color.<ext>``; return the path.
 
-    ``hints``: colour hints for this photo (``core.hints``). Raises ``PhotoError``
-    (unreadable photo, unwritable folder) or the backend's ``BackendError``. The
-    original file is only ever opened for reading.
+    ``hints``: colour hints for this photo (``core.hints``). The copy records how it
+    was made (``core/provenance.py``, with the number of hints used).
+
+    Raises ``PhotoError`` (unreadable photo, unwritable folder) or the backend's
+    ``BackendError``. The original file is only ever opened for reading.
     """
     photo = load_photo(Path(src))
     lightness_full = photo_lightness(photo)
@@ -69,7 +78,10 @@ def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Opt
     # Saving needs the metadata, not the source pixels: free them before encoding
     # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse the output.
     photo = dataclasses.replace(photo, pixels=photo.pixels[:0, :0])
-    return save_colorized(photo, pixels, Path(out_dir), scratch=True, ab_shape=ab.shape[:2], bgr=bgr)
+    used = len(hints) if hints and backend.accepts_hints else 0
+    made_by = provenance.for_backend(backend, render_size, saturation, used)
+    return save_colorized(photo, pixels, Path(out_dir), scratch=True, ab_shape=ab.shape[:2], bgr=bgr,
+                          made_by=made_by)
 
 
 # The steps of colorize_file, one by one, for callers that run them on different
@@ -99,15 +111,30 @@ def merge_ab(lightness_full: np.ndarray, ab: np.ndarray, pixel_dtype: np.dtype,
 
 
 def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path, scratch: bool = False,
-                   ab_shape: Optional[tuple[int, int]] = None, bgr: bool = False) -> Path:
-    """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (never overwriting); return the path.
+                   ab_shape: Optional[tuple[int, int]] = None, bgr: bool = False,
+                   made_by: Optional[provenance.Provenance] = None, dest: Optional[Path] = None) -> Path:
+    """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (or ``dest``, never overwriting);
+    return the path. The name is recorded in the folder's marker file
+    (``photo.record_output``) so later runs can tell our copies from the user's files.
 
     ``scratch``: ``rgb`` is not used afterwards, so saving may reorder it in place.
     ``ab_shape``: the (height, width) the colours were predicted at; see
-    ``coarse_chroma``. ``bgr``: the pixels are in BGR order (``merge_ab(bgr=True)``)."""
-    dest = output_path(photo.path, Path(out_dir), photo.format)
+    ``coarse_chroma``. ``bgr``: the pixels are in BGR order (``merge_ab(bgr=True)``).
+    ``made_by``: how the colours were made, recorded in the copy (XMP and EXIF
+    Software); the original's own EXIF is kept either way."""
+    ours = dest is None
+    if dest is None:
+        dest = output_path(photo.path, Path(out_dir), photo.format)
     coarse = ab_shape is not None and coarse_chroma(rgb.shape[:2], ab_shape)
-    return save_photo(rgb, dest, like=photo, scratch=scratch, half_res_chroma=coarse, bgr=bgr)
+    xmp = software = None
+    if made_by is not None:
+        xmp = made_by.xmp(photo.path, page=photo.info.get("page", ""))
+        software = made_by.software
+    written = save_photo(rgb, dest, like=photo, scratch=scratch, half_res_chroma=coarse, bgr=bgr,
+                         xmp=xmp, software=software)
+    if ours:
+        record_output(written)
+    return written
 
 
 def coarse_chroma(photo_shape: tuple[int, ...], ab_shape: tuple[int, ...]) -> bool:

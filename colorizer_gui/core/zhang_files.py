@@ -2,28 +2,55 @@
 its structure that needs no OpenCV DNN (the backend adds a full load check).
 
 The 129 MB ``colorization_release_v2.caffemodel`` is on no package registry;
-the app downloads it from the authors' site on request, or imports a copy.
+the app downloads it on request from the sources below (the authors' current
+PyTorch release first, then caffemodel mirrors), or imports a copy.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .model_store import ZHANG_WEIGHTS_NAME
 
-# The authors' release (https://github.com/richzhang/colorization, branch caffe,
-# models/fetch_release_models.sh); the https address is the same server.
-ZHANG_URLS: tuple[str, ...] = (
-    "https://people.eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/"
-    + ZHANG_WEIGHTS_NAME,
-    "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/"
-    + ZHANG_WEIGHTS_NAME,
-)
 ZHANG_SIZE = 128_946_764
-# Published by OpenCV for this very URL (opencv_extra testdata/dnn/download_models.py).
-# No SHA-256 is published; SHA-1 plus the exact size identifies the file.
-ZHANG_SHA1 = "21e61293a3fa6747308171c11b6dd18a68a26e7f"
+# Published with the file's size in OpenVINO's open_model_zoo
+# (models/public/colorization-v2/model.yml).
+ZHANG_SHA256 = "f5af1e602646328c792e1094f9876fe9cd4c09ac46fa886e5708a1abc89137b1"
+# The authors' current host: the same weights as a PyTorch file (richzhang/colorization,
+# colorizers/eccv16.py); its name carries the start of its SHA-256, as torch.hub checks.
+ZHANG_PTH_URL = "https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth"
+ZHANG_PTH_SHA256 = "9b330a0bae53f4ded77b1e23defbf78beaa09c10ebc4c4999e8e4f4a160b93f9"
 ZHANG_URL_ENV = "COLORIZER_ZHANG_URL"
+
+
+@dataclass(frozen=True)
+class ZhangSource:
+    """One place to get the Zhang weights: ``kind`` "caffemodel" (installed as it
+    is) or "pth" (the PyTorch release, converted once after its hash matched).
+    Every byte is checked against ``sha256`` (and ``size`` when known)."""
+
+    url: str
+    kind: str
+    sha256: str
+    size: Optional[int] = None
+
+
+# Tried in this order. The Berkeley links the app used first have been dead since
+# 2024; the Dropbox copy is the one the PySimpleGUI colorizer demo documents;
+# OpenVINO keeps the files of its model zoo under its storage server.
+ZHANG_SOURCES: tuple[ZhangSource, ...] = (
+    ZhangSource(ZHANG_PTH_URL, "pth", ZHANG_PTH_SHA256),
+    ZhangSource("https://www.dropbox.com/s/dx0qvhhp5hbcx7z/colorization_release_v2.caffemodel?dl=1",
+                "caffemodel", ZHANG_SHA256, ZHANG_SIZE),
+    ZhangSource("https://storage.openvinotoolkit.org/repositories/open_model_zoo/public/2022.1/"
+                "colorization-v2/" + ZHANG_WEIGHTS_NAME, "caffemodel", ZHANG_SHA256, ZHANG_SIZE),
+    ZhangSource("https://people.eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/"
+                + ZHANG_WEIGHTS_NAME, "caffemodel", ZHANG_SHA256, ZHANG_SIZE),
+    ZhangSource("http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/"
+                + ZHANG_WEIGHTS_NAME, "caffemodel", ZHANG_SHA256, ZHANG_SIZE),
+)
 
 # Layers the colorization net must have (checked by name, without OpenCV).
 _REQUIRED_LAYERS = (b"conv8_313", b"class8_ab", b"conv1_2norm")
@@ -33,12 +60,13 @@ class CaffeModelError(ValueError):
     """The file is not a Caffe model of the expected kind; the message says why."""
 
 
-def zhang_urls(base_url: str | None = None) -> list[str]:
-    """Where to fetch the weights: ``base_url`` (or $COLORIZER_ZHANG_URL) + file name, else the official URLs."""
+def zhang_sources(base_url: str | None = None) -> list[ZhangSource]:
+    """Where to fetch the weights, in order: ``base_url`` (or $COLORIZER_ZHANG_URL)
+    + the caffemodel's name when given (a mirror of the user's own), else ``ZHANG_SOURCES``."""
     base = base_url or os.environ.get(ZHANG_URL_ENV)
     if base:
-        return [base.rstrip("/") + "/" + ZHANG_WEIGHTS_NAME]
-    return list(ZHANG_URLS)
+        return [ZhangSource(base.rstrip("/") + "/" + ZHANG_WEIGHTS_NAME, "caffemodel", ZHANG_SHA256, ZHANG_SIZE)]
+    return list(ZHANG_SOURCES)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:

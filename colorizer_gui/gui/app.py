@@ -23,7 +23,7 @@ import PySimpleGUI as sg
 
 from .. import __version__
 from ..core import paths
-from . import dnd, events as ev, geometry, layout, logs, workers
+from . import dnd, events as ev, geometry, layout, logs, video_preview, workers
 from .colorizing import Colorizing
 from .dialogs import Dialogs, icon_file, open_in_file_manager
 from .models_menu import ModelsMenu, backend_config
@@ -129,6 +129,7 @@ class App:
             ev.K_FILES: self.photos.on_select,
             ev.K_CANVAS: self.preview.on_canvas_click,
             ev.K_SPLIT: lambda v: self.preview.on_slider(),
+            video_preview.K_FRAME: lambda v: self.preview.on_frame_slider(),
             **{(ev.K_VIEW, mode): lambda v: self.preview.draw() for mode in geometry.VIEWS},
             ev.K_BACKEND: lambda v: self.models.show_reason(),
         }

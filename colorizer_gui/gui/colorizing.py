@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import PySimpleGUI as sg
 
 from ..core.text import format_eta
-from . import events as ev, workers
+from . import events as ev, video_preview, workers
 
 if TYPE_CHECKING:
     from .app import App
@@ -93,6 +93,9 @@ class Colorizing:
 
     def _progress(self, event: Any) -> None:
         app = self.app
+        if event.stage == "frames":  # inside a video: frames, fps, time left
+            video_preview.show_progress(app.window, event)
+            return
         outcome = event.metrics.get("outcome")
         if outcome:
             src, detail = event.metrics.get("src", ""), event.metrics.get("detail", "")
@@ -151,6 +154,9 @@ class Colorizing:
         app = self.app
         if app.current is None:
             app.set_status("Nothing to save: click a photo in the list first.")
+            return
+        if video_preview.is_video(app.current):  # a video is saved by colorizing all of it
+            self.run_batch([app.current])
             return
         dest = None
         if ask:

@@ -133,9 +133,11 @@ class Dialogs:
         return self.dialog(title, [*body, buttons], handle)
 
     def summary(self, result: Any, cancelled: bool, output_folder: Callable[[], Path]) -> Any:
-        """The end-of-batch summary: what was done, what failed and why, what was skipped."""
+        """The end-of-batch summary: what was done, what failed and why, what was
+        skipped, and notes (which page of a multi-page TIFF was used, ...)."""
         detail: list[list[Any]] = []
-        for heading, items, most in (("Could not be colorized:", result.failed, 8), ("Skipped:", result.skipped, 6)):
+        for heading, items, most in (("Could not be colorized:", result.failed, 8), ("Skipped:", result.skipped, 6),
+                                     ("Notes:", result.notes, 6)):
             lines = [f"{Path(src).name}: {why}" for src, why in items]
             if lines:
                 detail += [[sg.Text(heading, font=HEADING_FONT)],

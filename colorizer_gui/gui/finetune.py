@@ -399,13 +399,12 @@ class FineTuneDialog:
             self._show_grid(Path(event.preview))
 
     def _show_grid(self, path: Path) -> None:
-        try:
-            from PIL import Image
+        from ..core.photo import PhotoError, load_photo
 
-            with Image.open(path) as grid:
-                shown = images.fit(grid.convert("RGB"), *PREVIEW_BOX)
+        try:
+            shown = images.fit(images.to_pil(load_photo(path).pixels), *PREVIEW_BOX)
             self.window["-GRID-"].update(data=images.png_bytes(shown))
-        except OSError as err:
+        except (OSError, PhotoError) as err:
             log.warning("cannot show preview %s: %s", path, err)
 
     def _remember_speed(self) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import PySimpleGUI as sg
 
-from . import events as ev
+from . import events as ev, video_preview
 
 #: The preview's smallest size; it grows with the window (app.py redraws on resize).
 CANVAS_SIZE = (300, 300)  # the least; the canvas grows with the window
@@ -108,6 +108,7 @@ def preview_column(settings: Any) -> sg.Column:
         # the canvas grows (app.py reads its real size on resize).
         [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",
                   enable_events=True, pad=(0, 4), expand_x=True, expand_y=True)],
+        video_preview.frame_row(),
         [sg.Text("Before", font=SMALL), sg.Slider((0, 100), default_value=50, orientation="h", key=ev.K_SPLIT,
                                                   enable_events=True, size=(20, 12),
                                                   disable_number_display=True, expand_x=True),

@@ -183,7 +183,7 @@ class ModelsMenu:
 
     def choose_default_model(self) -> None:
         """Pick which cGAN model file the app uses by default."""
-        files = [str(p) for _where, p in model_store.list_weight_files() if p.suffix == ".safetensors"]
+        files = [str(p) for _where, p in model_store.list_weight_files() if p.suffix.lower() == ".safetensors"]
         current = model_store.user_default_cgan_weights()
         options = ["(the model shipped with the app)"] + files
         rows = [[sg.Text("The cGAN method uses this model file:")],
@@ -194,9 +194,23 @@ class ModelsMenu:
         def handle(event: Any, values: Any) -> bool:
             if event == "Use this model" and values and values.get("-CHOICE-"):
                 choice = values["-CHOICE-"][0]
+                if choice != options[0] and not self._verified(Path(choice)):
+                    return False
                 model_store.set_user_default_cgan_weights(None if choice == options[0] else Path(choice))
                 self.app.set_status(f"Default cGAN model: {choice}")
                 self.models_changed()
             return False
 
         self.app.dialogs.dialog("Default cGAN model", rows, handle)
+
+    def _verified(self, weights: Path) -> bool:
+        """Run the same checks as 'models set-default' on a model file; say why it is refused."""
+        from ..backends.cgan import verify_weights
+
+        try:
+            verify_weights(weights)
+        except (ValueError, OSError) as err:
+            self.app.set_status(f"Not changed: {err}")
+            self.app.dialogs.notice("Model refused", f"That model file cannot be used:\n\n{err}")
+            return False
+        return True

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import PySimpleGUI as sg
 
-from . import events as ev, workers
+from . import events as ev, video_preview, workers
 
 if TYPE_CHECKING:
     from .app import App
 
-PHOTO_TYPES = (("Photos", "*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp"), ("All files", "*.*"))
+#: What the Open files dialog offers: photos, videos (video_preview.py), anything.
+PHOTO_TYPES = (("Photos", "*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp"), video_preview.FILE_TYPES,
+               ("All files", "*.*"))
 #: What the Status column says for each state (other states are shown as they are,
 #: e.g. "failed: <why>").
 STATUS_TEXT = {"ready": "not colorized", "waiting": "waiting...", "working": "colorizing...",
@@ -33,6 +35,7 @@ class Row:
     dest: Optional[str] = None
     is_colour: bool = False
     error: str = ""
+    duration: Optional[float] = None  # videos: length in seconds
 
 
 def status_text(row: Row) -> str:
@@ -124,6 +127,9 @@ class PhotoList:
             self.select(path)
         row.is_colour = item["is_colour"]
         self.tree.update(key=path, icon=item["png"])
+        if "duration" in item:  # a video: its length beside its name
+            row.duration = item["duration"]
+            self.tree.update(key=path, text=self.row_name(path))
         if row.is_colour and row.status == "ready":
             self.set_row(path, "colour")
 
@@ -137,9 +143,12 @@ class PhotoList:
         self.tree.update(values=data)
 
     def row_name(self, path: str) -> str:
-        """The name shown for a photo; with its folder when another photo has the same name."""
+        """The name shown for a photo; with its folder when another photo has the same name,
+        and a video's length."""
         p = Path(path)
-        return f"{p.name}   ({p.parent.name})" if len({Path(q).name for q in self.rows}) < len(self.rows) else p.name
+        name = f"{p.name}   ({p.parent.name})" if len({Path(q).name for q in self.rows}) < len(self.rows) else p.name
+        row = self.rows.get(path)
+        return video_preview.row_label(name, row.duration) if row is not None else name
 
     def set_row(self, path: str, status: str, dest: Optional[str] = None) -> None:
         """Change a photo's status in the list."""
@@ -166,14 +175,18 @@ class PhotoList:
     def select(self, path: str) -> None:
         """Select a photo in the list and preview it."""
         self.tree.update(select_node_keys=[path])
-        self.app.current = path
-        self.app.preview.restart()
+        self._show(path)
 
     def on_select(self, values: dict) -> None:
         """The user clicked in the list: preview the first selected photo."""
         chosen = self.selected()
         if chosen and chosen[0] != self.app.current:
             self.auto_selected = False  # the user picked a photo: leave the preview alone
-            self.app.current = chosen[0]
-            self.app.preview.restart()
+            self._show(chosen[0])
         self.app.update_buttons()
+
+    def _show(self, path: str) -> None:
+        """Preview ``path`` (a video with its frame slider, back at the first frame)."""
+        self.app.current = path
+        video_preview.show_slider(self.app.window, path)
+        self.app.preview.restart()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from PIL import Image
 
-from . import events as ev, geometry, images, workers
+from . import events as ev, geometry, images, video_preview, workers
 
 if TYPE_CHECKING:
     from .app import App
@@ -29,6 +29,8 @@ SLIDER_INTERVAL_S = 0.03
 SETTLE_S = 0.4
 #: A resized canvas is redrawn once its size has rested this long.
 RESIZE_SETTLE_S = 0.15
+#: A video's frame is previewed once the frame slider has rested this long.
+FRAME_SETTLE_S = 0.3
 LABEL_COLOUR = "#dddddd"
 EMPTY_TEXT = "Open a folder (Ctrl+O) or drop photos here.\nClick a photo in the list to preview it."
 
@@ -84,6 +86,10 @@ class Preview:
             config = None  # the batch holds the model: show the original until it is done
         self.set_shown({})
         self.draw("Colorizing the preview..." if config or dest else "")
+        if video_preview.is_video(app.current):
+            app.start_job(ev.PREVIEW, video_preview.preview, app.current, config,
+                          video_preview.fraction(app.window), dest)
+            return
         app.start_job(ev.PREVIEW, workers.preview, app.current, config, dest)
 
     def on_preview(self, phase: str, data: Any) -> None:
@@ -92,6 +98,7 @@ class Preview:
             if data["path"] == self.app.current:
                 self.set_shown(data)
                 self.draw()
+                video_preview.show_position(self.app.window, data)
                 if data.get("note") and "memory" in data["note"]:
                     self.app.set_status(data["note"])
         elif phase == ev.ERROR:
@@ -123,6 +130,11 @@ class Preview:
         arrive meanwhile are handled (and coalesced) between paints."""
         if self.redraw_due is None:
             self.redraw_due = max(time.monotonic(), self._last_slider_draw + SLIDER_INTERVAL_S)
+
+    def on_frame_slider(self) -> None:
+        """A video's frame slider moved: preview that frame once the slider rests
+        (it sends many events while dragged)."""
+        self.recolor_due = time.monotonic() + FRAME_SETTLE_S
 
     def on_canvas_resized(self) -> None:
         """The preview area changed size: redraw once the size has settled (throttled)."""
@@ -162,10 +174,12 @@ class Preview:
     # ------------------------------------------------------------- drawing
 
     def view(self) -> str:
-        """The view actually drawn: before/after needs the colorized preview,
-        otherwise the side-by-side view stands in for it."""
+        """The view actually drawn: before/after needs the colorized preview, and
+        a video has no 100% view; otherwise the side-by-side view stands in."""
         view = self.app.settings.view
         if view == "compare" and self.shown.get("colour") is None:
+            return "side"
+        if view == "zoom" and video_preview.is_video(self.app.current):
             return "side"
         return view if view in geometry.VIEWS else "side"
 
@@ -263,6 +277,7 @@ class Preview:
         parts = [Path(app.current).name]
         if size:
             parts.append(f"{size[0]} x {size[1]} px")
+        parts += video_preview.caption_parts(self.shown)
         if self.shown.get("is_colour"):
             parts.append("already in colour")
         if row and row.dest:
@@ -302,8 +317,8 @@ class Preview:
     def on_canvas_click(self, values: dict) -> None:
         """Centre the 100% view on the clicked point (switching to it from the other views)."""
         point = values.get(ev.K_CANVAS)
-        if not point or point[0] is None or "original" not in self.shown:
-            return
+        if not point or point[0] is None or "original" not in self.shown or video_preview.is_video(self.app.current):
+            return  # nothing drawn yet, or a video (no 100% view)
         target = self.to_photo(point, clamp=True)
         if target is None:
             return

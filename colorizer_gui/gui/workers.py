@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..core import model_store, pipeline
-from ..core.photo import PhotoError, find_photos, load_photo, save_photo
+from ..core import model_store, pipeline, provenance
+from ..core.photo import PhotoError, find_photos, load_photo, make_folders
 from ..core.progress import ProgressEvent
-from . import events, images
+from . import events, images, video_preview
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -79,7 +79,8 @@ class Job:
             self.ended.set()
             self.post(events.CANCELLED, None)
         except BaseException as err:  # noqa: BLE001 - every job must end with a post
-            if type(err).__name__ in ("PhotoError", "BackendError", "MissingWeightsError"):
+            if type(err).__name__ in ("PhotoError", "BackendError", "MissingWeightsError", "WeightsCheckError",
+                                      "WeightsError", "ModelImportError"):
                 log.warning("job %s: %s", self.name, err)  # expected: the message says it all
             else:
                 log.error("job %s failed:\n%s", self.name, traceback.format_exc())
@@ -120,7 +121,7 @@ def friendly_error(err: BaseException) -> str:
     if isinstance(err, OSError) and getattr(err, "errno", None) == 28:
         return "The disk is full. Free some space or choose another output folder."
     names = {cls.__name__ for cls in type(err).__mro__}
-    if names & {"PhotoError", "BackendError", "DownloadError", "ModelImportError", "CaffeModelError"}:
+    if names & {"PhotoError", "BackendError", "DownloadError", "ModelImportError", "CaffeModelError", "WeightsError"}:
         return text
     return f"Something went wrong ({type(err).__name__}: {text}). Details are in the log file."
 
@@ -245,10 +246,13 @@ def warmup(job: Job) -> dict[str, Any]:
 
 
 def scan(job: Job, paths: list[str]) -> list[str]:
-    """Find the photos in the given files and folders (recursively)."""
-    found = find_photos([Path(p) for p in paths], recursive=True)
-    # Our own earlier results are not new photos to colorize.
-    return [str(p) for p in found if "colorized" not in Path(p).parent.parts]
+    """Find the photos and videos in the given files and folders (recursively)."""
+    from ..core.batch import is_media_file, written_by_colorizer
+
+    found = find_photos([Path(p) for p in paths], recursive=True, accept=is_media_file)
+    # Our own earlier copies are not new photos to colorize (the user's own
+    # folder named "colorized" or photos named *_color.jpg are).
+    return [str(p) for p in found if not written_by_colorizer(Path(p))]
 
 
 def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
@@ -258,6 +262,10 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
         if job.should_stop():
             raise Cancelled()
         try:
+            if video_preview.is_video(path):
+                payload = video_preview.thumbnail(path, size)
+                job.post(events.ITEM, payload)
+                continue
             photo = load_photo(Path(path))
             payload = {"path": path, "png": images.thumbnail_png(photo.pixels, size),
                        "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
@@ -298,22 +306,26 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
     return info
 
 
-def _colorize_full_size(job: Job, photo: Any, config: BackendConfig) -> tuple[Any, str, tuple[int, int]]:
-    """Colorize a whole loaded photo: (RGB, note for the user, the ab render shape)."""
+def _colorize_full_size(job: Job, photo: Any, config: BackendConfig
+                        ) -> tuple[Any, str, tuple[int, int], provenance.Provenance]:
+    """Colorize a whole loaded photo: (RGB, note for the user, the ab render shape,
+    the provenance of the backend and settings that really ran, after any fallback)."""
     ab_shape: list[int] = []
+    made: list[provenance.Provenance] = []
 
     def run(backend: Any, cfg: BackendConfig) -> Any:
         ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
+        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation)]
         return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
 
     rgb, note = _colorize_with_fallback(job, config, run)
-    return rgb, note, (ab_shape[0], ab_shape[1])
+    return rgb, note, (ab_shape[0], ab_shape[1]), made[0]
 
 
 def full_resolution(job: Job, path: str, config: BackendConfig) -> dict[str, Any]:
     """Colorize the whole photo at full resolution (for the 100% view)."""
     photo = load_photo(Path(path))
-    rgb, note, _shape = _colorize_full_size(job, photo, config)
+    rgb, note, _shape, _made_by = _colorize_full_size(job, photo, config)
     return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(rgb),
             "note": note}
 
@@ -322,17 +334,19 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
     """Colorize one photo at full resolution and save it: to ``dest`` (Save as; the
     core adds a counter rather than overwrite) or into ``out_dir`` (Save)."""
     photo = load_photo(Path(path))
-    rgb, note, ab_shape = _colorize_full_size(job, photo, config)
+    rgb, note, ab_shape, made_by = _colorize_full_size(job, photo, config)
     if dest:
-        written = save_photo(rgb, Path(dest), like=photo,
-                             half_res_chroma=pipeline.coarse_chroma(rgb.shape[:2], ab_shape))
+        written = pipeline.save_colorized(photo, rgb, Path(dest).parent, ab_shape=ab_shape,
+                                          made_by=made_by, dest=Path(dest))
     else:
         folder = Path(out_dir) if out_dir else Path(path).parent / "colorized"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folders(folder)
         except OSError as err:
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
-        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=ab_shape)
+        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=ab_shape, made_by=made_by)
+    # How the photo was read (which page of several, ...) is said with the result.
+    note = " ".join(part[:1].upper() + part[1:] + "." for part in [note.rstrip("."), *photo.notes] if part)
     return {"path": path, "dest": str(written), "note": note}
 
 
@@ -403,15 +417,13 @@ def import_model(job: Job, src: str) -> Optional[dict[str, Any]]:
 
     The first cGAN model a user brings becomes the one the method uses (when no
     default exists yet). Returns {"path", "made_default"}."""
-    from ..core import download
+    from ..backends.zhang import import_weights
 
-    from ..backends.zhang import verify_caffemodel
-
-    result = download.import_model_file(Path(src), verify_caffemodel=verify_caffemodel)
+    result = import_weights(Path(src))  # the same checks as 'models import'
     BACKENDS.clear()
     if result is None:
         return None
-    made_default = Path(result).suffix == ".safetensors" and model_store.resolve_cgan_weights() is None
+    made_default = Path(result).suffix.lower() == ".safetensors" and model_store.resolve_cgan_weights() is None
     if made_default:
         model_store.set_user_default_cgan_weights(Path(result))
     return {"path": str(result), "made_default": made_default}
@@ -442,5 +454,10 @@ def backend_status(job: Optional[Job] = None) -> dict[str, tuple[bool, str]]:
 
 
 def count_photos(job: Job, folder: str) -> tuple[str, int]:
-    """(folder, how many photos it holds, recursively) for the fine-tune dialog."""
-    return folder, len(find_photos([Path(folder)], recursive=True))
+    """(folder, how many photos it holds, recursively) for the fine-tune dialog.
+
+    Only files whose bytes are an allowed image format count: a PostScript file
+    named .jpg is no photo to learn from."""
+    from ..core.photo import count_readable_photos
+
+    return folder, count_readable_photos(Path(folder))

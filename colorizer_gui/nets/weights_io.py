@@ -35,7 +35,6 @@ OUTPUT_NORM = f"ab/{AB_SCALE:g}"
 SUFFIX = ".safetensors"
 # A real header is a few tens of kB; anything huge is not a generator file.
 _MAX_HEADER_BYTES = 16 * 1024 * 1024
-_SHOW_MISMATCHES = 8
 
 
 class WeightsError(ValueError):
@@ -191,12 +190,14 @@ def load_generator(path: Path, device: str = "cpu") -> tuple["torch.nn.Module", 
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from . import weights_check
     from .generators import build_generator
 
     path = Path(path)
     header = _read_header(path)
     meta = {str(k): str(v) for k, v in (header.get("__metadata__") or {}).items()}
     arch, config = _check_metadata(path.name, meta)
+    weights_check.check_header(path, arch, config, header)  # bounds and tensor list, before any build
     try:
         model = build_generator(arch, **config)
     except ValueError as err:
@@ -205,20 +206,12 @@ def load_generator(path: Path, device: str = "cpu") -> tuple["torch.nn.Module", 
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as err:
         raise WeightsError(f"{path.name}: damaged safetensors file ({err})") from None
-    own = model.state_dict()
-    problems = [f"missing {k}" for k in own if k not in state]
-    problems += [f"unexpected {k}" for k in state if k not in own]
-    problems += [f"{k}: file {tuple(state[k].shape)} vs {arch} {tuple(v.shape)}"
-                 for k, v in own.items() if k in state and state[k].shape != v.shape]
-    if problems:
-        shown = "; ".join(problems[:_SHOW_MISMATCHES])
-        more = f" (and {len(problems) - _SHOW_MISMATCHES} more)" if len(problems) > _SHOW_MISMATCHES else ""
-        raise WeightsError(f"{path.name}: weights do not fit a {arch} generator with "
-                           f"{json.dumps(config)}: {shown}{more}")
+    own = model.state_dict()  # names and shapes already match: check_header compared them
     for key, value in state.items():
         if value.is_floating_point():
             state[key] = value.to(own[key].dtype)
     model.load_state_dict(state, strict=True)
+    weights_check.check_loaded(path.name, model.eval())  # no NaN/Inf; a tiny forward is finite
     model.to(torch.device(device))
     model.eval()
     return model, meta
