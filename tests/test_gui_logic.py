@@ -1,4 +1,5 @@
-"""GUI logic that needs no window: the out-of-memory fallback, the fine-tune time estimate."""
+"""GUI logic that needs no window: the out-of-memory fallback, the fine-tune time estimate,
+job endings, the Models menu's model checks."""
 from __future__ import annotations
 
 import pytest
@@ -146,3 +147,19 @@ def test_stopping_the_trainer_does_not_wait_for_it(tmp_path):
     process.thread.join(20)
     assert not process.running
     assert _endings(window) == ["cancelled"]
+
+
+def test_the_models_menu_refuses_a_default_model_that_fails_the_checks(tmp_path):
+    """Models > Default cGAN model runs the same checks as 'models set-default'
+    before accepting a file, and says why it refused one."""
+    from types import SimpleNamespace
+
+    from colorizer_gui.gui.models_menu import ModelsMenu
+
+    said: list[str] = []
+    app = SimpleNamespace(set_status=said.append,
+                          dialogs=SimpleNamespace(notice=lambda title, text: said.append(title)))
+    fake = tmp_path / "holiday.SAFETENSORS"
+    fake.write_bytes(b"not a model at all")
+    assert ModelsMenu._verified(SimpleNamespace(app=app), fake) is False
+    assert said[0].startswith("Not changed:") and said[1] == "Model refused"
