@@ -277,7 +277,7 @@ class _StopOnCtrlC:
 
 def video_progress_text(event) -> str:  # type: ignore[no-untyped-def]
     """'clip.mp4 frame 120/900, 8.5 fps, 1 min 32 s left' for a "frames" progress event."""
-    from .core.batch import format_duration
+    from .core.text import format_duration
 
     text = f"{event.current[-30:]} frame {event.done}/{event.total}"
     fps = event.metrics.get("fps")

@@ -138,7 +138,7 @@ def test_a_bad_photo_is_listed_and_the_batch_goes_on(tmp_path, caplog):
     failed = {s.name: msg for s, msg in result.failed}
     assert set(failed) == {"notes.jpg", "empty.png", "wide.png", "missing.jpg"}
     assert "empty" in failed["empty.png"]
-    assert "not a photo" in failed["notes.jpg"] or "not" in failed["notes.jpg"]
+    assert "not a photo Colorizer can read" in failed["notes.jpg"]
     assert failed["wide.png"] == "unexpected error: ZeroDivisionError: division by zero"
     assert failed["missing.jpg"] == "no such file or folder"
     assert "ZeroDivisionError" in caplog.text and "Traceback" in caplog.text

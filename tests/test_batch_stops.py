@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from colorizer_gui.cli import main
+from colorizer_gui.core.photo import OUTPUT_MARKER
 
 from photo_factory import gray_scene, make_png
 
@@ -75,7 +76,7 @@ def test_a_rerun_removes_temp_files_a_killed_run_left(tmp_path, model, capsys):
     os.utime(left, (seconds_ago, seconds_ago))
     photo = make_png(tmp_path / "a.png", gray_scene(64, 64))
     assert main(["colorize", str(photo), "-o", str(out), "--weights", str(model), "--device", "cpu"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["a_color.png"]
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "a_color.png"]  # and Colorizer's list
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")

@@ -102,8 +102,8 @@ def test_mixed_folder_good_photos_written_bad_ones_named(tmp_path, zhang_weights
     failed = dict(re.findall(r"^FAILED (.+?): (.+)$", result.stderr, flags=re.M))
     assert set(failed) == {str(src / n) for n in ("empty.jpg", "truncated.jpg", "notes.jpg")}, result.stderr
     assert "empty" in failed[str(src / "empty.jpg")]
-    assert "truncated" in failed[str(src / "truncated.jpg")] or "cut short" in failed[str(src / "truncated.jpg")]
-    assert "photo" in failed[str(src / "notes.jpg")]
+    assert "cut short (truncated); it may not have finished copying" in failed[str(src / "truncated.jpg")]
+    assert "not a photo Colorizer can read" in failed[str(src / "notes.jpg")]
     assert "Colorized 6 of 9 photos" in result.stdout
 
 

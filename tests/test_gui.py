@@ -76,6 +76,43 @@ def _grey(path: Path, seed: int, size=(96, 72)) -> Path:
     return path
 
 
+def _colour_photos(folder: Path, count: int = 8) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        img = np.zeros((96, 96, 3), np.uint8)
+        img[..., 0] = rng.integers(0, 255)
+        img[..., 1] = np.linspace(0, 255, 96)[None, :]
+        img[..., 2] = rng.integers(0, 255, (96, 96))
+        Image.fromarray(img).save(folder / f"c{i}.png")
+    return folder
+
+
+def _grey_folder(folder: Path, count: int, prefix: str) -> Path:
+    """``count`` grey 480x360 scans named ``<prefix>00.png``..."""
+    folder.mkdir()
+    for i in range(count):
+        _grey(folder / f"{prefix}{i:02d}.png", i, size=(480, 360))
+    return folder
+
+
+def _previewing(make_app, tmp_path: Path, size: tuple[int, int]):
+    """An app opened on one grey photo of ``size``, once its colorized preview is shown."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    _grey(folder / "photo.png", 1, size=size)
+    app = make_app([str(folder)])
+    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    return app
+
+
+def _choose_training_folder(app, dialog, folder: Path) -> None:
+    """Type a folder into the fine-tune dialog, as a user would, and wait for its photo count."""
+    dialog.window["-FOLDER-"].update(str(folder))
+    dialog.window.write_event_value("-FOLDER-", str(folder))
+    pump(app, lambda: dialog.image_count is not None, what="the photo count")
+
+
 @pytest.fixture
 def photo_folder(tmp_path) -> Path:
     """Three grey scans, one photo already in colour and one broken file."""
@@ -118,6 +155,11 @@ def pump(app, until: Callable[[], bool], timeout: float = 30.0, what: str = "") 
     raise AssertionError(f"timed out waiting for {what or until}; status: {app.status_text!r}")
 
 
+def checked(app) -> bool:
+    """True once the app knows which methods can run (checked in a worker)."""
+    return not app.models.checking
+
+
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
@@ -154,10 +196,7 @@ def test_open_folder_from_command_line_then_colorize_all(make_app, tiny_model, p
 
 
 def test_cancel_mid_batch_keeps_only_whole_files(make_app, tiny_model, tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(40):
-        _grey(folder / f"p{i:02d}.png", i, size=(480, 360))
+    folder = _grey_folder(tmp_path / "many", 40, "p")
     app = make_app([str(folder)])
     pump(app, lambda: len(app.rows) == 40, what="the photo list")
     app.colorize_all()
@@ -240,7 +279,7 @@ def test_without_any_model_the_window_says_how_to_get_one(no_bundled_weights, ma
     from colorizer_gui.gui import events as ev
 
     app = make_app([str(photo_folder)])
-    pump(app, lambda: len(app.rows) == 5, what="the photo list")
+    pump(app, lambda: len(app.rows) == 5 and checked(app), what="the photo list and the methods check")
     assert app.settings.backend == "cgan"
     why = app.window[ev.K_BACKEND_WHY].get()
     assert "Models" in why
@@ -268,24 +307,15 @@ def test_save_never_overwrites(make_app, tiny_model, photo_folder):
 def test_finetune_dialog_runs_a_tiny_job_to_the_end(make_app, tiny_model, tmp_path):
     from colorizer_gui.core import model_store
 
-    data = tmp_path / "my colour photos"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        img = np.zeros((96, 96, 3), np.uint8)
-        img[..., 0] = rng.integers(0, 255)
-        img[..., 1] = np.linspace(0, 255, 96)[None, :]
-        img[..., 2] = rng.integers(0, 255, (96, 96))
-        Image.fromarray(img).save(data / f"c{i}.png")
+    data = _colour_photos(tmp_path / "my colour photos")
     app = make_app()
     app.open_finetune()
     dialog = app.finetune
     # Before a folder is picked the dialog says how to get an estimate, not a made-up time.
     assert "Pick a folder" in dialog.window["-ESTIMATE-"].get()
     assert not dialog.window["-START-"].Widget.cget("state") == "normal"
-    dialog.window["-FOLDER-"].update(str(data))
-    dialog.window.write_event_value("-FOLDER-", str(data))
-    pump(app, lambda: dialog.image_count == 8, what="the photo count")
+    _choose_training_folder(app, dialog, data)
+    assert dialog.image_count == 8
     estimate = dialog.window["-ESTIMATE-"].get()
     assert "Estimated time" in estimate and "for 8 photos" in estimate
     assert "estimate" in estimate.lower().split("estimated time", 1)[1], "says it is only an estimate"
@@ -298,8 +328,10 @@ def test_finetune_dialog_runs_a_tiny_job_to_the_end(make_app, tiny_model, tmp_pa
     assert dialog.last_event is not None and dialog.last_event.stage == "done"
     # The previous default stays until the user says to use the new model.
     assert model_store.resolve_cgan_weights() == tiny_model
-    installed = dialog.use_model(make_default=True)
-    assert installed is not None and installed.parent == tiny_model.parent
+    dialog.use_model(make_default=True)  # copies the file in a worker
+    pump(app, lambda: dialog.used_model is not None and checked(app), what="the model to be installed")
+    installed = dialog.used_model
+    assert installed.parent == tiny_model.parent
     assert model_store.resolve_cgan_weights() == installed
     assert app.backends["cgan"][0]
 
@@ -317,16 +349,19 @@ def test_import_model_menu_worker_installs_a_model_and_refuses_junk(no_bundled_w
     from colorizer_gui.gui import events as ev, workers
 
     app = make_app()
+    pump(app, lambda: checked(app), what="the methods check")
     assert not app.backends["cgan"][0]
     junk = tmp_path / "model.pth"
     junk.write_bytes(b"\x80\x04 pickled things")
     app.set_status("")
-    app._start(ev.IMPORT, workers.import_model, str(junk))
+    app.start_job(ev.IMPORT, workers.import_model, str(junk))
     pump(app, lambda: "Import failed" in app.status_text, what="the refusal")
     assert ".safetensors" in app.status_text
     good = make_tiny_generator_file(tmp_path / "my model.safetensors")
-    app._start(ev.IMPORT, workers.import_model, str(good))
+    app.start_job(ev.IMPORT, workers.import_model, str(good))
     pump(app, lambda: "Model imported" in app.status_text, what="the import")
+    assert "It is now the default cGAN model" in app.status_text
+    pump(app, lambda: checked(app), what="the methods check after the import")
     assert [p.name for _w, p in model_store.list_weight_files()] == ["my model.safetensors"]
     # The first cGAN model brought in becomes the one the method uses.
     assert app.backends["cgan"][0]
@@ -401,10 +436,7 @@ def test_keyboard_ctrl_enter_colorizes_the_selected_photo_and_escape_cancels(mak
     """Real key presses on the real window (xdotool on the virtual screen)."""
     if shutil.which("xdotool") is None:
         pytest.skip("xdotool is not installed (apt-get install xdotool)")
-    folder = tmp_path / "keys"
-    folder.mkdir()
-    for i in range(30):
-        _grey(folder / f"k{i:02d}.png", i, size=(480, 360))
+    folder = _grey_folder(tmp_path / "keys", 30, "k")
     app = make_app([str(folder)])
     pump(app, lambda: len(app.rows) == 30, what="the photo list")
     chosen = str(folder / "k03.png")
@@ -452,3 +484,98 @@ def test_window_size_arithmetic_fits_common_screens():
     # Dialogs: centred over the main window, but never pushed off the screen.
     assert centre_over((100, 100, 800, 600), (400, 200), (1280, 720)) == (300, 300)
     assert centre_over((900, 500, 300, 200), (600, 400), (1280, 720)) == (680, 320)
+
+
+#: An event only the tests post: its value is when it was posted, its route records how long it waited.
+PROBE = ("test", "probe")
+
+
+def install_probe(app) -> list[float]:
+    """Route PROBE events to a list of their latencies (seconds from posting to handling)."""
+    latencies: list[float] = []
+    app.routes[PROBE] = lambda values: latencies.append(time.monotonic() - values[PROBE])
+    return latencies
+
+
+def test_closing_the_finetune_dialog_while_training_does_not_block_the_window(make_app, tiny_model, tmp_path):
+    data = _colour_photos(tmp_path / "colour photos")
+    app = make_app()
+    latencies = install_probe(app)
+    app.open_finetune()
+    dialog = app.finetune
+    _choose_training_folder(app, dialog, data)
+    assert dialog.image_count == 8
+    # Long enough that it is still training when the dialog closes.
+    dialog.overrides = {"size": 64, "l1_epochs": 200, "gan_epochs": 0, "init": "imagenet", "batch_size": 4}
+    dialog.start(resume=False)
+    process = dialog.process
+    pump(app, lambda: dialog.last_event is not None, timeout=120, what="the trainer's first progress")
+    assert process.running
+
+    began = time.monotonic()
+    dialog.window.write_event_value("-CLOSE-", None)
+    pump(app, lambda: app.finetune is None, timeout=5, what="the dialog to close")
+    assert time.monotonic() - began < 0.5, "closing the dialog must not wait for the trainer"
+    app.window.write_event_value(PROBE, time.monotonic())
+    pump(app, lambda: latencies, timeout=5, what="the main window to answer")
+    assert latencies[0] < 0.5, latencies
+    # The trainer is still told to stop (it keeps a checkpoint) and does exit.
+    pump(app, lambda: not process.running, timeout=90, what="the trainer to exit")
+    assert process.cancelled
+
+
+def test_dragging_the_compare_slider_keeps_the_loop_responsive(make_app, tiny_model, tmp_path):
+    from colorizer_gui.gui import events as ev
+    from colorizer_gui.gui.preview import SLIDER_INTERVAL_S
+
+    app = _previewing(make_app, tmp_path, (1600, 1200))
+    app.window[(ev.K_VIEW, "compare")].update(value=True)
+    app.window.write_event_value((ev.K_VIEW, "compare"), True)
+    pump(app, lambda: app.settings.view == "compare", what="the compare view")
+    latencies = install_probe(app)
+    draws: list[float] = []
+    draw = app.preview.draw
+    app.preview.draw = lambda message="": (draws.append(time.monotonic()), draw(message))[1]
+
+    # A fast drag: 100 slider moves reach the loop faster than it could paint each,
+    # with a probe after every tenth; then the loop catches up.
+    slider = app.window[ev.K_SPLIT]
+    began = time.monotonic()
+    for i in range(100):
+        slider.update(i)
+        app.window.write_event_value(ev.K_SPLIT, i)
+        if i % 10 == 9:
+            app.window.write_event_value(PROBE, time.monotonic())
+    pump(app, lambda: len(latencies) == 10 and app.preview.redraw_due is None, timeout=10, what="the drag")
+    elapsed = time.monotonic() - began
+    print(f"slider drag: {len(draws)} paints in {elapsed:.3f} s, probe latencies up to {max(latencies):.3f} s")
+    assert max(latencies) < 0.5, f"events waited up to {max(latencies):.3f} s behind the slider"
+    # Throttled: at most one paint per interval (plus the last position), not one per move.
+    assert 1 <= len(draws) <= elapsed / SLIDER_INTERVAL_S + 2, (len(draws), elapsed)
+    gaps = [b - a for a, b in zip(draws, draws[1:])]
+    assert all(gap >= SLIDER_INTERVAL_S * 0.9 for gap in gaps), gaps
+    # The last position is the one shown: the divider sits at 99% of the photo's width.
+    canvas = app.window[ev.K_CANVAS].Widget
+    assert any(canvas.type(item) == "image" for item in canvas.find_all())
+    assert app.window[ev.K_SPLIT].TKScale.get() == 99
+
+
+def test_a_click_on_the_preview_opens_the_100_percent_view_at_that_point(make_app, tiny_model, tmp_path):
+    from colorizer_gui.gui import events as ev
+    from colorizer_gui.gui.geometry import side_boxes
+
+    app = _previewing(make_app, tmp_path, (900, 600))
+    assert app.settings.view == "side"
+    # The photo point (0.25, 0.75) is drawn once on each side; a click on the right-hand one...
+    left, right = app.preview.to_canvas((0.25, 0.75))
+    assert left[0] < app.canvas_size[0] // 2 < right[0] and left[1] == right[1]
+    app.window.write_event_value(ev.K_CANVAS, (int(right[0]), int(right[1])))
+    pump(app, lambda: app.settings.view == "zoom", what="the 100% view")
+    # ...centres the 100% view there, to within the canvas pixel the click landed on.
+    box = side_boxes(app.shown["original"].size, app.canvas_size)[1]
+    assert app.preview.zoom_centre == pytest.approx((0.25, 0.75), abs=1 / min(box.width, box.height))
+    assert app.window[(ev.K_VIEW, "zoom")].get() is True
+    pump(app, lambda: app.preview.full.get("path") == app.current, what="the full-size colorization")
+    # In the 100% view the same photo point is in the middle of both panels.
+    spots = app.preview.to_canvas(app.preview.zoom_centre)
+    assert len(spots) == 2

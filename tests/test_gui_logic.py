@@ -1,4 +1,5 @@
-"""GUI logic that needs no window: the out-of-memory fallback, the fine-tune time estimate."""
+"""GUI logic that needs no window: the out-of-memory fallback, the fine-tune time estimate,
+job endings, the Models menu's model checks."""
 from __future__ import annotations
 
 import pytest
@@ -56,3 +57,109 @@ def test_fine_tune_estimate_counts_start_up_and_reading_the_photos():
     assert many > 9 * (few - STARTUP_S) and "measured" in source
     typical, source = estimate_seconds(100, quick, "cpu")
     assert "typical" in source and typical > STARTUP_S
+
+
+class _Window:
+    """Stands in for a PySimpleGUI window: records what workers post."""
+
+    TKroot = object()
+
+    def __init__(self) -> None:
+        self.posted: list[tuple] = []
+
+    def write_event_value(self, key, value) -> None:
+        self.posted.append((key, value))
+
+
+def _endings(window: _Window) -> list[str]:
+    from colorizer_gui.gui import events as ev
+
+    return [key[1] for key, _value in window.posted if key[1] in ev.ENDINGS]
+
+
+def _run_job(target, *args, cancel: bool = False) -> _Window:
+    window = _Window()
+    job = workers.Job(window, "test", target, *args)
+    if cancel:
+        job.cancel()
+    job.start().thread.join(10)
+    return window
+
+
+def test_every_job_ends_with_exactly_one_of_done_error_or_cancelled(tmp_path):
+    def fails(job):
+        raise ValueError("broken")
+
+    def stops(job):
+        raise workers.Cancelled()
+
+    assert _endings(_run_job(lambda job: 42)) == ["done"]
+    assert _endings(_run_job(fails)) == ["error"]
+    assert _endings(_run_job(stops)) == ["cancelled"]
+    assert _endings(_run_job(lambda job: 42, cancel=True)) == ["cancelled"]
+    # The fine-tune dialog's photo count is such a job too, even for a folder that vanished.
+    # Only files whose bytes are an image count: an empty .png or a script named .jpg does not.
+    from PIL import Image
+
+    Image.new("L", (4, 4)).save(tmp_path / "a.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "script.jpg").write_bytes(b"%!PS-Adobe-3.0\n")
+    counted = _run_job(workers.count_photos, str(tmp_path))
+    assert _endings(counted) == ["done"] and counted.posted[-1][1][1] == (str(tmp_path), 1)
+    assert len(_endings(_run_job(workers.count_photos, str(tmp_path / "gone")))) == 1
+
+
+def _trainer(tmp_path, code: str):
+    import sys
+
+    from colorizer_gui.gui.train_process import TrainingProcess
+
+    window = _Window()
+    return window, TrainingProcess(window, [sys.executable, "-c", code], tmp_path / "run").start()
+
+
+def test_the_trainer_subprocess_ends_with_exactly_one_ending(tmp_path):
+    progress = 'print(\'{"stage": "l1", "done": 1, "total": 2}\', flush=True)'
+    window, process = _trainer(tmp_path, progress)
+    process.thread.join(30)
+    assert [key[1] for key, _v in window.posted] == ["progress", "done"]
+    window, process = _trainer(tmp_path, progress + "; raise SystemExit(3)")
+    process.thread.join(30)
+    assert _endings(window) == ["error"] and "exit code 3" in window.posted[-1][1]
+
+
+def test_stopping_the_trainer_does_not_wait_for_it(tmp_path):
+    import time
+
+    from colorizer_gui.gui.train_process import TrainingProcess
+
+    # A trainer that ignores the polite stop: only the kill after the grace period ends it.
+    ready = tmp_path / "ready"
+    window, process = _trainer(tmp_path, "import pathlib, signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                                         f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)")
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    began = time.monotonic()
+    process.stop(grace=1.0)
+    assert time.monotonic() - began < 0.2, "stop() must return at once"
+    TrainingProcess.wait_stopped(timeout=20)
+    process.thread.join(20)
+    assert not process.running
+    assert _endings(window) == ["cancelled"]
+
+
+def test_the_models_menu_refuses_a_default_model_that_fails_the_checks(tmp_path):
+    """Models > Default cGAN model runs the same checks as 'models set-default'
+    before accepting a file, and says why it refused one."""
+    from types import SimpleNamespace
+
+    from colorizer_gui.gui.models_menu import ModelsMenu
+
+    said: list[str] = []
+    app = SimpleNamespace(set_status=said.append,
+                          dialogs=SimpleNamespace(notice=lambda title, text: said.append(title)))
+    fake = tmp_path / "holiday.SAFETENSORS"
+    fake.write_bytes(b"not a model at all")
+    assert ModelsMenu._verified(SimpleNamespace(app=app), fake) is False
+    assert said[0].startswith("Not changed:") and said[1] == "Model refused"

@@ -22,7 +22,7 @@ def test_video_is_listed_previewed_by_frame_and_colorized(make_app, tiny_model, 
     row = app.rows[str(clip)]
     pump(app, lambda: row.duration is not None, what="the thumbnail")
     assert row.duration == pytest.approx(2.0)
-    assert "(0:02)" in app._row_name(str(clip))
+    assert "(0:02)" in app.photos.row_name(str(clip))
     # The first frame is previewed, with the frame slider shown.
     pump(app, lambda: app.shown.get("colour") is not None and app.shown.get("fraction") == 0.0, what="preview")
     from colorizer_gui.gui import video_preview

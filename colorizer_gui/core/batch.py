@@ -31,6 +31,7 @@ from .photo import (Photo, PhotoError, display_name, find_photos, is_photo_file,
                     output_extension, photo_pixel_count, recorded_outputs, remove_stale_partials,
                     saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
+from .text import format_duration
 from .video import is_video_file
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -139,17 +140,6 @@ class BatchResult:
 class _Job:
     src: Path
     dest_dir: Path
-
-
-def format_duration(seconds: float) -> str:
-    """A duration for people: "12.3 s", "4 min 05 s" or "2 h 03 min"."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -28,11 +28,6 @@ class ProgressEvent:
     metrics: dict[str, Any] = field(default_factory=dict)
     preview: Optional[str] = None
 
-    @property
-    def fraction(self) -> float:
-        """Completed fraction in [0, 1] (0 when the total is unknown)."""
-        return min(1.0, self.done / self.total) if self.total > 0 else 0.0
-
 
 ProgressCallback = Callable[[ProgressEvent], None]
 StopCallback = Callable[[], bool]

@@ -24,10 +24,12 @@ WARMUP = "warmup"        # imports torch in the background, detects CUDA
 THUMBS = "thumbs"
 SCAN = "scan"            # finding photos in folders
 TRAIN = "train"          # fine-tuning subprocess
+CHECK = "check"          # which backends can run (availability may open model files)
+COUNT = "count"          # fine-tune dialog: how many photos the chosen folder holds
+INSTALL = "install"      # fine-tune dialog: copy the trained model into the models folder
 
 # Things that are not jobs.
 DROP = ("dnd", "drop")               # value: list of paths dropped on the window
-STATUS = ("ui", "status")            # value: a line for the status bar
 
 # Element keys of the main window.
 K_FILES = "-FILES-"
@@ -64,7 +66,6 @@ SHORT_OPEN = "-SHORTCUT-OPEN-"
 SHORT_COLORIZE = "-SHORTCUT-COLORIZE-"
 SHORT_SAVE = "-SHORTCUT-SAVE-"
 SHORT_ESCAPE = "-SHORTCUT-ESCAPE-"
-WINDOW_CONFIGURE = "-CONFIGURE-"
 #: The preview canvas changed size (its <Configure> event; PySimpleGUI appends the suffix to the key).
 CANVAS_RESIZE_SUFFIX = "+RESIZED"
 CANVAS_RESIZED = K_CANVAS + CANVAS_RESIZE_SUFFIX

@@ -1,41 +1,34 @@
-"""The fine-tuning dialog and the training subprocess it runs.
+"""The fine-tuning dialog: choose photos and a preset, see an estimate, run the
+trainer (a subprocess, ``train_process.py``), watch it, and use the model.
 
-Training runs in a separate process (``colorizer_gui train ... --progress-json``):
-a crash or a cancel there cannot take the window down. The process writes one
-JSON object per progress event to stdout; a reader thread turns each line into a
-window event. The model is trained into a run folder; only when the run is
-complete and the user presses "Use this model" is it copied (atomically) into
-the user's models folder, and the previous default stays until then.
+The model is trained into a run folder; only when the run is complete and the
+user presses "Use this model" is it copied (atomically, in a worker) into the
+user's models folder, and the previous default stays until then.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import PySimpleGUI as sg
 
 from ..core import model_store, paths
 from ..core.progress import ProgressEvent
-from . import events as ev, geometry, images
+from ..core.text import format_duration, format_eta
+from . import events as ev, geometry, images, workers
+from .dialogs import icon_file
+from .train_process import TRAIN_EVENT, TrainingProcess, training_command
 
 log = logging.getLogger(__name__)
 
-TRAIN_EVENT = ev.TRAIN
 NO_FOLDER_ESTIMATE = "Pick a folder of colour photos to see how long training will take."
-COUNT_EVENT = ("finetune", "count")
 PREVIEW_BOX = (400, 140)
-LOG_NAME = "train-output.log"
 #: The trainer's checkpoint file in a run folder (training/checkpoint.py).
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -69,21 +62,6 @@ STARTUP_S = 10.0
 SCAN_S_PER_PHOTO = 0.03
 
 
-def training_command() -> list[str]:
-    """The command that runs the training CLI: Colorizer's own command line
-    (``paths.cli_command()``: ``python -m colorizer_gui``, or the bundled app or its
-    Windows console twin) followed by ``train``."""
-    return paths.cli_command() + ["train"]
-
-
-def popen_flags() -> int:
-    """Process-creation flags for the trainer: on Windows its own process group (so
-    Ctrl+Break stops it, not us) and no console window popping up."""
-    if sys.platform.startswith("win"):
-        return subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW  # type: ignore[attr-defined]
-    return 0
-
-
 def estimate_seconds(images: int, preset: Preset, device: str, measured: Optional[dict[str, float]] = None,
                      size: Optional[int] = None) -> tuple[float, str]:
     """(seconds, where the speed figure comes from) for training ``images`` photos.
@@ -102,129 +80,6 @@ def estimate_seconds(images: int, preset: Preset, device: str, measured: Optiona
     speed *= (256 / size) ** 2  # cost grows with the pixel count
     epochs = preset.l1_epochs + preset.gan_epochs * GAN_SLOWDOWN
     return STARTUP_S + images * SCAN_S_PER_PHOTO + images * epochs / max(speed, 1e-6), source
-
-
-def format_duration(seconds: float) -> str:
-    """'about 25 min' style text."""
-    if seconds < 90:
-        return f"about {max(1, int(round(seconds)))} s"
-    if seconds < 5400:
-        return f"about {int(round(seconds / 60))} min"
-    return f"about {seconds / 3600:.1f} hours"
-
-
-def parse_progress_line(line: str) -> Optional[ProgressEvent]:
-    """A ProgressEvent from one ``--progress-json`` line (None for other output)."""
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        data = json.loads(line)
-        return ProgressEvent(stage=str(data.get("stage", "")), done=int(data.get("done", 0)),
-                             total=int(data.get("total", 0)), current=str(data.get("current") or ""),
-                             eta_s=data.get("eta_s"), metrics=dict(data.get("metrics") or {}),
-                             preview=data.get("preview"))
-    except (ValueError, TypeError):
-        return None
-
-
-class TrainingProcess:
-    """Runs the training CLI in a subprocess and posts its progress to a window.
-
-    Posts ``(TRAIN, PROGRESS)`` for every progress line and ends with exactly one
-    of ``(TRAIN, DONE)`` (exit code 0), ``(TRAIN, CANCELLED)`` or ``(TRAIN, ERROR)``.
-    """
-
-    def __init__(self, window: Any, args: list[str], run_dir: Path) -> None:
-        self.window, self.args, self.run_dir = window, args, Path(run_dir)
-        self.proc: Optional[subprocess.Popen] = None
-        self.cancelled = False
-        self.thread = threading.Thread(target=self._run, name="colorizer-train-reader", daemon=True)
-
-    def start(self) -> "TrainingProcess":
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        flags = popen_flags()
-        self._stderr = open(self.run_dir / LOG_NAME, "ab")
-        log.info("training: %s", " ".join(self.args))
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                     env=env, creationflags=flags, text=True, encoding="utf-8", errors="replace",
-                                     bufsize=1)
-        self.thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def cancel(self) -> None:
-        """Ask the trainer to stop: it saves a checkpoint (so Resume works) and exits."""
-        if not self.running:
-            return
-        self.cancelled = True
-        assert self.proc is not None
-        try:
-            if sys.platform.startswith("win"):
-                self.proc.send_signal(signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-            else:
-                self.proc.send_signal(signal.SIGINT)
-        except OSError:
-            pass
-
-    def kill(self, grace: float = 10.0) -> None:
-        """Cancel, then kill if it has not exited after ``grace`` seconds."""
-        self.cancel()
-        if self.proc is None:
-            return
-        try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-    def _post(self, phase: str, payload: Any) -> None:
-        try:
-            if getattr(self.window, "TKroot", None) is not None:
-                self.window.write_event_value((TRAIN_EVENT, phase), payload)
-        except Exception:  # the dialog closed: nobody is listening
-            pass
-
-    def _run(self) -> None:
-        assert self.proc is not None
-        last_done: Optional[ProgressEvent] = None
-        other: list[str] = []
-        try:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                event = parse_progress_line(line)
-                if event is None:
-                    if line.strip():
-                        other = (other + [line.rstrip()])[-20:]
-                    continue
-                if event.stage == "done":
-                    last_done = event
-                self._post(ev.PROGRESS, event)
-            code = self.proc.wait()
-        except BaseException as err:  # noqa: BLE001 - every run must end with a post
-            self._post(ev.ERROR, f"Lost contact with the training process: {err}")
-            return
-        finally:
-            self._stderr.close()
-        cancelled = self.cancelled or bool(last_done and last_done.metrics.get("cancelled"))
-        if cancelled:
-            self._post(ev.CANCELLED, code)
-        elif code == 0:
-            self._post(ev.DONE, code)
-        else:
-            tail = _tail(self.run_dir / LOG_NAME) or "\n".join(other)
-            self._post(ev.ERROR, f"Training stopped with an error (exit code {code}).\n{tail}")
-
-
-def _tail(path: Path, lines: int = 6) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return "\n".join(text[-lines:])
 
 
 def _copy_atomically(src: Path, dest: Path) -> Path:
@@ -246,6 +101,15 @@ def _copy_atomically(src: Path, dest: Path) -> Path:
     return final
 
 
+def install_model(job: Any, model: Path, dest: Path, make_default: bool) -> tuple[str, bool]:
+    """Worker: copy a trained model into the models folder (never over another
+    file) and optionally make it the default cGAN model; (installed path, made default)."""
+    installed = _copy_atomically(model, dest)
+    if make_default:
+        model_store.set_user_default_cgan_weights(installed)
+    return str(installed), make_default
+
+
 class FineTuneDialog:
     """The Fine-tune window: choose photos and a preset, see an honest estimate,
     start / cancel / resume, watch progress and previews, then use the model."""
@@ -263,6 +127,9 @@ class FineTuneDialog:
         self.overrides: dict[str, Any] = {}   # tests and power users: size, epochs, init, extra args
         self.last_event: Optional[ProgressEvent] = None
         self.outcome: Optional[str] = None      # "done", "cancelled" or "error" once a run ended
+        self.jobs: dict[str, workers.Job] = {}  # this dialog's workers (photo count, model install)
+        self.job_routes = {ev.COUNT: self._on_count, ev.INSTALL: self._on_installed}
+        self.routes = self._routes()
         self.window = self._build()
         if self.settings.finetune_folder:
             self.count_photos(self.settings.finetune_folder)
@@ -309,7 +176,7 @@ class FineTuneDialog:
              sg.Checkbox("and make it the default for the cGAN method", key="-MAKE-DEFAULT-", default=True),
              sg.Push()],
         ]
-        window = sg.Window("Fine-tune on my photos", layout_, finalize=True, icon=_icon(), resizable=True,
+        window = sg.Window("Fine-tune on my photos", layout_, finalize=True, icon=icon_file(), resizable=True,
                            margins=(16, 12))
         geometry.place_dialog(window, getattr(self.app, "window", None))
         return window
@@ -324,27 +191,32 @@ class FineTuneDialog:
         if isinstance(event, tuple) and event[0] == TRAIN_EVENT:
             self._on_train(event[1], values[event])
             return True
-        if event == COUNT_EVENT:
-            folder, count = values[event]
-            if folder == self._folder(values):
-                self.image_count = count
-                self._refresh()
-            return True
-        if event == "-FOLDER-":
-            self.settings.finetune_folder = self._folder(values)
-            self.count_photos(self.settings.finetune_folder)
-        if isinstance(event, tuple) and event[0] == "-PRESET-":
-            self.settings.finetune_preset = event[1]
-        if event == "-START-":
-            self.start(resume=False)
-        elif event == "-RESUME-":
-            self.start(resume=True)
-        elif event == "-CANCEL-":
-            self.cancel()
-        elif event == "-USE-":
-            self.use_model(bool(values.get("-MAKE-DEFAULT-", True)))
+        if isinstance(event, tuple) and event[0] in self.job_routes:
+            job_id, payload = values[event]
+            job = self.jobs.get(event[0])
+            if job is not None and job.id == job_id:  # else from a job that was replaced
+                self.job_routes[event[0]](event[1], payload)
+        else:
+            route = self.routes.get(event[0] if isinstance(event, tuple) else event)
+            if route is not None:
+                route(event, values)
         self._refresh()
         return True
+
+    def _routes(self) -> dict[Any, Callable[[Any, dict], None]]:
+        """This window's element keys -> what they do (given the event and the values)."""
+        return {
+            "-FOLDER-": lambda event, values: self._on_folder(values),
+            "-PRESET-": lambda event, values: setattr(self.settings, "finetune_preset", event[1]),
+            "-START-": lambda event, values: self.start(resume=False),
+            "-RESUME-": lambda event, values: self.start(resume=True),
+            "-CANCEL-": lambda event, values: self.cancel(),
+            "-USE-": lambda event, values: self.use_model(bool(values.get("-MAKE-DEFAULT-", True))),
+        }
+
+    def _on_folder(self, values: dict) -> None:
+        self.settings.finetune_folder = self._folder(values)
+        self.count_photos(self.settings.finetune_folder)
 
     def _folder(self, values: Optional[dict] = None) -> str:
         values = values or {}
@@ -358,29 +230,29 @@ class FineTuneDialog:
                       int(o.get("size", base.size)), base.blurb)
 
     def count_photos(self, folder: str) -> None:
-        """Count the photos in ``folder`` in a thread (big folders take a while)."""
+        """Count the photos in ``folder`` in a worker (big folders take a while)."""
         self.image_count = None
         if not folder or not Path(folder).is_dir():
             self.window["-COUNT-"].update("Choose a folder of colour photos." if not folder
                                           else "That folder does not exist.")
             return
         self.window["-COUNT-"].update("Counting photos...")
+        self._start(ev.COUNT, workers.count_photos, folder)
 
-        def work() -> None:
-            from ..core.photo import count_readable_photos
+    def _start(self, name: str, target: Any, *args: Any) -> workers.Job:
+        """Start a worker posting to this dialog (replacing one of the same name)."""
+        old = self.jobs.get(name)
+        if old is not None and old.running:
+            old.cancel()
+        self.jobs[name] = workers.Job(self.window, name, target, *args).start()
+        return self.jobs[name]
 
-            try:
-                # Only files whose bytes are an allowed image format count: a
-                # PostScript file named .jpg is no photo to learn from.
-                count = count_readable_photos(Path(folder))
-            except Exception:  # noqa: BLE001 - counted as none; the trainer will say why
-                count = 0
-            try:
-                self.window.write_event_value(COUNT_EVENT, (folder, count))
-            except Exception:  # dialog closed meanwhile
-                pass
-
-        threading.Thread(target=work, daemon=True, name="colorizer-count").start()
+    def _on_count(self, phase: str, payload: Any) -> None:
+        if phase == ev.DONE and payload[0] == self._folder():
+            self.image_count = payload[1]
+        elif phase == ev.ERROR:
+            self.image_count = 0  # counted as none; the trainer would say why
+            log.warning("could not count the photos: %s", payload)
 
     def _refresh(self) -> None:
         w = self.window
@@ -411,7 +283,7 @@ class FineTuneDialog:
         where = "the graphics card" if device == "cuda" else "this computer's CPU"
         if (self.window["-DEVICE-"].get() or "auto") == "auto" and not self.app.device_info:
             where += " (still checking for a graphics card)"
-        return (f"Estimated time: {format_duration(seconds)} on {where} for {self.image_count} photos. "
+        return (f"Estimated time: {format_duration(seconds, about=True)} on {where} for {self.image_count} photos. "
                 f"Only an estimate (speed {source}); the real time left shows once training starts.")
 
     def can_resume(self) -> bool:
@@ -520,7 +392,7 @@ class FineTuneDialog:
             self.speeds.append(float(m["images_per_s"]))
             parts.append(f"{m['images_per_s']:.1f} images/s")
         if event.eta_s is not None and event.stage in ("l1", "gan"):
-            parts.append(f"{format_duration(event.eta_s)} left")
+            parts.append(format_eta(event.eta_s))
         if parts:
             self.window["-METRICS-"].update("   ·   ".join(parts))
         if event.preview and Path(event.preview).is_file():
@@ -543,32 +415,35 @@ class FineTuneDialog:
         speed = recent[len(recent) // 2] * (self.preset().size / 256) ** 2
         self.settings.train_speed = dict(self.settings.train_speed, **{self._device(): round(speed, 3)})
 
-    def use_model(self, make_default: bool) -> Optional[Path]:
-        """Copy the finished model into the user's models folder; optionally make it the default."""
-        if self.finished_model is None:
-            return None
+    def use_model(self, make_default: bool) -> None:
+        """Copy the finished model into the user's models folder (in a worker);
+        optionally make it the default. ``used_model`` is set once it is installed."""
+        if self.finished_model is None or (self.jobs.get(ev.INSTALL) and self.jobs[ev.INSTALL].running):
+            return
         name = f"finetuned-{Path(self.run_dir or 'run').name}.safetensors"
-        try:
-            installed = _copy_atomically(self.finished_model, paths.user_weights_dir() / name)
-        except OSError as err:
-            self.window["-STAGE-"].update(f"Could not install the model: {err}")
-            return None
-        if make_default:
-            model_store.set_user_default_cgan_weights(installed)
+        self.window["-STAGE-"].update("Installing the model...")
+        self._start(ev.INSTALL, install_model, self.finished_model, paths.user_weights_dir() / name, make_default)
+
+    def _on_installed(self, phase: str, payload: Any) -> None:
+        if phase == ev.ERROR:
+            self.window["-STAGE-"].update(f"Could not install the model: {payload}")
+            return
+        if phase != ev.DONE:
+            return
+        installed, made_default = Path(payload[0]), payload[1]
         self.used_model = installed
-        self.window["-STAGE-"].update(f"Installed {installed.name}" + (" as the default cGAN model." if make_default
+        self.window["-STAGE-"].update(f"Installed {installed.name}" + (" as the default cGAN model." if made_default
                                                                      else ". Choose it in Models > Choose default."))
         self.app.set_status(f"New model installed: {installed}")
         self.app.models_changed()
-        return installed
 
     def close(self) -> None:
-        """Close the dialog; a running training is stopped (its checkpoint kept)."""
-        if self.process is not None and self.process.running:
-            self.process.kill(grace=15)
+        """Close the dialog at once; a running training is told to stop (it keeps a
+        checkpoint) and is killed from a thread if it does not exit in time."""
+        if self.process is not None:
+            self.process.stop(grace=15)
+        for job in self.jobs.values():
+            job.mute()
+            job.cancel()
         self.window.close()
 
-
-def _icon() -> Optional[str]:
-    candidate = paths.resource_path("assets", "icon.png")
-    return str(candidate) if candidate.is_file() else None

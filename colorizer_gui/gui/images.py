@@ -5,8 +5,6 @@ Display scaling only; every colour computation happens in the core.
 from __future__ import annotations
 
 import io
-from typing import Optional
-
 import numpy as np
 from PIL import Image
 
@@ -37,6 +35,15 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def display_bytes(image: Image.Image) -> bytes:
+    """Binary PPM bytes for the preview canvas: Tk's photo image reads them with no
+    decompression, and making them is a copy, so a redraw costs milliseconds
+    where PNG (compressed, then decompressed by Tk) costs tens of them."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PPM")
+    return buffer.getvalue()
+
+
 def thumbnail_png(pixels: np.ndarray, size: int = 32) -> bytes:
     """A small square-bounded thumbnail as PNG bytes."""
     return png_bytes(fit(to_pil(pixels), size, size))
@@ -53,21 +60,3 @@ def compare(before: Image.Image, after: Image.Image, split: float) -> Image.Imag
     if 0 < cut < before.width:
         shown.paste((255, 255, 255), (max(0, cut - 1), 0, min(before.width, cut + 1), before.height))
     return shown
-
-
-def crop_around(image: Image.Image, cx: float, cy: float, width: int, height: int) -> Image.Image:
-    """A width x height crop at 100% centred on (cx, cy) given as fractions of the image,
-    shifted to stay inside the image."""
-    w, h = min(width, image.width), min(height, image.height)
-    left = int(round(cx * image.width - w / 2))
-    top = int(round(cy * image.height - h / 2))
-    left = max(0, min(image.width - w, left))
-    top = max(0, min(image.height - h, top))
-    return image.crop((left, top, left + w, top + h))
-
-
-def side_by_side(left: Image.Image, right: Optional[Image.Image], width: int, height: int,
-                 gap: int = 8) -> tuple[Image.Image, Optional[Image.Image]]:
-    """Both images scaled to fit half the box each (right may be missing)."""
-    half = max(1, (width - gap) // 2)
-    return fit(left, half, height), (fit(right, half, height) if right is not None else None)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import PySimpleGUI as sg
 
 from ..core import pipeline
-from ..core.batch import format_duration
+from ..core.text import format_duration
 from ..core.video import VideoError, display_oriented, is_video_file, read_frame, video_looks_colour
 from . import events as ev, images
 

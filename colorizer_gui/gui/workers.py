@@ -91,6 +91,26 @@ class Job:
             self.post(events.CANCELLED if self.should_stop() else events.DONE, result)
 
 
+def stop_jobs(jobs: list[Job], keep_painting: Callable[[], Any], grace: float) -> None:
+    """Cancel and mute ``jobs`` (the window is closing) and give them up to
+    ``grace`` seconds to reach a safe point, calling ``keep_painting`` meanwhile:
+    a worker that was posting when it was muted waits for Tk to take its event.
+    Jobs are daemon threads, so one still running cannot keep the app alive."""
+    for job in jobs:
+        job.mute()
+        job.cancel()
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(job.thread.is_alive() for job in jobs):
+        try:
+            keep_painting()
+        except Exception:  # noqa: BLE001 - Tk may already be going away
+            break
+        time.sleep(0.02)
+    for job in jobs:
+        if job.thread.is_alive():
+            log.info("job %s still finishing at close", job.name)
+
+
 def friendly_error(err: BaseException) -> str:
     """A plain-language message for an exception raised in a worker."""
     text = str(err) or type(err).__name__
@@ -286,17 +306,26 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
     return info
 
 
-def full_resolution(job: Job, path: str, config: BackendConfig) -> dict[str, Any]:
-    """Colorize the whole photo at full resolution (for the 100% view)."""
-    photo = load_photo(Path(path))
-
+def _colorize_full_size(job: Job, photo: Any, config: BackendConfig
+                        ) -> tuple[Any, str, tuple[int, int], provenance.Provenance]:
+    """Colorize a whole loaded photo: (RGB, note for the user, the ab render shape,
+    the provenance of the backend and settings that really ran, after any fallback)."""
     ab_shape: list[int] = []
+    made: list[provenance.Provenance] = []
 
     def run(backend: Any, cfg: BackendConfig) -> Any:
         ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
+        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation)]
         return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
 
     rgb, note = _colorize_with_fallback(job, config, run)
+    return rgb, note, (ab_shape[0], ab_shape[1]), made[0]
+
+
+def full_resolution(job: Job, path: str, config: BackendConfig) -> dict[str, Any]:
+    """Colorize the whole photo at full resolution (for the 100% view)."""
+    photo = load_photo(Path(path))
+    rgb, note, _shape, _made_by = _colorize_full_size(job, photo, config)
     return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(rgb),
             "note": note}
 
@@ -305,21 +334,9 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
     """Colorize one photo at full resolution and save it: to ``dest`` (Save as; the
     core adds a counter rather than overwrite) or into ``out_dir`` (Save)."""
     photo = load_photo(Path(path))
-
-    ab_shape: list[int] = []
-
-    made: list[provenance.Provenance] = []
-
-    def run(backend: Any, cfg: BackendConfig) -> Any:
-        ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
-        # The copy records the backend and settings that really ran (after any fallback).
-        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation)]
-        return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
-
-    rgb, note = _colorize_with_fallback(job, config, run)
-    made_by = made[0]
+    rgb, note, ab_shape, made_by = _colorize_full_size(job, photo, config)
     if dest:
-        written = pipeline.save_colorized(photo, rgb, Path(dest).parent, ab_shape=tuple(ab_shape),
+        written = pipeline.save_colorized(photo, rgb, Path(dest).parent, ab_shape=ab_shape,
                                           made_by=made_by, dest=Path(dest))
     else:
         folder = Path(out_dir) if out_dir else Path(path).parent / "colorized"
@@ -327,7 +344,7 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
             make_folders(folder)
         except OSError as err:
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
-        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=tuple(ab_shape), made_by=made_by)
+        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=ab_shape, made_by=made_by)
     # How the photo was read (which page of several, ...) is said with the result.
     note = " ".join(part[:1].upper() + part[1:] + "." for part in [note.rstrip("."), *photo.notes] if part)
     return {"path": path, "dest": str(written), "note": note}
@@ -395,11 +412,52 @@ def download_zhang_model(job: Job) -> Any:
     return str(result) if result is not None else None
 
 
-def import_model(job: Job, src: str) -> Any:
-    """Copy (and check) a model file the user picked into their weights folder."""
+def import_model(job: Job, src: str) -> Optional[dict[str, Any]]:
+    """Copy (and check) a model file the user picked into their weights folder.
+
+    The first cGAN model a user brings becomes the one the method uses (when no
+    default exists yet). Returns {"path", "made_default"}."""
     from ..backends.zhang import import_weights
 
     result = import_weights(Path(src))  # the same checks as 'models import'
-
     BACKENDS.clear()
-    return str(result) if result is not None else None
+    if result is None:
+        return None
+    made_default = Path(result).suffix.lower() == ".safetensors" and model_store.resolve_cgan_weights() is None
+    if made_default:
+        model_store.set_user_default_cgan_weights(Path(result))
+    return {"path": str(result), "made_default": made_default}
+
+
+def registered_backends() -> list[str]:
+    """The registry's backend names in menu order (cheap: no model is opened)."""
+    from ..backends import backend_names
+
+    return backend_names()
+
+
+def backend_status(job: Optional[Job] = None) -> dict[str, tuple[bool, str]]:
+    """For every registered backend: (can run now, why or what it will use).
+
+    Run as a job (it may open model files); ``job`` is unused but keeps the
+    worker signature."""
+    from ..backends import create_backend
+
+    found = {}
+    for name in registered_backends():
+        try:
+            avail = create_backend(name).availability()
+            found[name] = (avail.ok, avail.reason)
+        except Exception as err:  # noqa: BLE001 - a broken backend must not stop the app
+            found[name] = (False, str(err))
+    return found
+
+
+def count_photos(job: Job, folder: str) -> tuple[str, int]:
+    """(folder, how many photos it holds, recursively) for the fine-tune dialog.
+
+    Only files whose bytes are an allowed image format count: a PostScript file
+    named .jpg is no photo to learn from."""
+    from ..core.photo import count_readable_photos
+
+    return folder, count_readable_photos(Path(folder))
