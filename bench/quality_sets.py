@@ -111,6 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--sets", default="test", help="test, or val:FOLDER")
     parser.add_argument("--degrade", type=int, metavar="SEED", help="also score aged inputs")
     parser.add_argument("--limit", type=int, help="at most N photos per set")
+    parser.add_argument("--temperature", type=float, help="vividness of a class-head model (0.05-1)")
     parser.add_argument("--section", metavar="NAME")
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "quality-sets")
     opts = parser.parse_args(argv)
@@ -122,12 +123,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     else:
         parser.error("--sets is test or val:FOLDER")
     sets = {k: (v[:opts.limit] if opts.limit else v) for k, v in sets.items() if v}
-    backend = create_backend("cgan", weights=opts.weights, device="cpu")
+    options = {} if opts.temperature is None else {"temperature": opts.temperature}
+    backend = create_backend("cgan", weights=opts.weights, device="cpu", **options)
     backend.load()
     modes = {"clean": None} | ({"aged": opts.degrade} if opts.degrade is not None else {})
     results: dict[str, dict[str, dict[str, float]]] = {}
     start = time.perf_counter()
-    tag = opts.weights.stem if opts.weights else "default"
+    tag = (opts.weights.stem if opts.weights else "default") + (
+        f"-t{opts.temperature:g}" if opts.temperature is not None else "")
     for name, photos in sets.items():
         results[name] = {}
         for mode, seed in modes.items():
@@ -138,6 +141,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                   f"colour {r['colour']:.2f} |dL| {r['dl']:.3f}", flush=True)
     text = table(results)
     what = (f"weights {quality.weights_note(opts.weights)}, render size {backend.default_render_size}, "
+            + (f"temperature {opts.temperature:g}, " if opts.temperature is not None else "") +
             f"sets `{opts.sets}`" + (f", aged inputs seed {opts.degrade}" if opts.degrade is not None else "")
             + f"; {time.perf_counter() - start:.0f} s on {os.cpu_count()} cores")
     print(f"\n{what}\n\n{text}")

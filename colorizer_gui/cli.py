@@ -211,7 +211,8 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                         help=f"colour strength from {SATURATION_RANGE[0]:g} to {SATURATION_RANGE[1]:g}: "
                              "1 as predicted, 0 gray, >1 stronger (default 1)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="zhang only: annealed-mean temperature (lower: more vivid)")
+                        help="vividness of zhang and of cgan models that predict colour classes: "
+                             "the annealed-mean temperature, 0.05-1 (lower: more vivid)")
     parser.add_argument("--skip-existing", action="store_true",
                         help="skip photos whose own colour copy (written by Colorizer from this "
                              "photo) is already in the output folder")
@@ -302,8 +303,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
     opts = parser.parse_args(argv)
     options = {}
     if opts.temperature is not None:
-        if opts.backend != "zhang":
-            parser.error("--temperature applies to the zhang backend only")
+        if not 0.05 <= opts.temperature <= 1.0:
+            parser.error(f"--temperature must be from 0.05 to 1 (got {opts.temperature})")
         options["temperature"] = opts.temperature
     if opts.weights is not None and not opts.weights.is_file():
         _error(f"the weights file {opts.weights} does not exist")

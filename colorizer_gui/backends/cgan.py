@@ -23,6 +23,7 @@ DEVICES = ("auto", "cpu", "cuda")
 _MAX_THREADS = 4
 _MIN_RENDER = 32
 _FALLBACK_RENDER = 256
+TEMPERATURE_RANGE = (0.05, 1.0)
 _threads_set = False
 
 
@@ -72,10 +73,17 @@ class CganBackend(Backend):
     name = "cgan"
     title = "cGAN U-Net (PyTorch)"
 
-    def __init__(self, weights: Optional[Path] = None, device: str = "auto") -> None:
+    def __init__(self, weights: Optional[Path] = None, device: str = "auto",
+                 temperature: Optional[float] = None) -> None:
         super().__init__(weights=weights, device=device)
         if device not in DEVICES:
             raise BackendError(f"Unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+        if temperature is not None and not (isinstance(temperature, (int, float))
+                                            and TEMPERATURE_RANGE[0] <= float(temperature) <= TEMPERATURE_RANGE[1]):
+            raise BackendError(f"temperature must be from {TEMPERATURE_RANGE[0]} to {TEMPERATURE_RANGE[1]} "
+                               f"(lower gives more vivid colours), got {temperature!r}")
+        # Vividness of models with a class head (annealed-mean temperature); None: the model's own.
+        self.temperature = None if temperature is None else float(temperature)
         self.model: Any = None
         self.metadata: dict[str, str] = {}
         self.weights_path: Optional[Path] = None
@@ -155,10 +163,10 @@ class CganBackend(Backend):
             raise BackendError(str(err)) from None
         except RuntimeError as err:  # e.g. CUDA out of memory while moving the model
             raise BackendError(f"Cannot load {path.name} on {device}: {err}") from None
-        if getattr(model, "class_bins", 0) and meta.get("temperature"):
-            # The annealed-mean temperature chosen on validation when the model was made.
+        if getattr(model, "class_bins", 0):
+            # The user's vividness, else the temperature chosen on validation for the model.
             try:
-                model.temperature = float(meta["temperature"])
+                model.temperature = self.temperature or float(meta.get("temperature") or model.temperature)
             except ValueError:
                 pass
         self.model, self.metadata = model, meta
