@@ -138,8 +138,8 @@ def test_backend_not_available_is_a_usage_error_with_its_reason(tmp_path):
     wrong = run_cli("colorize", tmp_path / "a.png", "--backend", "nonesuch")
     assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
 
-    temp = run_cli("colorize", tmp_path / "a.png", "--backend", "cgan", "--temperature", "0.3")
-    assert temp.returncode == 2 and "zhang" in temp.stderr
+    temp = run_cli("colorize", tmp_path / "a.png", "--backend", "cgan", "--temperature", "3")
+    assert temp.returncode == 2 and "--temperature must be from 0.05 to 1 (got 3.0)" in temp.stderr
 
 
 def test_models_lists_both_backends_with_reasons():
