@@ -245,8 +245,41 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     app.save(False)
     pump(app, lambda: app.rows[app.current].dest, timeout=90, what="the save")
     assert read_provenance(Path(app.rows[app.current].dest))["colorizer"]["Hints"] == "1"
-    # Clear hints removes them all (and the sidecar); Ctrl+Z territory: undo brings them back.
+    # A click on the ring selects it: a colour chosen now recolours it, Delete removes it.
+    ring = app.preview.to_canvas((app.hints.hints[0].x, app.hints.hints[0].y))[1]
+    app.window.write_event_value(ev.K_CANVAS, (int(ring[0]), int(ring[1])))
+    app.window.write_event_value(ev.CANVAS_UP, None)
+    pump(app, lambda: app.hints.selected == 0 and app.hints._press is None, what="the selection")
+    app.hints.set_colour((200, 30, 40), "red dress")
+    assert len(app.hints.hints) == 1 and app.hints.hints[0].rgb == (200, 30, 40)
+    assert app.hints.hints[0].name == "red dress"
+    if shutil.which("xdotool"):
+        app.window.TKroot.focus_force()
+        pump(app, lambda: app.window.TKroot.focus_get() is not None, timeout=5, what="keyboard focus")
+        _xdotool("key", "--clearmodifiers", "Delete")
+        pump(app, lambda: not app.hints.hints, what="Delete")
+        app.hints.undo()
+    # Clear hints removes them all (and the sidecar); undo brings them back.
     app.window.write_event_value(ev.K_HINT_CLEAR, None)
     pump(app, lambda: not app.hints.hints, what="Clear hints")
+    assert not (photo.parent / "grandma.png.colorizer.json").exists()
     app.hints.undo()
     assert len(app.hints.hints) == 1
+    # In the 100% view a click looks at that spot; it adds no hint.
+    app.window[(ev.K_VIEW, "zoom")].update(value=True)
+    app.window.write_event_value((ev.K_VIEW, "zoom"), True)
+    pump(app, lambda: app.preview.full.get("path") == app.current, timeout=90, what="the 100% view")
+    app.window.write_event_value(ev.K_CANVAS, (40, 60))
+    app.window.write_event_value(ev.CANVAS_UP, None)
+    pump(app, lambda: app.preview.zoom_centre != (0.5, 0.5), what="the 100% view to move")
+    assert len(app.hints.hints) == 1
+
+
+def test_the_colour_memory_setting_survives_junk():
+    from colorizer_gui.gui.hint_editor import STARTER_SWATCHES, swatches_from_settings
+    from colorizer_gui.gui.settings import Settings
+
+    assert Settings.from_json({"swatches": "junk"}).swatches == []
+    kept = Settings.from_json({"swatches": [{"name": "Dad's uniform", "rgb": [90, 95, 60]}, {"rgb": 5}]})
+    assert swatches_from_settings(kept.swatches) == [("Dad's uniform", (90, 95, 60))]
+    assert swatches_from_settings(Settings().swatches) == list(STARTER_SWATCHES)
