@@ -1,7 +1,8 @@
 """Screenshots of the real window on a virtual screen, for a human to look at.
 
 Writes bench/out/screenshots/{main-no-model,main-empty,main-before,
-main-after-summary,main-compare,finetune,finetune-estimate,main-resized}.png on a 1280x800 screen, and
+main-after-summary,main-compare,hints-side,hints-compare,hints-memory,finetune,finetune-estimate,
+main-resized}.png on a 1280x800 screen, and
 the same with a ``1366x768-``, ``1280x720-`` and ``1024x768-`` prefix on those
 common laptop and projector screens (each screen size runs in its own process: Tk talks to one
 display per process). Uses Xvfb (started here) and ImageMagick's
@@ -75,6 +76,56 @@ def check_on_screen(app) -> list[str]:
     return lines
 
 
+def hint_shots(app, photos: Path, work: Path) -> None:
+    """The colour-hint tool: three hints given by clicks (one selected), side by side
+    and before/after, and the colour memory after "Remember colour...". The photo is
+    copied first, so no sidecar lands in a folder given with --photos."""
+    first = sorted(p for p in photos.iterdir() if p.is_file())[0]
+    folder = work / "hint shots"
+    folder.mkdir(exist_ok=True)
+    photo = folder / first.name
+    shutil.copy2(first, photo)
+    app.settings.view = "side"
+    app.window[("-VIEW-", "side")].update(value=True)
+    app.open_paths([str(photo)])
+    end = time.monotonic() + 60
+    while time.monotonic() < end and str(photo) not in app.rows:
+        app.step(50)
+    app.photos.select(str(photo))
+    while time.monotonic() < end and not (app.current == str(photo) and app.shown.get("colour") is not None):
+        app.step(50)
+    app.window["-HINTS-"].update(value=True)
+    app.hints.set_on(True)
+    for point, rgb in (((0.5, 0.45), (40, 70, 190)), ((0.2, 0.8), (150, 40, 40)), ((0.85, 0.2), (90, 140, 60))):
+        app.hints.set_colour(rgb)
+        spot = app.preview.to_canvas(point)[0]
+        app.window.write_event_value("-CANVAS-", (int(spot[0]), int(spot[1])))
+        app.window.write_event_value("-CANVAS-+UP", (int(spot[0]), int(spot[1])))
+        before = app.shown.get("colour")
+        end = time.monotonic() + 30
+        while time.monotonic() < end and (app.shown.get("colour") is before or app.job_running("preview")):
+            app.step(50)
+    for _ in range(10):
+        app.step(50)
+    shot("hints-side")
+    app.settings.view = "compare"
+    app.window[("-VIEW-", "compare")].update(value=True)
+    app.draw_preview()
+    for _ in range(10):
+        app.step(50)
+    shot("hints-compare")
+    app.hints.ask_name = lambda: "the blue Ford"
+    app.hints.set_colour((40, 70, 190))
+    app.hints.remember_colour()
+    app.settings.view = "side"
+    app.window[("-VIEW-", "side")].update(value=True)
+    app.draw_preview()
+    for _ in range(10):
+        app.step(50)
+    shot("hints-memory")
+    app.hints.set_on(False)
+
+
 def run_screen(screen: str, photos_arg: Path | None) -> int:
     """All the shots on one virtual screen size."""
     global PREFIX
@@ -127,6 +178,7 @@ def run_screen(screen: str, photos_arg: Path | None) -> int:
         app.draw_preview()
         pump(app, 1.0)
         shot("main-compare")
+        hint_shots(app, photos, work)
         app.open_finetune()
         pump(app, 2.0)
         shot("finetune")

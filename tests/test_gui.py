@@ -20,43 +20,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import GUI_SCREEN
+
 pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The virtual screen: a small but common one (projectors, many laptops), so the
-#: tests also check that the window fits it.
-SCREEN = (1024, 720)  # the narrowest laptop screens, the shortest common height
-
-
-@pytest.fixture(scope="session")
-def xvfb_display():
-    """Start Xvfb on a free display number for the whole session; set DISPLAY."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb): GUI tests need a virtual screen")
-    old = os.environ.get("DISPLAY")
-    for number in range(150, 250):
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-                                 "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                break
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if proc.poll() is None:
-            os.environ["DISPLAY"] = f":{number}"
-            yield f":{number}"
-            proc.terminate()
-            proc.wait(timeout=10)
-            if old is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = old
-            return
-    pytest.fail("could not start Xvfb on any display number")
+#: The virtual screen (conftest.py starts it once per session): a small but common one.
+SCREEN = GUI_SCREEN
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from ..core import paths
 from . import dnd, events as ev, geometry, layout, logs, video_preview, workers
 from .colorizing import Colorizing
 from .dialogs import Dialogs, icon_file, open_in_file_manager
+from .hint_tool import HintTool
 from .models_menu import ModelsMenu, backend_config
 from .photo_list import PhotoList, Row
 from .preview import Preview
@@ -79,6 +80,7 @@ class App:
                                 location=(x, y), enable_close_attempted_event=True)
         self.photos = PhotoList(self)
         self.preview = Preview(self, layout.CANVAS_SIZE)
+        self.hints = HintTool(self)  # the colour-hint tool of the preview
         self.colorizing = Colorizing(self)
         self.models = ModelsMenu(self)
         self.dialogs = Dialogs(self.window, self.open_folder)
@@ -131,7 +133,7 @@ class App:
             ev.K_SPLIT: lambda v: self.preview.on_slider(),
             video_preview.K_FRAME: lambda v: self.preview.on_frame_slider(),
             **{(ev.K_VIEW, mode): lambda v: self.preview.draw() for mode in geometry.VIEWS},
-            ev.K_BACKEND: lambda v: self.models.show_reason(),
+            ev.K_BACKEND: lambda v: self.models.show_reason(), **self.hints.routes(),
         }
 
     def _job_routes(self) -> dict[str, Callable[[str, Any], None]]:

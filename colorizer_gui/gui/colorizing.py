@@ -168,7 +168,8 @@ class Colorizing:
             if not dest:
                 return
         app.set_status(f"Saving the colorized {Path(app.current).name} at full size...")
-        app.start_job(ev.SAVE, workers.save, app.current, app.config(), dest, app.out_dir())
+        app.start_job(ev.SAVE, workers.save, app.current, app.config(), dest, app.out_dir(),
+                      app.hints.hints_for(app.current))
 
     def on_save(self, phase: str, data: Any) -> None:
         """A save finished (or failed)."""

@@ -34,7 +34,12 @@ SHORTCUTS = """Ctrl+O          Open a folder of photos
 Ctrl+Enter      Colorize the selected photos
 Ctrl+S          Save the colorized photo shown in the preview
 Escape          Cancel the running job
-Click (100%)    Show that part of the photo at full size"""
+Click (100%)    Show that part of the photo at full size
+Colour hints (tick "Colour hints" above the preview):
+  Click         Add a hint with the current colour (or select one)
+  Drag          Move the selected hint
+  Right-click   Remove the hint under the pointer (Delete: the selected one)
+Ctrl+Z / Ctrl+Y Undo / redo a change to the hints"""
 
 
 def icon_file() -> Optional[str]:

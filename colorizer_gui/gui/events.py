@@ -60,12 +60,28 @@ K_OPEN_FILES = "-OPEN-FILES-"
 K_OPEN_OUTPUT = "-OPEN-OUTPUT-"
 K_DROP_HINT = "-DROP-HINT-"
 K_CAPTION = "-CAPTION-"
+# The colour-hint tool (hint_tool.py).
+K_HINTS = "-HINTS-"                  # the "Colour hints" toggle
+K_HINT_CHIP = "-HINT-CHIP-"          # the current colour, shown as a patch
+K_HINT_SWATCH = "-HINT-SWATCH-"      # (K_HINT_SWATCH, i): the colour memory's i-th swatch button
+K_HINT_MEMORY = "-HINT-MEMORY-"      # the colour memory by name (all of it)
+K_HINT_CHOOSE = "-HINT-CHOOSE-"      # the system colour chooser
+K_HINT_REMEMBER = "-HINT-REMEMBER-"  # name the current colour and keep it
+K_HINT_PICK = "-HINT-PICK-"          # eyedropper: the next click samples the colorized preview
+K_HINT_CLEAR = "-HINT-CLEAR-"
+#: The Graph posts K_CANVAS on press and while dragging (drag_submits), then this on release.
+CANVAS_UP = K_CANVAS + "+UP"
+#: A right click on the preview (bound on the canvas; the position is in its user_bind_event).
+CANVAS_RIGHT = K_CANVAS + "+RIGHT"
 
 # Keyboard shortcuts (bound with window.bind).
 SHORT_OPEN = "-SHORTCUT-OPEN-"
 SHORT_COLORIZE = "-SHORTCUT-COLORIZE-"
 SHORT_SAVE = "-SHORTCUT-SAVE-"
 SHORT_ESCAPE = "-SHORTCUT-ESCAPE-"
+SHORT_UNDO = "-SHORTCUT-UNDO-"
+SHORT_REDO = "-SHORTCUT-REDO-"
+SHORT_DELETE = "-SHORTCUT-DELETE-"
 #: The preview canvas changed size (its <Configure> event; PySimpleGUI appends the suffix to the key).
 CANVAS_RESIZE_SUFFIX = "+RESIZED"
 CANVAS_RESIZED = K_CANVAS + CANVAS_RESIZE_SUFFIX

@@ -20,6 +20,10 @@ THUMB_ROW_HEIGHT = 44
 THEME = "LightGrey1"
 DETAIL_TIP = "How much detail the model looks at: 'auto' suits most photos; larger is slower."
 TEMPERATURE_TIP = "Zhang method only: lower gives bolder colours, higher safer ones."
+HINTS_TIP = ("Click the photo to say what colour a spot was; drag a ring to move it, right-click or "
+             "Delete removes it, Ctrl+Z / Ctrl+Y undo and redo")
+#: How many swatches of the colour memory are shown as buttons (all are in the list beside them).
+SWATCH_BUTTONS = 8
 
 
 def menu_definition() -> list[Any]:
@@ -94,6 +98,50 @@ def files_column() -> sg.Column:
     return sg.Column(rows, vertical_alignment="top", expand_y=True, pad=(6, 0))
 
 
+def hint_rows(settings: Any) -> list[list[Any]]:
+    """The colour-hint tool, under the view controls, in three short rows (the
+    preview column is narrow on a 1024 px screen): the "Colour hints" toggle, the
+    current colour and the colour memory as swatches; the memory by name, the
+    system colour chooser and the eyedropper; "Remember colour..." and "Clear
+    hints". hint_tool.py keeps the colours up to date."""
+    from .hint_editor import swatches_from_settings
+
+    swatches = swatches_from_settings(getattr(settings, "swatches", []))
+    first_name, first_rgb = swatches[0]
+    first: list[Any] = [
+        sg.Checkbox("Colour hints", key=ev.K_HINTS, enable_events=True, font=("Helvetica", 10, "bold"),
+                    tooltip=HINTS_TIP, pad=((0, 6), 0)),
+        sg.Text("", key=ev.K_HINT_CHIP, size=(3, 1), background_color=hex_colour(first_rgb),
+                relief=sg.RELIEF_SUNKEN, border_width=2, pad=((0, 8), 0),
+                tooltip="The colour a click gives (the next hint)"),
+    ]
+    for index in range(SWATCH_BUTTONS):
+        name, rgb = swatches[index] if index < len(swatches) else ("", (200, 200, 200))
+        first.append(sg.Text("", key=(ev.K_HINT_SWATCH, index), size=(2, 1), pad=(1, 0), font=SMALL,
+                             background_color=hex_colour(rgb), relief=sg.RELIEF_RAISED, border_width=1,
+                             enable_events=True, tooltip=name or None, visible=index < len(swatches)))
+    second = [
+        sg.Combo([name for name, _ in swatches], default_value=first_name, key=ev.K_HINT_MEMORY,
+                 readonly=True, enable_events=True, size=(13, 1), font=SMALL, pad=((0, 4), 0),
+                 tooltip="The colour memory: the colours you named, for every photo"),
+        sg.Button("Choose...", key=ev.K_HINT_CHOOSE, font=SMALL, pad=(2, 0), tooltip="Any colour (colour chooser)"),
+        sg.Button("Pick from result", key=ev.K_HINT_PICK, font=SMALL, pad=(2, 0),
+                  tooltip="Eyedropper: click the colorized photo to take its colour"),
+    ]
+    third = [
+        sg.Button("Remember colour...", key=ev.K_HINT_REMEMBER, font=SMALL, pad=((0, 2), 0),
+                  tooltip="Name this colour and keep it for every photo (\"Dad's uniform\")"),
+        sg.Button("Clear hints", key=ev.K_HINT_CLEAR, font=SMALL, pad=(2, 0),
+                  tooltip="Remove every hint of this photo (Ctrl+Z brings them back)"),
+    ]
+    return [first, second, third]
+
+
+def hex_colour(rgb: Any) -> str:
+    """'#rrggbb' for an (r, g, b) of 0..255."""
+    return "#%02x%02x%02x" % tuple(int(c) for c in rgb[:3])
+
+
 def preview_column(settings: Any) -> sg.Column:
     """The preview canvas with its view modes and compare slider."""
     width, height = CANVAS_SIZE
@@ -104,10 +152,11 @@ def preview_column(settings: Any) -> sg.Column:
                   enable_events=True),
          sg.Radio("100%", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
                   enable_events=True, tooltip="Actual pixels: click the photo where you want to look")],
+        *hint_rows(settings),
         # Top-left origin in pixels: drawing coordinates stay pixels however large
         # the canvas grows (app.py reads its real size on resize).
         [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",
-                  enable_events=True, pad=(0, 4), expand_x=True, expand_y=True)],
+                  enable_events=True, drag_submits=True, pad=(0, 4), expand_x=True, expand_y=True)],
         video_preview.frame_row(),
         [sg.Text("Before", font=SMALL), sg.Slider((0, 100), default_value=50, orientation="h", key=ev.K_SPLIT,
                                                   enable_events=True, size=(20, 12),

@@ -74,23 +74,39 @@ class Preview:
         self.set_full({})
         self.start()
 
-    def start(self) -> None:
-        """Colorize a small copy of the current photo in a worker (or show its saved result)."""
+    def start(self, keep_shown: bool = False) -> None:
+        """Colorize a small copy of the current photo in a worker, with its colour
+        hints (or show its saved result). ``keep_shown``: keep showing the current
+        preview until the new one lands, and colorize afresh even when a saved
+        result exists (the hints changed)."""
         app = self.app
         if app.current is None:
             return
         row = app.rows.get(app.current)
-        dest = row.dest if row and row.dest and Path(row.dest).is_file() else None
+        dest = row.dest if row and row.dest and Path(row.dest).is_file() and not keep_shown else None
         config = app.config() if app.models.can_run()[0] else None
         if app.job_running(ev.BATCH) and not dest:
             config = None  # the batch holds the model: show the original until it is done
-        self.set_shown({})
-        self.draw("Colorizing the preview..." if config or dest else "")
         if video_preview.is_video(app.current):
+            self.set_shown({})
+            self.draw("Colorizing the preview..." if config or dest else "")
             app.start_job(ev.PREVIEW, video_preview.preview, app.current, config,
                           video_preview.fraction(app.window), dest)
             return
-        app.start_job(ev.PREVIEW, workers.preview, app.current, config, dest)
+        hints = app.hints.hints_for(app.current)
+        if keep_shown and config is not None and self.shown.get("path") == app.current:
+            app.start_job(ev.PREVIEW, workers.preview, app.current, config, None, hints, dict(self.shown))
+            return
+        self.set_shown({})
+        self.draw("Colorizing the preview..." if config or dest else "")
+        app.start_job(ev.PREVIEW, workers.preview, app.current, config, dest, hints)
+
+    def hints_changed(self) -> None:
+        """The photo's colour hints changed: colorize the preview again at once (the
+        shown one stays until the new one lands); the 100% view is made again when shown."""
+        self.app.cancel_job(ev.FULLRES)  # made with the old hints
+        self.set_full({})
+        self.start(keep_shown=True)
 
     def on_preview(self, phase: str, data: Any) -> None:
         """The preview worker finished."""
@@ -99,6 +115,7 @@ class Preview:
                 self.set_shown(data)
                 self.draw()
                 video_preview.show_position(self.app.window, data)
+                self.app.hints.on_preview(data)
                 if data.get("note") and "memory" in data["note"]:
                     self.app.set_status(data["note"])
         elif phase == ev.ERROR:
@@ -201,6 +218,7 @@ class Preview:
             self._draw_compare(graph, original, self.shown["colour"])
         else:
             self._draw_side(graph, original, self.shown.get("colour"), message)
+        self.app.hints.draw_rings()
         self.caption()
 
     def _data(self, name: str, image: Image.Image, size: Sequence[int], crop: Optional[geometry.Box] = None) -> bytes:
@@ -247,7 +265,8 @@ class Preview:
             graph.draw_text("Colorizing the whole photo at full size for the 100% view...",
                             (width // 2, height // 2), color=LABEL_COLOUR)
             if app.models.can_run()[0] and not app.job_running(ev.FULLRES) and not app.busy() and app.current:
-                app.start_job(ev.FULLRES, workers.full_resolution, app.current, app.config())
+                app.start_job(ev.FULLRES, workers.full_resolution, app.current, app.config(),
+                              app.hints.hints_for(app.current))
             return
         pairs = geometry.photo_boxes("zoom", self.full["original"].size, self.canvas_size, self.zoom_centre)
         for (screen, crop), name in zip(pairs, ("original", "colour")):
@@ -284,6 +303,9 @@ class Preview:
             parts.append(f"saved as {row.dest}")
         elif self.shown.get("colour") is not None:
             parts.append("preview only (not saved yet: Save or Colorize)")
+        count = len(app.hints.hints_for(app.current))
+        if count:
+            parts.append(f"{count} colour hint{'s' if count != 1 else ''}")
         if self.shown.get("note"):
             parts.append(self.shown["note"])
         app.window[ev.K_CAPTION].update("  ·  ".join(parts))
@@ -315,7 +337,11 @@ class Preview:
         return geometry.photo_to_canvas(frame[0], point, frame[1], self.canvas_size, self.zoom_centre)
 
     def on_canvas_click(self, values: dict) -> None:
-        """Centre the 100% view on the clicked point (switching to it from the other views)."""
+        """A press (or drag) on the preview: the colour-hint tool's when it takes it,
+        else a click centres the 100% view on the clicked point (switching to it
+        from the other views)."""
+        if self.app.hints.on_canvas(values):
+            return
         point = values.get(ev.K_CANVAS)
         if not point or point[0] is None or "original" not in self.shown or video_preview.is_video(self.app.current):
             return  # nothing drawn yet, or a video (no 100% view)

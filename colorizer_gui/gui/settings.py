@@ -36,6 +36,9 @@ class Settings:
     finetune_last_run: str = ""
     # Measured training speed per device ("cpu"/"cuda") in images/s at 256 px.
     train_speed: dict[str, float] = field(default_factory=dict)
+    # The colour memory: named swatches [{"name": ..., "rgb": [r, g, b]}], newest first
+    # (``hint_editor.swatches_from_settings`` reads it, skipping anything malformed).
+    swatches: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -64,6 +67,10 @@ class Settings:
                     value = str(value)
                 elif isinstance(default, dict):
                     value = {str(k): float(v) for k, v in dict(value).items()}
+                elif isinstance(default, list):
+                    if not isinstance(value, list):
+                        continue
+                    value = list(value)
             except (TypeError, ValueError):
                 continue
             setattr(base, item.name, value)

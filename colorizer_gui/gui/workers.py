@@ -13,9 +13,10 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..core import model_store, pipeline, provenance
+from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, make_folders
 from ..core.progress import ProgressEvent
 from . import events, images, video_preview
@@ -278,14 +279,26 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
 
 
 def preview(job: Job, path: str, config: Optional[BackendConfig],
-            result_file: Optional[str] = None) -> dict[str, Any]:
+            result_file: Optional[str] = None, hints: Sequence[Hint] = (),
+            shown: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Preview one photo: with ``result_file`` (an output already written) both
     are read from disk; with no ``config`` only the original is shown; otherwise
-    the core colorizes a downscaled copy."""
-    photo = load_photo(Path(path))
-    original = images.fit(images.to_pil(photo.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
-    info = {"path": path, "original": original, "colour": None, "note": "",
-            "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
+    the core colorizes a downscaled copy, with the photo's colour ``hints``.
+
+    ``shown``: the preview this one replaces; when it is of the same photo its
+    original is reused (a hint edit re-colorizes without reading the file again).
+    The result's ``hints_unused`` is True when hints were given to a backend that
+    takes none (the zhang method)."""
+    if shown and shown.get("path") == path and shown.get("original") is not None:
+        original = shown["original"]
+        info = {"path": path, "original": original, "colour": None, "note": "",
+                "is_colour": shown.get("is_colour", False), "size": shown.get("size")}
+    else:
+        photo = load_photo(Path(path))
+        original = images.fit(images.to_pil(photo.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
+        info = {"path": path, "original": original, "colour": None, "note": "",
+                "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
+    info["hints_unused"] = False
     if result_file:
         done = load_photo(Path(result_file))
         info["colour"] = images.fit(images.to_pil(done.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
@@ -299,42 +312,47 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
         raise Cancelled()
 
     def run(backend: Any, cfg: BackendConfig) -> Any:
-        return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation)
+        info["hints_unused"] = bool(hints) and not backend.accepts_hints
+        return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation, hints=tuple(hints))
 
     rgb, note = _colorize_with_fallback(job, config, run)
     info.update(colour=images.to_pil(rgb), note=note)
     return info
 
 
-def _colorize_full_size(job: Job, photo: Any, config: BackendConfig
+def _colorize_full_size(job: Job, photo: Any, config: BackendConfig, hints: Sequence[Hint] = ()
                         ) -> tuple[Any, str, tuple[int, int], provenance.Provenance]:
-    """Colorize a whole loaded photo: (RGB, note for the user, the ab render shape,
-    the provenance of the backend and settings that really ran, after any fallback)."""
+    """Colorize a whole loaded photo with its colour ``hints``: (RGB, note for the
+    user, the ab render shape, the provenance of the backend and settings that
+    really ran, after any fallback, with the number of hints it used)."""
     ab_shape: list[int] = []
     made: list[provenance.Provenance] = []
 
     def run(backend: Any, cfg: BackendConfig) -> Any:
         ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
-        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation)]
-        return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation)
+        used = len(hints) if hints and backend.accepts_hints else 0
+        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation, hints=used)]
+        return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation, hints=tuple(hints))
 
     rgb, note = _colorize_with_fallback(job, config, run)
     return rgb, note, (ab_shape[0], ab_shape[1]), made[0]
 
 
-def full_resolution(job: Job, path: str, config: BackendConfig) -> dict[str, Any]:
-    """Colorize the whole photo at full resolution (for the 100% view)."""
+def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[Hint] = ()) -> dict[str, Any]:
+    """Colorize the whole photo at full resolution, with its colour ``hints`` (for the 100% view)."""
     photo = load_photo(Path(path))
-    rgb, note, _shape, _made_by = _colorize_full_size(job, photo, config)
+    rgb, note, _shape, _made_by = _colorize_full_size(job, photo, config, hints)
     return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(rgb),
             "note": note}
 
 
-def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_dir: Optional[str]) -> dict[str, Any]:
-    """Colorize one photo at full resolution and save it: to ``dest`` (Save as; the
-    core adds a counter rather than overwrite) or into ``out_dir`` (Save)."""
+def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_dir: Optional[str],
+         hints: Sequence[Hint] = ()) -> dict[str, Any]:
+    """Colorize one photo at full resolution with its colour ``hints`` and save it:
+    to ``dest`` (Save as; the core adds a counter rather than overwrite) or into
+    ``out_dir`` (Save)."""
     photo = load_photo(Path(path))
-    rgb, note, ab_shape, made_by = _colorize_full_size(job, photo, config)
+    rgb, note, ab_shape, made_by = _colorize_full_size(job, photo, config, hints)
     if dest:
         written = pipeline.save_colorized(photo, rgb, Path(dest).parent, ab_shape=ab_shape,
                                           made_by=made_by, dest=Path(dest))
