@@ -134,7 +134,7 @@ def test_every_open_names_one_allowed_decoder(tmp_path, monkeypatch):
         asked.append(formats)
         return real_open(fp, mode, formats)
 
-    monkeypatch.setattr(photo_mod.Image, "open", spy)
+    monkeypatch.setattr(Image, "open", spy)
     png_named_jpg = pf.make_png(tmp_path / "mislabelled.jpg", pf.colour_scene(32, 32))
     assert load_photo(png_named_jpg).format == "PNG"  # the bytes decide, not the name
     photo_mod.photo_pixel_count(png_named_jpg)

@@ -18,7 +18,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 
 import photo_factory as pf  # noqa: E402
-from colorizer_gui.core import photo as photo_mod  # noqa: E402
+from colorizer_gui.core.photo import decode as photo_decode  # noqa: E402
 from colorizer_gui.core.photo import (  # noqa: E402
     SUPPORTED_EXTENSIONS, Photo, PhotoError, find_photos, is_photo_file, load_photo,
     output_extension, output_path, save_photo,
@@ -399,7 +399,7 @@ def test_source_bytes_unchanged_after_load_and_save_next_to_it(tmp_path, monkeyp
         modes.append(mode)
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(photo_mod, "open", spy_open, raising=False)
+    monkeypatch.setattr(photo_decode, "open", spy_open, raising=False)
     photo = load_photo(src)
     assert modes == ["rb"]
     monkeypatch.undo()
@@ -539,7 +539,7 @@ def test_permission_error_on_read(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(photo_mod, "open", denied, raising=False)
+    monkeypatch.setattr(photo_decode, "open", denied, raising=False)
     with pytest.raises(PhotoError, match=r"^locked\.jpg: permission denied"):
         load_photo(src)
 

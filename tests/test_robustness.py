@@ -440,7 +440,7 @@ def test_file_deleted_before_it_is_loaded_is_reported_and_the_batch_goes_on(tmp_
 def _inject_oserror(monkeypatch, folder: Path, code: int, after: int = 0) -> None:
     """Make creating files inside ``folder`` fail with ``code`` (after ``after`` successes),
     as a read-only or full disk does; used where this sandbox cannot mount one."""
-    from colorizer_gui.core import photo
+    from colorizer_gui.core.photo import save as photo_save
 
     real_open = os.open
     count = {"n": 0}
@@ -453,7 +453,7 @@ def _inject_oserror(monkeypatch, folder: Path, code: int, after: int = 0) -> Non
                 raise OSError(code, os.strerror(code), os.fsdecode(path))
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(photo.os, "open", fake_open)
+    monkeypatch.setattr(photo_save.os, "open", fake_open)
 
 
 @pytest.mark.parametrize("code,message", [(errno.EROFS, "the folder is read-only"),

@@ -1,0 +1,464 @@
+"""Decoding: ``load_photo`` reads any photo a family scans or receives.
+
+The file is only ever opened read-only. Handles the allowed formats at 8 and 16
+bits (and deeper TIFFs), picks the largest page of a multi-page TIFF, applies
+EXIF orientation, keeps the EXIF/ICC/dpi that saving copies, and turns every
+failure into a ``PhotoError`` a person can act on. Pillow decodes what it can
+represent; 16-bit colour PNG/TIFF pixels go through OpenCV (see ``pixels``).
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import struct
+import zlib
+from pathlib import Path
+from typing import Any, Optional
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, TiffImagePlugin, UnidentifiedImageError
+
+from .colour import looks_colour
+from .formats import DEFAULT_MAX_PIXELS, _EXIF_KEEP_TAGS, _ORIENTATION, open_allowed, unsupported_format_reason
+from .model import Photo, PhotoError
+from .pixels import (_apply_orientation, _decode_with_opencv, _icc_colour_space, _pixels_from_pillow, _to_uint16,
+                     _to_uint8)
+
+
+def load_rgb8(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A photo as (H, W, 3) uint8 RGB, through ``load_photo``: EXIF orientation
+    applied, 16-bit reduced to 8, gray repeated to three channels, transparency
+    laid on white. For training data and other callers that want plain pixels.
+    Raises ``PhotoError`` as ``load_photo`` does."""
+    photo = load_photo(path, max_pixels)
+    rgb = _to_uint8(photo.pixels)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    if photo.alpha is not None:
+        alpha = _to_uint8(photo.alpha).astype(np.float32)[:, :, None] / np.float32(255.0)
+        rgb = np.rint(rgb * alpha + np.float32(255.0) * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(rgb)
+
+
+def load_photo(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Read a photo for colorizing; the file is only ever opened read-only.
+
+    Handles JPEG/PNG/TIFF/BMP/WebP (and HEIC with pillow-heif), 8 and 16 bit,
+    gray, RGB, RGBA, LA, palette (transparency becomes alpha), CMYK/YCCK (via
+    the embedded ICC profile when there is one). EXIF orientation is applied to
+    the pixels and reset to 1 in the EXIF kept for saving. Images larger than
+    ``max_pixels`` are refused before they are decoded (Pillow's own guard,
+    raised here to 2 x 250 MP, caps any larger ``max_pixels``).
+
+    Raises ``PhotoError`` whose message names the file and says what is wrong.
+    """
+    path = Path(path)
+    name = path.name or str(path)
+    _check_file(path, name)
+    try:
+        with open(path, "rb") as fp:
+            return _load_open_file(path, name, fp, max_pixels)
+    except PhotoError:
+        raise
+    except MemoryError:
+        raise PhotoError(f"{name}: not enough memory to open this photo") from None
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    except Exception as exc:  # a decoder tripping over a malformed file
+        raise PhotoError(f"{name}: the file is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _read_error(name: str, exc: OSError) -> PhotoError:
+    """The plain-language message for an OS error while reading ``name``."""
+    if isinstance(exc, PermissionError):
+        return PhotoError(f"{name}: permission denied (Colorizer is not allowed to read this file)")
+    if isinstance(exc, IsADirectoryError):
+        return PhotoError(f"{name}: this is a folder, not a photo")
+    if isinstance(exc, FileNotFoundError):
+        return PhotoError(f"{name}: the file was not found (was it moved or deleted?)")
+    return PhotoError(f"{name}: the file could not be read ({exc.strerror or exc})")
+
+
+def photo_pixel_count(path: Path) -> int:
+    """Width x height from the file's header alone (no decoding); 0 when unknown.
+
+    Lets a batch budget its memory before decoding; errors are left for
+    ``load_photo`` to report."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0  # opening a FIFO would wait for a writer forever
+        with open(path, "rb") as fp, open_allowed(fp, Path(path).name) as im:
+            width, height = im.size
+        return int(width) * int(height)
+    except Exception:  # unreadable here means load_photo will explain why
+        return 0
+
+
+def _check_file(path: Path, name: str) -> None:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise PhotoError(f"{name}: this is a folder, not a photo")
+    if not stat.S_ISREG(st.st_mode):
+        raise PhotoError(f"{name}: not a regular file, so not a photo Colorizer can read")
+    if st.st_size == 0:
+        raise PhotoError(f"{name}: the file is empty (0 bytes)")
+
+
+def _truncated(name: str) -> PhotoError:
+    return PhotoError(f"{name}: the file is cut short (truncated); it may not have finished copying")
+
+
+def _too_large(name: str, width: int, height: int, max_pixels: int) -> PhotoError:
+    return PhotoError(
+        f"{name}: the picture is too large to open safely ({width} x {height} pixels = "
+        f"{width * height / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f} megapixels)"
+    )
+
+
+def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
+    head = fp.read(64)
+    fp.seek(0)
+    unsupported = unsupported_format_reason(path, head)
+    if unsupported:
+        raise PhotoError(f"{name}: {unsupported}")
+    try:
+        im = open_allowed(fp, name)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard (above 2 x MAX_IMAGE_PIXELS, or its warning when
+        # warnings are errors) fired before our check: report its pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f" ({int(found.group(1)) / 1e6:.0f} megapixels)" if found else ""
+        limit = max_pixels
+        if isinstance(exc, Image.DecompressionBombError) and Image.MAX_IMAGE_PIXELS:
+            limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
+        raise PhotoError(
+            f"{name}: the picture is too large to open safely{size}; the limit is "
+            f"{limit / 1e6:.0f} megapixels"
+        ) from None
+    except UnidentifiedImageError:
+        retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
+        if retry is not None:
+            return retry
+        if head[:4] in (b"II*\x00", b"MM\x00*"):
+            # Float RGB TIFFs (and other sample layouts Pillow has no mode for).
+            return _load_tiff_with_opencv(path, name, fp, max_pixels)
+        # The magic bytes named an allowed format, but its decoder cannot read on.
+        raise PhotoError(f"{name}: the file is damaged or cut short (truncated); "
+                         "it may not have finished copying") from None
+    except (EOFError, struct.error, SyntaxError, ValueError, OSError) as exc:
+        retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
+        if retry is not None:
+            return retry
+        if isinstance(exc, (EOFError, struct.error)) or "runcat" in str(exc):
+            raise _truncated(name) from None
+        raise PhotoError(f"{name}: the file is damaged and cannot be read ({exc})") from None
+
+    with im:
+        fmt = im.format or "UNKNOWN"
+        if fmt == "TIFF" and _DNG_VERSION in im.tag_v2:
+            raise PhotoError(f"{name}: {unsupported_format_reason('x.dng')}")
+        notes: list[str] = []
+        page = _choose_page(im, notes)
+        width, height = im.size
+        if width * height > max_pixels:
+            raise _too_large(name, width, height, max_pixels)
+        info: dict[str, Any] = {"source_mode": im.mode}
+        use_opencv = _needs_opencv(im, head)  # before getexif(), which may decode a PNG
+        exif, orientation = _read_exif(im)
+        icc = im.info.get("icc_profile") or None
+        try:
+            if use_opencv:
+                fp.seek(0)
+                pixels, alpha = _decode_with_opencv(fp.read(), name, _is_gray_source(im, head), page)
+                info["source_bits"] = 16
+                icc_used = False
+                if fmt in _OPENCV_TURNS_UPRIGHT:
+                    orientation = 1
+            else:
+                im.load()
+                # Pillow 13 turns a TIFF upright as it loads it (and drops its
+                # Orientation tag); other formats keep theirs for us to apply.
+                # Asking again after load() applies it exactly once either way.
+                orientation = _orientation_of(im) if orientation != 1 else 1
+                pixels, alpha, icc_used = _pixels_from_pillow(im, icc, _tiff_sample_layout(im))
+                info["source_bits"] = 16 if pixels.dtype == np.uint16 else 8
+        except PhotoError:
+            raise
+        except MemoryError:
+            raise PhotoError(f"{name}: not enough memory to open this photo") from None
+        except (EOFError, struct.error):
+            raise _truncated(name) from None
+        except (OSError, SyntaxError, ValueError, KeyError, IndexError, ImageCms.PyCMSError) as exc:
+            retry = _retry_png_without_bad_chunks(path, name, fp, head, max_pixels)
+            if retry is not None:
+                return retry
+            if "runcat" in str(exc) or _lacks_end_marker(fp, fmt):
+                raise _truncated(name) from None
+            raise PhotoError(f"{name}: the file is damaged and cannot be decoded ({exc})") from None
+        _collect_info(im, fp, info)
+        if page or count_pages(im) > 1:
+            info["page"] = f"{page + 1} of {count_pages(im)}"
+
+    return _finish_photo(path, fmt, pixels, alpha, orientation, exif, icc, icc_used, info, notes)
+
+
+def _finish_photo(path: Path, fmt: str, pixels: np.ndarray, alpha: Optional[np.ndarray], orientation: int,
+                  exif: Optional[bytes], icc: Optional[bytes], icc_used: bool, info: dict[str, Any],
+                  notes: list[str]) -> Photo:
+    """Turn decoded pixels upright and wrap them, with what saving needs, in a Photo."""
+    pixels = _apply_orientation(pixels, orientation)
+    if alpha is not None:
+        alpha = _apply_orientation(alpha, orientation)
+    if icc:
+        info["source_icc_space"] = _icc_colour_space(icc)
+    keep_icc = icc if (icc and not icc_used and _icc_colour_space(icc) == "RGB") else None
+    return Photo(
+        path=path,
+        pixels=np.ascontiguousarray(pixels),
+        format=fmt,
+        alpha=None if alpha is None else np.ascontiguousarray(alpha),
+        exif=exif,
+        icc_profile=keep_icc,
+        is_colour=looks_colour(pixels),
+        info=info,
+        notes=notes,
+    )
+
+
+#: Formats whose pixels OpenCV 4.x (pinned in requirements.txt) returns upright
+#: even with IMREAD_UNCHANGED: its TIFF decoder applies the Orientation tag,
+#: its PNG decoder ignores eXIf. tests/test_photo.py checks both assumptions.
+_OPENCV_TURNS_UPRIGHT = frozenset({"TIFF"})
+
+
+_DNG_VERSION = 50706
+
+
+_BITS_PER_SAMPLE, _SAMPLE_FORMAT = 258, 339
+
+
+def _orientation_of(im: Image.Image) -> int:
+    """The EXIF orientation still to apply to ``im``'s decoded pixels (1 = none)."""
+    try:
+        value = im.getexif().get(_ORIENTATION, 1)
+    except Exception:  # corrupt EXIF: leave the pixels as stored
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _choose_page(im: Image.Image, notes: list[str]) -> int:
+    """Move a multi-page TIFF to its largest page (a scanner's thumbnail often comes
+    first); say which page was taken. Returns the page index (0 for one page)."""
+    count = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+    if count <= 1:
+        return 0
+    sizes = []
+    for index in range(count):
+        im.seek(index)
+        sizes.append(im.size[0] * im.size[1])
+    best = max(range(count), key=lambda i: (sizes[i], -i))
+    im.seek(best)
+    im.info["page"] = f"{best + 1} of {count}"
+    notes.append(f"this TIFF has {count} pages; page {best + 1} (the largest, "
+                 f"{im.size[0]} x {im.size[1]}) was colorized and the others were left out")
+    return best
+
+
+def count_pages(im: Image.Image) -> int:
+    """How many pages a TIFF has (1 for any other format: an animated GIF or WebP
+    is colorized as its first frame, as before)."""
+    return int(getattr(im, "n_frames", 1)) if im.format == "TIFF" else 1
+
+
+def _tiff_sample_layout(im: Image.Image) -> tuple[int, int]:
+    """(bits per sample, TIFF SampleFormat: 1 unsigned, 2 signed, 3 float) of a TIFF;
+    (0, 0) for any other format, whose Pillow mode already says all."""
+    if im.format != "TIFF":
+        return 0, 0
+    bits = im.tag_v2.get(_BITS_PER_SAMPLE, (1,))
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    sample_format = im.tag_v2.get(_SAMPLE_FORMAT, (1,))
+    sample_format = sample_format[0] if isinstance(sample_format, tuple) else sample_format
+    return int(bits), int(sample_format)
+
+
+def _load_tiff_with_opencv(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
+    """Read a TIFF Pillow has no mode for (32-bit float RGB, from HDR and scientific
+    software) with OpenCV: the pixels only (OpenCV reads no EXIF, ICC or dpi)."""
+    fp.seek(0)
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(fp.read(8))
+    fp.seek(ifd.next)
+    try:
+        ifd.load(fp)
+    except (EOFError, struct.error, OSError, ValueError, SyntaxError):
+        raise _truncated(name) from None
+    width, height = int(ifd.get(256, 0)), int(ifd.get(257, 0))
+    if width * height > max_pixels:
+        raise _too_large(name, width, height, max_pixels)
+    fp.seek(0)
+    arr = cv2.imdecode(np.frombuffer(fp.read(), np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        bits = ifd.get(_BITS_PER_SAMPLE)
+        raise PhotoError(f"{name}: this format is not supported (a TIFF with {bits} bits per sample "
+                         "that neither Pillow nor OpenCV can decode; save it as a 16-bit TIFF first)")
+    alpha = None
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        alpha = _to_uint16(arr[:, :, 3])
+        arr = arr[:, :, :3]
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    pixels = _to_uint16(arr)
+    info = {"source_mode": f"{arr.dtype}x{1 if arr.ndim == 2 else arr.shape[2]}", "source_bits": 16}
+    # OpenCV already applied the Orientation tag (see _OPENCV_TURNS_UPRIGHT).
+    return _finish_photo(path, "TIFF", pixels, alpha, 1, None, None, False, info, [])
+
+
+def _retry_png_without_bad_chunks(path: Path, name: str, fp: Any, head: bytes,
+                                  max_pixels: int) -> Optional[Photo]:
+    """A PNG refused only for a bad checksum on an optional (ancillary) chunk, such
+    as a text or time stamp chunk an old program wrote wrongly: read it again
+    without those chunks and say so. None when that is not the fault."""
+    if not head.startswith(b"\x89PNG") or isinstance(fp, io.BytesIO):
+        return None
+    fp.seek(0)
+    cleaned, dropped = _png_drop_bad_ancillary_chunks(fp.read())
+    if not dropped:
+        return None
+    photo = _load_open_file(path, name, io.BytesIO(cleaned), max_pixels)
+    kinds = ", ".join(sorted({kind.decode("latin-1") for kind in dropped}))
+    photo.notes.append(f"an optional PNG chunk ({kinds}) had a bad checksum and was ignored")
+    return photo
+
+
+def _png_drop_bad_ancillary_chunks(data: bytes) -> tuple[bytes, list[bytes]]:
+    """``data`` without its ancillary chunks whose CRC is wrong, and their types.
+
+    Pillow checks every chunk's CRC and refuses the file on any mismatch (its
+    only switch, ImageFile.LOAD_TRUNCATED_IMAGES, would also let a truncated
+    image through as if whole). Here only chunks the PNG spec calls ancillary
+    (lowercase first letter: text, time, gamma, ...) are dropped; a bad
+    critical chunk (IHDR, PLTE, IDAT) still makes the file damaged."""
+    out, dropped, pos = [data[:8]], [], 8
+    while pos + 12 <= len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        kind = data[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            break
+        crc_ok = zlib.crc32(data[pos + 4:pos + 8 + length]) & 0xFFFFFFFF == struct.unpack(
+            ">I", data[end - 4:end])[0]
+        if crc_ok or not kind[0] & 0x20:
+            out.append(data[pos:end])
+        else:
+            dropped.append(kind)
+        pos = end
+    out.append(data[pos:])
+    return b"".join(out), dropped
+
+
+def _read_exif(im: Image.Image) -> tuple[Optional[bytes], int]:
+    """Return (EXIF bytes to keep, with orientation 1; the source orientation)."""
+    try:
+        src = im.getexif()
+    except Exception:  # corrupt EXIF must not stop a photo from loading
+        return None, 1
+    orientation = src.get(_ORIENTATION, 1)
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
+    kept = Image.Exif()
+    for tag in _EXIF_KEEP_TAGS:
+        if tag not in src:
+            continue
+        try:
+            kept[tag] = src.get_ifd(tag) if tag in (0x8769, 0x8825) else src[tag]
+        except Exception:  # one unreadable sub-IFD: keep the rest
+            continue
+    if _ORIENTATION in kept:
+        kept[_ORIENTATION] = 1
+    if not len(kept):
+        return None, orientation
+    try:
+        return kept.tobytes(), orientation
+    except Exception:
+        return None, orientation
+
+
+def _lacks_end_marker(fp: Any, fmt: str) -> bool:
+    """True when a JPEG or PNG that failed to decode also misses its end marker,
+    i.e. it was cut short rather than damaged in the middle."""
+    try:
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        fp.seek(max(0, size - 64))
+        tail = fp.read()
+    except OSError:
+        return False
+    if fmt in ("JPEG", "MPO"):
+        return not tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if fmt == "PNG":
+        return b"IEND" not in tail
+    return False
+
+
+def _needs_opencv(im: Image.Image, head: bytes) -> bool:
+    """True for 16-bit colour (or gray+alpha) PNG/TIFF, which Pillow would cut to 8 bits."""
+    if im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
+        # IHDR: bit depth at byte 24 of the file
+        return head[12:16] == b"IHDR" and head[24] == 16
+    if im.format == "TIFF" and im.mode in ("RGB", "RGBA", "LA"):
+        bits = im.tag_v2.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return 16 in bits
+    return False
+
+
+def _is_gray_source(im: Image.Image, head: bytes) -> bool:
+    """True when the PNG/TIFF stores gray samples (PNG colour type 0/4, TIFF
+    photometric 0/1), whatever mode Pillow reports."""
+    if im.format == "PNG":
+        return head[12:16] == b"IHDR" and head[25] in (0, 4)
+    if im.format == "TIFF":
+        return im.tag_v2.get(262) in (0, 1)
+    return False
+
+
+def _collect_info(im: Image.Image, fp: Any, info: dict[str, Any]) -> None:
+    dpi = im.info.get("dpi")
+    if dpi and len(dpi) == 2:
+        try:
+            x, y = float(dpi[0]), float(dpi[1])
+        except (TypeError, ValueError):
+            x = y = 0.0
+        if 10.0 <= x <= 100_000.0 and 10.0 <= y <= 100_000.0:  # 1 dpi means "no unit given"
+            info["dpi"] = (x, y)
+    if im.format == "TIFF" and im.info.get("compression"):
+        info["compression"] = im.info["compression"]
+    if im.format == "JPEG" or im.format == "MPO":
+        info["progressive"] = bool(im.info.get("progressive") or im.info.get("progression"))
+    if im.format == "WEBP":
+        info["lossless"] = _webp_is_lossless(fp)
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        info["frames"] = frames
+
+
+def _webp_is_lossless(fp: Any) -> bool:
+    """Walk the RIFF chunks: a 'VP8L' image chunk means lossless, 'VP8 ' lossy."""
+    fp.seek(12)
+    for _ in range(64):
+        header = fp.read(8)
+        if len(header) < 8:
+            return False
+        fourcc, size = header[:4], struct.unpack("<I", header[4:])[0]
+        if fourcc == b"VP8L":
+            return True
+        if fourcc == b"VP8 ":
+            return False
+        fp.seek(size + (size & 1), os.SEEK_CUR)
+    return False
