@@ -423,12 +423,14 @@ def _cmd_info(argv: list[str]) -> int:
 # --------------------------------------------------------------------------- models
 
 def _models_parser() -> argparse.ArgumentParser:
+    from .backends import downloadable_backends
+
     parser = argparse.ArgumentParser(prog="colorizer models",
                                      description="List, download, import and choose model files.")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.add_parser("list", help="list backends, whether they can run, and the model files found (default)")
     download = sub.add_parser("download", help="download official model files (with a progress bar)")
-    download.add_argument("what", choices=("zhang",), help="which model to download")
+    download.add_argument("what", choices=downloadable_backends(), help="which model to download")
     imp = sub.add_parser("import", help="copy a model file you have into your weights folder")
     imp.add_argument("file", type=Path, metavar="FILE")
     default = sub.add_parser("set-default", help="choose the cGAN weights used by default")
@@ -503,12 +505,12 @@ def _models_download(what: str) -> int:
         bar.n = event.done
         bar.refresh()
 
-    from .backends import BackendError, zhang
+    from .backends import BACKENDS, BackendError
 
     with _StopOnCtrlC() as stop:
         try:
-            # Each source in turn: size, SHA-256 and an OpenCV load check before anything is installed.
-            path = zhang.download_weights(on_progress=on_progress, should_stop=stop)
+            # Each source in turn: size, SHA-256 and a load check before anything is installed.
+            path = BACKENDS[what].download_weights(on_progress=on_progress, should_stop=stop)
         except DownloadCancelled:
             print("Download stopped; the part already fetched is kept: run the same command "
                   "again to resume.", file=sys.stderr)

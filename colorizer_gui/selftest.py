@@ -159,7 +159,7 @@ def run_self_test(weights: Optional[Path] = None, device: str = "auto") -> tuple
         problem = _check_zhang_data()
         if problem:
             return False, f"{head} FAILED: {problem}"
-        from .backends import create_backend
+        from .backends import DEFAULT_BACKEND, create_backend
         from .core.pipeline import colorize_array
 
         weights = weights or bundled_default_weights()
@@ -168,10 +168,10 @@ def run_self_test(weights: Optional[Path] = None, device: str = "auto") -> tuple
             if weights is None:
                 weights = _random_init_weights(Path(tmp))
                 note = "; no default weights bundled (checked a random-init generator)"
-            backend = create_backend("cgan", weights=weights, device=device)
+            backend = create_backend(DEFAULT_BACKEND, weights=weights, device=device)
             availability = backend.availability()
             if not availability.ok:
-                return False, f"{head} FAILED: cgan not available: {availability.reason}"
+                return False, f"{head} FAILED: {DEFAULT_BACKEND} not available: {availability.reason}"
             backend.load()
             gray = test_photo()
             start = time.perf_counter()

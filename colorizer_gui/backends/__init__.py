@@ -26,6 +26,17 @@ def backend_names() -> list[str]:
     return list(BACKENDS)
 
 
+def has_temperature(name: str) -> bool:
+    """Whether the temperature control applies to the backend called ``name``."""
+    cls = BACKENDS.get(name)
+    return bool(cls is not None and cls.has_temperature)
+
+
+def downloadable_backends() -> list[str]:
+    """Names of the backends whose model files can be downloaded, in menu order."""
+    return [name for name, cls in BACKENDS.items() if cls.can_download]
+
+
 def create_backend(name: str, weights: Optional[Path] = None, device: str = "auto",
                    **options: object) -> Backend:
     """Build (but do not load) the backend called ``name``.
@@ -42,5 +53,5 @@ def create_backend(name: str, weights: Optional[Path] = None, device: str = "aut
 
 __all__ = [
     "Availability", "Backend", "BackendError", "MissingWeightsError", "BACKENDS",
-    "DEFAULT_BACKEND", "backend_names", "create_backend",
+    "DEFAULT_BACKEND", "backend_names", "create_backend", "downloadable_backends", "has_temperature",
 ]

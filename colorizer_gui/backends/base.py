@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -41,6 +41,11 @@ class Backend(ABC):
     name: str = ""
     title: str = ""
     default_render_size: int = 256
+    #: Whether the app's temperature (vividness) control applies to this backend.
+    has_temperature: bool = False
+    #: Whether ``download_weights`` fetches this backend's model files
+    #: (``colorizer models download NAME``, the Models menu).
+    can_download: bool = False
 
     def __init__(self, weights: Optional[Path] = None, device: str = "auto") -> None:
         self.weights = Path(weights) if weights else None
@@ -73,6 +78,20 @@ class Backend(ABC):
         ``hints``: (h, w, 3) float32 hint a, hint b (CIE units) and a 0/1 mask at the
         same size (``core.hints.hint_planes``), for backends that ``accepts_hints``;
         the others ignore it. The returned ab may have any size; the core resizes it."""
+
+    @classmethod
+    def weights_in_use(cls) -> Optional[Path]:
+        """The model file a backend built without one would load now, where that
+        can change between jobs (the user picks another default model); None when
+        it cannot. A cache of loaded backends keys on it."""
+        return None
+
+    @classmethod
+    def download_weights(cls, on_progress: Optional[Callable[..., None]] = None,
+                         should_stop: Optional[Callable[[], bool]] = None) -> Path:
+        """Download and verify this backend's model files; return where they went.
+        Only for backends that set ``can_download``; raises ``BackendError`` otherwise."""
+        raise BackendError(f"{cls.title or cls.name} has no model files to download")
 
     def describe(self) -> str:
         """One line about what this backend runs on (weights file, device)."""

@@ -105,6 +105,11 @@ class CganBackend(Backend):
             self._model_render_size = render_size_for_model(meta)
         return self._model_render_size
 
+    @classmethod
+    def weights_in_use(cls) -> Optional[Path]:
+        """The default model file now (the user's choice, else the bundled one)."""
+        return model_store.resolve_cgan_weights()
+
     def _resolve(self) -> Path:
         """The weights file to use, or ``MissingWeightsError`` naming where we looked."""
         found = model_store.resolve_cgan_weights(self.weights)

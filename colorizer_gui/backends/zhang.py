@@ -131,6 +131,14 @@ class ZhangBackend(Backend):
     name = "zhang"
     title = "Zhang et al. ECCV16 (OpenCV DNN)"
     default_render_size = NET_SIZE
+    has_temperature = True
+    can_download = True
+
+    @classmethod
+    def download_weights(cls, on_progress: Optional["ProgressCallback"] = None,  # type: ignore[override]
+                         should_stop: Optional["StopCallback"] = None) -> Path:
+        """The official weights, downloaded and checked (``download_weights`` above)."""
+        return download_weights(on_progress=on_progress, should_stop=should_stop)
 
     def __init__(self, weights: Optional[Path] = None, device: str = "auto",
                  temperature: float = RELEASE_TEMPERATURE) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import PySimpleGUI as sg
 
+from ..backends import DEFAULT_BACKEND, backend_names, has_temperature
 from ..core import model_store, paths
 from ..core.text import format_eta
 from . import events as ev, workers
@@ -19,28 +20,26 @@ from . import events as ev, workers
 if TYPE_CHECKING:
     from .app import App
 
-#: The method the app falls back to when the user's choice cannot run, in order.
-FALLBACK_ORDER = ("cgan", "zhang")
-#: The backend whose render has a temperature control.
-TEMPERATURE_BACKEND = "zhang"
 CHECKING_TEXT = "Checking which methods can run..."
 READY_COLOUR, NOT_READY_COLOUR, CHECKING_COLOUR = "#1b5e20", "#b71c1c", "#444444"
 
 
 def choose_backend(status: dict[str, tuple[bool, str]], preferred: str = "") -> str:
-    """The user's choice if it can run, else cgan, else zhang, else cgan (with a message)."""
+    """The user's choice if it can run, else the first in the registry's order that
+    can, else the default backend (whose reason the controls then show)."""
     if preferred in status and status[preferred][0]:
         return preferred
-    for name in FALLBACK_ORDER:
+    order = backend_names()
+    for name in order:
         if status.get(name, (False, ""))[0]:
             return name
-    return FALLBACK_ORDER[0] if FALLBACK_ORDER[0] in status else next(iter(status), "")
+    return DEFAULT_BACKEND if DEFAULT_BACKEND in status else next(iter(status), "")
 
 
 def backend_config(settings: Any) -> workers.BackendConfig:
     """The backend settings chosen in the controls."""
     render = None if settings.render_size == "auto" else int(settings.render_size)
-    temperature = settings.temperature if settings.backend == TEMPERATURE_BACKEND else None
+    temperature = settings.temperature if has_temperature(settings.backend) else None
     return workers.BackendConfig(settings.backend, settings.device, temperature, render, settings.saturation)
 
 
@@ -89,7 +88,7 @@ class ModelsMenu:
     def show_reason(self) -> None:
         """Say under the method's name whether it can run, and why not."""
         name = self.app.settings.backend
-        self.app.window[ev.K_TEMPERATURE].update(disabled=name != TEMPERATURE_BACKEND)
+        self.app.window[ev.K_TEMPERATURE].update(disabled=not has_temperature(name))
         if self.checking:
             self.app.window[ev.K_BACKEND_WHY].update(CHECKING_TEXT, text_color=CHECKING_COLOUR)
             return

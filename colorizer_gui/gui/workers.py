@@ -162,15 +162,16 @@ class BackendCache:
 
     def get(self, config: BackendConfig) -> Any:
         """A loaded backend for ``config`` (raises BackendError with a user message)."""
-        from ..backends import create_backend
+        from ..backends import BACKENDS as REGISTRY, create_backend
 
-        weights = model_store.resolve_cgan_weights() if config.name == "cgan" else None
+        cls = REGISTRY.get(config.name)
+        weights = cls.weights_in_use() if cls is not None else None
         key = (config.name, config.device, config.temperature, str(weights))
         with self.lock:
             backend = self._cache.get(key)
             if backend is None:
                 options = {}
-                if config.name == "zhang" and config.temperature is not None:
+                if cls is not None and cls.has_temperature and config.temperature is not None:
                     options["temperature"] = config.temperature
                 backend = create_backend(config.name, device=config.device, **options)
                 backend.load()
