@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 
 from colorizer_gui.core.atomic import atomic_write, atomic_write_bytes  # noqa: F401 (re-exported)
+from colorizer_gui.core.errors import UserError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 _META_KEY = "colorizer_checkpoint"
 _FORMAT = "colorizer-train-1"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint cannot be read; the message is for the user."""
 
 

@@ -13,8 +13,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..core.errors import UserError
 
-class BackendError(RuntimeError):
+
+class BackendError(UserError, RuntimeError):
     """A backend cannot run; the message is meant for the user as it is."""
 
 

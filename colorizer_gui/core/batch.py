@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from . import pipeline, provenance, video
+from .errors import UserError
 from .hints import Hint, HintsError, hints_for, load_hints
 from .photo import (Photo, PhotoError, display_name, find_photos, is_photo_file, load_photo, make_folders,
                     output_extension, photo_pixel_count, recorded_outputs, remove_stale_partials,
@@ -321,9 +322,7 @@ def _colorize_video(job: _Job, backend: "Backend", render_size: Optional[int], s
 
 def describe_error(err: BaseException) -> str:
     """A message for the user; unexpected errors are logged with their traceback."""
-    # Matched by name: the core must not import the backends package.
-    from_backend = any(cls.__name__ == "BackendError" for cls in type(err).__mro__)
-    if isinstance(err, PhotoError) or from_backend:
+    if isinstance(err, UserError):  # photo, backend, hints, weights, ... errors
         return str(err)
     if isinstance(err, MemoryError):
         return "not enough memory for this photo (try a smaller render size or close other programs)"

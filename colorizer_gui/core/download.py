@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import paths
+from .errors import UserError
 from .model_store import ZHANG_WEIGHTS_NAME, import_model_file  # noqa: F401 - re-exported for the CLI/GUI
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .zhang_files import CaffeModelError, ZhangSource, check_zhang_caffemodel_structure, zhang_sources
@@ -25,7 +26,7 @@ _CHUNK = 1 << 20
 _USER_AGENT = "Colorizer/0.1 (+model download)"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """A download failed or did not verify; the message is meant for the user."""
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import color
 from .atomic import atomic_write_bytes
+from .errors import UserError
 
 FORMAT_VERSION = 1
 SIDECAR_SUFFIX = ".colorizer.json"
@@ -39,7 +40,7 @@ MAX_HINTS = 500
 _MAX_FILE_BYTES = 1 << 20
 
 
-class HintsError(ValueError):
+class HintsError(UserError, ValueError):
     """A hints file cannot be used; the message names the file and the problem."""
 
 

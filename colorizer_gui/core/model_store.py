@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import paths
+from .errors import UserError
 
 CGAN_DEFAULT_NAME = "cgan-default.safetensors"
 ZHANG_WEIGHTS_NAME = "colorization_release_v2.caffemodel"
@@ -106,7 +107,7 @@ def list_weight_files() -> list[tuple[str, Path]]:
 _PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".pickle", ".bin", ".tar")
 
 
-class ModelImportError(ValueError):
+class ModelImportError(UserError, ValueError):
     """A picked model file was refused; the message says why, for the user."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .errors import UserError
 from .model_store import ZHANG_WEIGHTS_NAME
 
 ZHANG_SIZE = 128_946_764
@@ -56,7 +57,7 @@ ZHANG_SOURCES: tuple[ZhangSource, ...] = (
 _REQUIRED_LAYERS = (b"conv8_313", b"class8_ab", b"conv1_2norm")
 
 
-class CaffeModelError(ValueError):
+class CaffeModelError(UserError, ValueError):
     """The file is not a Caffe model of the expected kind; the message says why."""
 
 

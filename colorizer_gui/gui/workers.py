@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ..core import model_store, pipeline, provenance
+from ..core.errors import UserError
 from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, make_folders
 from ..core.progress import ProgressEvent
@@ -80,8 +81,7 @@ class Job:
             self.ended.set()
             self.post(events.CANCELLED, None)
         except BaseException as err:  # noqa: BLE001 - every job must end with a post
-            if type(err).__name__ in ("PhotoError", "BackendError", "MissingWeightsError", "WeightsCheckError",
-                                      "WeightsError", "ModelImportError"):
+            if isinstance(err, UserError):
                 log.warning("job %s: %s", self.name, err)  # expected: the message says it all
             else:
                 log.error("job %s failed:\n%s", self.name, traceback.format_exc())
@@ -121,8 +121,7 @@ def friendly_error(err: BaseException) -> str:
         return f"Permission denied: {getattr(err, 'filename', '') or text}. Choose a folder you can write to."
     if isinstance(err, OSError) and getattr(err, "errno", None) == 28:
         return "The disk is full. Free some space or choose another output folder."
-    names = {cls.__name__ for cls in type(err).__mro__}
-    if names & {"PhotoError", "BackendError", "DownloadError", "ModelImportError", "CaffeModelError", "WeightsError"}:
+    if isinstance(err, UserError):
         return text
     return f"Something went wrong ({type(err).__name__}: {text}). Details are in the log file."
 

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..core.errors import UserError
 from ..core.paths import new_file_mode
 from .norm import AB_SCALE, L_CENTER
 
@@ -37,7 +38,7 @@ SUFFIX = ".safetensors"
 _MAX_HEADER_BYTES = 16 * 1024 * 1024
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """A weights file cannot be used; ``str(err)`` is a message for the user."""
 
 

@@ -11,8 +11,10 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..errors import UserError
 
-class PhotoError(Exception):
+
+class PhotoError(UserError):
     """A photo cannot be read or written; ``str(err)`` is a message for the user."""
 
 
