@@ -148,9 +148,9 @@ def test_a_bad_photo_is_listed_and_the_batch_goes_on(tmp_path, caplog):
 def test_backend_error_on_one_photo_is_its_own_plain_message(tmp_path):
     gray_photos(tmp_path / "in", 1)
     make_png(tmp_path / "in" / "wide.png", gray_scene(48, 400))
-    backend = FormulaBackend(fail_on_width=400, error=BackendError("the model ran out of memory"))
+    backend = FormulaBackend(fail_on_width=400, error=BackendError("the model file is damaged"))
     result = run_batch([tmp_path / "in"], tmp_path / "out", backend)
-    assert result.failed == [(tmp_path / "in" / "wide.png", "the model ran out of memory")]
+    assert result.failed == [(tmp_path / "in" / "wide.png", "the model file is damaged")]
     assert len(result.done) == 1
 
 
@@ -315,3 +315,54 @@ def test_jpeg_outputs_halve_chroma_only_when_the_colours_are_coarser(tmp_path):
     assert sampling(coarse.done[0][1]) == 2 and sampling(fine.done[0][1]) == 0
     assert sampling(colorize_file(src, tmp_path / "one", FormulaBackend())) == 2
     assert sampling(colorize_file(src, tmp_path / "two", FormulaBackend(), render_size=40)) == 0
+
+
+class RunsOutOfMemoryWhenLarge(FormulaBackend):
+    """Raises ``error`` whenever it is given L with a side longer than ``limit``."""
+
+    def __init__(self, limit: int, error: BaseException) -> None:
+        super().__init__()
+        self.limit, self.error, self.sizes = limit, error, []
+
+    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
+        self.sizes.append(max(lightness.shape))
+        if max(lightness.shape) > self.limit:
+            raise self.error
+        return super().predict_ab(lightness)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                                   MemoryError()], ids=["cuda-message", "MemoryError"])
+def test_out_of_memory_retries_once_at_half_the_render_size_and_says_so(tmp_path, error):
+    """What the CLI gets (it runs this engine): the photo is colorized at half the
+    size, with a note, and the copy records the size really used."""
+    from colorizer_gui.core.provenance import read_provenance
+
+    make_png(tmp_path / "in" / "big.png", gray_scene(300, 400))
+    backend = RunsOutOfMemoryWhenLarge(limit=200, error=error)
+    result = run_batch([tmp_path / "in"], tmp_path / "out", backend, render_size=256)
+    assert [s.name for s, _d in result.done] == ["big.png"] and not result.failed
+    assert backend.sizes == [256, 128]
+    assert result.notes == [(tmp_path / "in" / "big.png", "out of memory at render size 256; colorized at "
+                                                          "render size 128 instead (less detail in the colours)")]
+    assert "render_size=128" in read_provenance(result.done[0][1])["colorizer"]["Settings"]
+
+
+def test_out_of_memory_is_retried_once_and_never_below_64(tmp_path):
+    make_png(tmp_path / "in" / "big.png", gray_scene(300, 400))
+    backend = RunsOutOfMemoryWhenLarge(limit=10, error=RuntimeError("CPU out of memory"))
+    result = run_batch([tmp_path / "in"], tmp_path / "out", backend, render_size=96)
+    assert backend.sizes == [96, 64]  # once, at the floor
+    assert len(result.failed) == 1 and "out of memory" in result.failed[0][1]
+
+    at_floor = RunsOutOfMemoryWhenLarge(limit=10, error=RuntimeError("CPU out of memory"))
+    run_batch([tmp_path / "in"], tmp_path / "out2", at_floor, render_size=64)
+    assert at_floor.sizes == [64]  # nothing smaller to try
+
+
+def test_other_errors_are_not_retried_at_a_smaller_size(tmp_path):
+    make_png(tmp_path / "in" / "big.png", gray_scene(300, 400))
+    backend = RunsOutOfMemoryWhenLarge(limit=10, error=BackendError("the model file is damaged"))
+    result = run_batch([tmp_path / "in"], tmp_path / "out", backend, render_size=256)
+    assert backend.sizes == [256]
+    assert result.failed == [(tmp_path / "in" / "big.png", "the model file is damaged")]

@@ -501,7 +501,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                     result.notes.append((job.src, f"the {backend.name} colorizer takes no colour "
                                                   "hints; photos are colorized without them"))
                 # The backend runs here, in the calling thread, and nowhere else.
-                ab = pipeline.predict_ab_for(lightness_full, backend, render_size, hints)
+                ab, used_size, oom_note = pipeline.predict_ab_or_smaller(lightness_full, backend, render_size,
+                                                                         hints)
+                if oom_note:
+                    result.notes.append((job.src, oom_note))
             except Exception as err:  # noqa: BLE001 - reported per photo
                 finish(job.src, "failed", describe_error(err))
                 continue
@@ -513,7 +516,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 collect_writes(keep=len(pending_writes) - 1)
             pending_writes.append((job.src, photo.is_colour, writer.submit(
                 _merge_and_save, photo, lightness_full, ab, saturation, job.dest_dir,
-                dataclasses.replace(made_by, hints=len(hints) if hints and backend.accepts_hints else 0)),
+                dataclasses.replace(made_by, hints=len(hints) if hints and backend.accepts_hints else 0,
+                                    **({"settings": {**made_by.settings, "render_size": str(used_size)}}
+                                       if used_size != render_size else {}))),
                 pixels))
             del photo, lightness_full, ab  # the writer holds them now
         collect_writes(keep=0)

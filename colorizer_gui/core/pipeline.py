@@ -43,6 +43,53 @@ def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",
     return color.limit_chroma(ab, at_ab)
 
 
+#: The smallest render size an out-of-memory retry goes down to.
+MIN_RETRY_RENDER = 64
+
+
+def is_out_of_memory(err: object) -> bool:
+    """True for a ``MemoryError`` and for any error whose message says "out of memory"
+    (CUDA's and PyTorch's CPU allocator's say so, whatever wrapped them). Torch's
+    ``OutOfMemoryError`` is recognised by its name: the core does not import torch."""
+    return (isinstance(err, MemoryError) or "out of memory" in str(err).lower()
+            or type(err).__name__ == "OutOfMemoryError")
+
+
+def smaller_render_size(lightness_full: np.ndarray, backend: "Backend",
+                        render_size: Optional[int] = None) -> Optional[int]:
+    """Half the render size (``render_size``, else the backend's own), in whole
+    multiples of 32 and not below ``MIN_RETRY_RENDER``; None when that would not
+    shrink what the backend is given (a fixed-size net, a size already at the floor)."""
+    current = int(render_size or backend.default_render_size)
+    half = max(MIN_RETRY_RENDER, (current // 2) // 32 * 32)
+    if half >= current:
+        return None
+    height, width = lightness_full.shape[:2]
+    before = backend.render_shape(height, width, render_size)
+    after = backend.render_shape(height, width, half)
+    return half if after[0] * after[1] < before[0] * before[1] else None
+
+
+def predict_ab_or_smaller(lightness_full: np.ndarray, backend: "Backend", render_size: Optional[int] = None,
+                          hints: Sequence[Hint] = ()) -> tuple[np.ndarray, Optional[int], str]:
+    """``predict_ab_for``, retried once at half the render size when the backend runs
+    out of memory (``is_out_of_memory``). Returns (ab, the render size used, a note
+    for the user: "" unless it was retried). The CLI's batch and the app share it;
+    a second out-of-memory error, or any other error, is raised as it is."""
+    try:
+        return predict_ab_for(lightness_full, backend, render_size, hints), render_size, ""
+    except Exception as err:  # noqa: BLE001 - only out-of-memory is retried
+        if not is_out_of_memory(err):
+            raise
+        smaller = smaller_render_size(lightness_full, backend, render_size)
+        if smaller is None:
+            raise
+    ab = predict_ab_for(lightness_full, backend, smaller, hints)
+    was = render_size or backend.default_render_size
+    return ab, smaller, (f"out of memory at render size {was}; colorized at render size {smaller} "
+                         "instead (less detail in the colours)")
+
+
 def render_lightness(lightness_full: np.ndarray, backend: "Backend",
                      render_size: Optional[int] = None) -> np.ndarray:
     """The full-resolution L (``photo_lightness``) shrunk to the backend's render

@@ -19,6 +19,7 @@ from ..core import model_store, pipeline, provenance
 from ..core.errors import UserError
 from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, make_folders
+from ..core.pipeline import is_out_of_memory
 from ..core.progress import ProgressEvent
 from . import events, images, video_preview
 
@@ -124,12 +125,6 @@ def friendly_error(err: BaseException) -> str:
     if isinstance(err, UserError):
         return text
     return f"Something went wrong ({type(err).__name__}: {text}). Details are in the log file."
-
-
-def is_out_of_memory(err: object) -> bool:
-    """True for CUDA/CPU out-of-memory errors, whatever wrapped them."""
-    text = str(err).lower()
-    return "out of memory" in text or type(err).__name__ in ("OutOfMemoryError", "MemoryError")
 
 
 # --------------------------------------------------------------------- backends
