@@ -163,3 +163,20 @@ def test_the_models_menu_refuses_a_default_model_that_fails_the_checks(tmp_path)
     fake.write_bytes(b"not a model at all")
     assert ModelsMenu._verified(SimpleNamespace(app=app), fake) is False
     assert said[0].startswith("Not changed:") and said[1] == "Model refused"
+
+
+def test_photos_under_a_folder_named_colorized_above_the_opened_one_are_listed(tmp_path):
+    """/home/ann/colorized/scans/... is the user's own folder: the window lists its photos
+    and the batch colorizes them (one rule for both, the batch engine's)."""
+    from colorizer_gui.core.batch import run_batch
+    from photo_factory import gray_scene, make_jpeg
+    from test_batch import FormulaBackend
+
+    scans = tmp_path / "colorized" / "scans"
+    make_jpeg(scans / "wedding.jpg", gray_scene(30, 40))
+    listed = workers.scan(_Job(), [str(scans)])
+    assert listed == [str(scans / "wedding.jpg")]
+    result = run_batch([scans], None, FormulaBackend())
+    assert [d.name for _s, d in result.done] == ["wedding_color.jpg"]
+    # ...while the copies Colorizer wrote are not listed as photos to colorize.
+    assert workers.scan(_Job(), [str(scans)]) == listed
