@@ -113,6 +113,7 @@ class _Run:
         self.best_stage: Optional[str] = None
         self.exported: Optional[Path] = None
         self.in_step = False
+        self.class_loss: Any = None  # set up with the models for --objective class
 
     # -- helpers -------------------------------------------------------------
     def emit(self, event: ProgressEvent) -> None:
