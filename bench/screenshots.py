@@ -105,24 +105,20 @@ def hint_shots(app, photos: Path, work: Path) -> None:
         end = time.monotonic() + 30
         while time.monotonic() < end and (app.shown.get("colour") is before or app.job_running("preview")):
             app.step(50)
-    for _ in range(10):
-        app.step(50)
-    shot("hints-side")
-    app.settings.view = "compare"
-    app.window[("-VIEW-", "compare")].update(value=True)
-    app.draw_preview()
-    for _ in range(10):
-        app.step(50)
-    shot("hints-compare")
+    def show(view: str, name: str) -> None:
+        app.settings.view = view
+        app.window[("-VIEW-", view)].update(value=True)
+        app.draw_preview()
+        for _ in range(10):
+            app.step(50)
+        shot(name)
+
+    show("side", "hints-side")
+    show("compare", "hints-compare")
     app.hints.ask_name = lambda: "the blue Ford"
     app.hints.set_colour((40, 70, 190))
     app.hints.remember_colour()
-    app.settings.view = "side"
-    app.window[("-VIEW-", "side")].update(value=True)
-    app.draw_preview()
-    for _ in range(10):
-        app.step(50)
-    shot("hints-memory")
+    show("side", "hints-memory")
     app.hints.set_on(False)
 
 
