@@ -86,19 +86,18 @@ class HintEditor:
 
     def undo(self) -> bool:
         """Go back one change; False when there is nothing to undo."""
-        if not self._undo:
-            return False
-        self._redo.append(list(self.hints))
-        self.hints = self._undo.pop()
-        self._save()
-        return True
+        return self._travel(self._undo, self._redo)
 
     def redo(self) -> bool:
         """Redo the change last undone; False when there is none."""
-        if not self._redo:
+        return self._travel(self._redo, self._undo)
+
+    def _travel(self, source: list[list[Hint]], other: list[list[Hint]]) -> bool:
+        """Take the hints from the top of ``source``, keeping today's on ``other``."""
+        if not source:
             return False
-        self._undo.append(list(self.hints))
-        self.hints = self._redo.pop()
+        other.append(list(self.hints))
+        self.hints = source.pop()
         self._save()
         return True
 

@@ -198,21 +198,19 @@ class HintTool:
 
     def undo(self) -> None:
         """Ctrl+Z (while the tool is on): undo the last change to this photo's hints."""
-        if self._typing() or not self.on or not self.app.current:
-            return
-        self.hints_for(self.app.current)
-        if self.editor.undo():
-            self.selected = None
-            self.changed(f"Undone ({self._count()}).")
+        self._history("undo", "Undone")
 
     def redo(self) -> None:
         """Ctrl+Y (while the tool is on): redo the change last undone."""
+        self._history("redo", "Redone")
+
+    def _history(self, step: str, said: str) -> None:
         if self._typing() or not self.on or not self.app.current:
             return
         self.hints_for(self.app.current)
-        if self.editor.redo():
+        if getattr(self.editor, step)():
             self.selected = None
-            self.changed(f"Redone ({self._count()}).")
+            self.changed(f"{said} ({self._count()}).")
 
     def clear(self) -> None:
         """Remove every hint of the photo (undoable)."""
