@@ -33,6 +33,29 @@ def test_skip_existing_matches_a_copy_to_its_own_source(tmp_path):
     assert [(s.name, d.name) for s, d in second.done] == [("wedding.tif", "wedding_color.tif")]
 
 
+def test_a_copy_killed_right_after_it_appeared_is_still_skipped_next_time(tmp_path, monkeypatch):
+    """A power cut between the copy appearing and anything after it: the rerun
+    with "skip done" knows the copy is ours and makes no second one."""
+    import colorizer_gui.core.pipeline as pipeline
+
+    album = tmp_path / "album"
+    pf.make_jpeg(album / "attic.jpg", pf.gray_scene(40, 60))
+    real_save = pipeline.save_photo
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt  # the process ends here, as under kill -9
+
+    monkeypatch.setattr(pipeline, "save_photo", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([album], tmp_path / "out", FormulaBackend(), skip_existing=True)
+    monkeypatch.setattr(pipeline, "save_photo", real_save)
+    again = run_batch([album], tmp_path / "out", FormulaBackend(), skip_existing=True)
+    assert [s.name for s, _r in again.skipped] == ["attic.jpg"] and not again.done
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
+        "attic_color.jpg"]
+
+
 def test_skip_existing_never_takes_the_users_own_color_named_file_for_a_copy(tmp_path):
     """Originals named *_color.jpg in the folder that is also the output folder."""
     album = tmp_path / "album"

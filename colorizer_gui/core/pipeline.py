@@ -175,7 +175,8 @@ def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path, scratch: bool =
                    made_by: Optional[provenance.Provenance] = None, dest: Optional[Path] = None) -> Path:
     """Save ``rgb`` as ``out_dir/<stem>_color.<ext>`` (or ``dest``, never overwriting);
     return the path. The name is recorded in the folder's marker file
-    (``photo.record_output``) so later runs can tell our copies from the user's files.
+    (``photo.record_output``), before the file appears, so later runs can tell our
+    copies from the user's files even after a crash.
 
     ``scratch``: ``rgb`` is not used afterwards, so saving may reorder it in place.
     ``ab_shape``: the (height, width) the colours were predicted at; see
@@ -190,9 +191,13 @@ def save_colorized(photo: Photo, rgb: np.ndarray, out_dir: Path, scratch: bool =
     if made_by is not None:
         xmp = made_by.xmp(photo.path, page=photo.info.get("page", ""))
         software = made_by.software
+    if ours:
+        # Recorded before the file appears: a kill between the two must not leave
+        # a copy a rerun with "skip done" cannot recognise (it would make a second).
+        record_output(dest)
     written = save_photo(rgb, dest, like=photo, scratch=scratch, half_res_chroma=coarse, bgr=bgr,
                          xmp=xmp, software=software)
-    if ours:
+    if ours and written != dest:  # the name was taken meanwhile
         record_output(written)
     return written
 

@@ -389,9 +389,11 @@ def colorize_video(src: Path, out_dir: Path, backend: "Backend", render_size: Op
         dest = output_path(src, out_dir, "", ext=OUTPUT_EXTENSION)
         os.close(lock_fd)
         lock_fd = -1
+        record_output(dest)  # before it appears, so a rerun after a crash knows it is ours
         final = publish_partial(tmp, dest)
         published = True
-        record_output(final)  # so later runs know this copy is ours, as for photos
+        if final != dest:  # the name was taken meanwhile
+            record_output(final)
         report(ProgressEvent("frames", done, done, current=name, eta_s=0.0))
         return final
     except PhotoError:
