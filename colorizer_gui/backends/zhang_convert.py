@@ -15,12 +15,12 @@ float)}. Blob shapes follow the backend's own prototxt.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..core.atomic import atomic_write
 from .base import BackendError
 from .zhang_prototxt import Layer, read_layers
 
@@ -187,10 +187,7 @@ def convert_pth_to_caffemodel(pth: Path, dest: Path) -> Path:
         raise BackendError(f"{Path(pth).name} does not hold a table of weights")
     try:
         blobs = caffe_blobs_from_eccv16(state)
-        tmp = Path(dest).with_name(f".{Path(dest).name}.converting")
-        write_caffemodel(tmp, blobs)
-        os.replace(tmp, dest)
+        atomic_write(Path(dest), lambda tmp: write_caffemodel(Path(tmp), blobs))
     except ValueError as err:
-        Path(dest).with_name(f".{Path(dest).name}.converting").unlink(missing_ok=True)
         raise BackendError(f"{Path(pth).name} cannot be converted to the Zhang Caffe model: {err}") from None
     return Path(dest)

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import paths
+from . import atomic, paths
 from .errors import UserError
 from .model_store import ZHANG_WEIGHTS_NAME, import_model_file  # noqa: F401 - re-exported for the CLI/GUI
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
-from .zhang_files import CaffeModelError, ZhangSource, check_zhang_caffemodel_structure, zhang_sources
+from .zhang_files import ZhangSource, check_caffemodel_file, zhang_sources
 
 _CHUNK = 1 << 20
 _USER_AGENT = "Colorizer/0.1 (+model download)"
@@ -64,8 +63,7 @@ def download_file(url: str, dest: Path, expected_size: Optional[int] = None,
     if expected_size is None or have < expected_size:
         _fetch(url, part, have, expected_size, report, stop, timeout, dest.name)
     _verify(part, expected_size, expected_sha256, expected_sha1, verify)
-    os.replace(part, dest)
-    return dest
+    return atomic.replace(part, dest)
 
 
 def _fetch(url: str, part: Path, have: int, expected_size: Optional[int], report: ProgressCallback,
@@ -165,12 +163,7 @@ def download_zhang(on_progress: Optional[ProgressCallback] = None,
     dest = folder / ZHANG_WEIGHTS_NAME
 
     def check(path: Path) -> None:
-        try:
-            check_zhang_caffemodel_structure(path)
-        except CaffeModelError as err:
-            raise DownloadError(str(err)) from None
-        if verify is not None:
-            verify(path)
+        check_caffemodel_file(path, DownloadError, verify)
 
     failures = []
     for source in sources if sources is not None else zhang_sources(base_url):
@@ -222,7 +215,7 @@ def _install_converted(source: ZhangSource, dest: Path, convert_pth: Callable[[P
             check(converted)
         except Exception as err:  # noqa: BLE001 - as in download_file's verify
             raise DownloadError(f"the converted model was refused: {err}. Nothing was installed.") from None
-        os.replace(converted, dest)
+        atomic.replace(converted, dest)
     finally:
         pth.unlink(missing_ok=True)
         converted.unlink(missing_ok=True)

@@ -8,13 +8,12 @@ weights is kept in ``models.json`` in the user's config folder.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 from . import paths
+from .atomic import atomic_write, atomic_write_text
 from .errors import UserError
 
 CGAN_DEFAULT_NAME = "cgan-default.safetensors"
@@ -48,11 +47,7 @@ def _read_settings() -> dict:
 
 
 def _write_settings(data: dict) -> None:
-    target = _settings_file()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".models-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, target)
+    atomic_write_text(_settings_file(), json.dumps(data, indent=2))
 
 
 def user_default_cgan_weights() -> Optional[Path]:
@@ -171,7 +166,7 @@ def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], No
     generator keeps its own name (``imported_name``); a .caffemodel becomes the
     Zhang model, replacing an older one only once the new one is verified.
     """
-    from .zhang_files import CaffeModelError, check_zhang_caffemodel_structure
+    from .zhang_files import check_caffemodel_file
 
     src = Path(src)
     suffix = src.suffix.lower()
@@ -189,25 +184,20 @@ def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], No
         if verify_safetensors is not None:
             verify_safetensors(src)
     else:
-        try:
-            check_zhang_caffemodel_structure(src)
-        except CaffeModelError as err:
-            raise ModelImportError(str(err)) from None
-        if verify_caffemodel is not None:
-            verify_caffemodel(src)
+        check_caffemodel_file(src, ModelImportError, verify_caffemodel)
     folder = paths.user_weights_dir()
     dest = folder / ZHANG_WEIGHTS_NAME if suffix == ".caffemodel" else imported_name(src, folder)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".import-", suffix=suffix)
-    tmp = Path(tmp_name)
-    try:
-        os.chmod(tmp, paths.new_file_mode())
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
+
+    def copy_unchanged(tmp: str) -> None:
+        shutil.copyfile(src, tmp)
         after = src.stat()
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or \
-                tmp.stat().st_size != before.st_size:
+                Path(tmp).stat().st_size != before.st_size:
             raise ModelImportError(f"{src.name} changed while it was being imported; try again")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+
+    if suffix == ".caffemodel":  # one fixed name: a re-import replaces it
+        return atomic_write(dest, copy_unchanged)
+    if dest.exists():  # imported before: the very same bytes (imported_name)
+        return dest
+    # Never over a file, even one that appears while this copy runs.
+    return atomic_write(dest, copy_unchanged, overwrite=False)

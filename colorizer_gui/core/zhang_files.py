@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from .errors import UserError
 from .model_store import ZHANG_WEIGHTS_NAME
@@ -144,3 +144,15 @@ def check_zhang_caffemodel_structure(path: Path) -> None:
         raise CaffeModelError(
             f"{Path(path).name} is a Caffe model but not the Zhang colorization net "
             f"(no layer {', '.join(missing)})")
+
+
+def check_caffemodel_file(path: Path, error: type[Exception],
+                          verify: Optional[Callable[[Path], None]] = None) -> None:
+    """``check_zhang_caffemodel_structure`` raising ``error`` (the caller's kind:
+    a download's, an import's) instead, then ``verify(path)`` when given."""
+    try:
+        check_zhang_caffemodel_structure(path)
+    except CaffeModelError as err:
+        raise error(str(err)) from None
+    if verify is not None:
+        verify(path)

@@ -8,9 +8,6 @@ user's models folder, and the previous default stays until then.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any, Callable, Optional
 import PySimpleGUI as sg
 
 from ..core import model_store, paths
+from ..core.atomic import atomic_copy
 from ..core.progress import ProgressEvent
 from ..core.text import format_duration, format_eta
 from . import events as ev, geometry, images, workers
@@ -82,29 +80,10 @@ def estimate_seconds(images: int, preset: Preset, device: str, measured: Optiona
     return STARTUP_S + images * SCAN_S_PER_PHOTO + images * epochs / max(speed, 1e-6), source
 
 
-def _copy_atomically(src: Path, dest: Path) -> Path:
-    """Copy ``src`` to ``dest`` (temp file + os.replace); never overwrites: adds a counter."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    final, counter = dest, 1
-    while final.exists():
-        counter += 1
-        final = dest.with_name(f"{dest.stem}-{counter}{dest.suffix}")
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".import-", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, paths.new_file_mode())
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
-
-
 def install_model(job: Any, model: Path, dest: Path, make_default: bool) -> tuple[str, bool]:
     """Worker: copy a trained model into the models folder (never over another
     file) and optionally make it the default cGAN model; (installed path, made default)."""
-    installed = _copy_atomically(model, dest)
+    installed = atomic_copy(model, dest, overwrite=False)  # a file that appears meanwhile is kept
     if make_default:
         model_store.set_user_default_cgan_weights(installed)
     return str(installed), make_default

@@ -1,16 +1,15 @@
 """Settings remembered between runs, kept as JSON in the user's config folder and
-written atomically (temp file in the same folder, then os.replace)."""
+written atomically (``core.atomic``)."""
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
 from ..core import paths
+from ..core.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 SETTINGS_NAME = "gui-settings.json"
@@ -96,14 +95,4 @@ def load_settings(folder: Optional[Path] = None) -> Settings:
 
 def save_settings(settings: Settings, folder: Optional[Path] = None) -> Path:
     """Write the settings atomically; returns the file path."""
-    target = settings_file(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(settings.to_json(), fh, indent=2)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_text(settings_file(folder), json.dumps(settings.to_json(), indent=2))

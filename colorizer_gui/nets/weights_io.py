@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..core.atomic import atomic_write
 from ..core.errors import UserError
-from ..core.paths import new_file_mode
 from .norm import AB_SCALE, L_CENTER
 
 if TYPE_CHECKING:
@@ -142,17 +140,7 @@ def save_generator(model: "torch.nn.Module", path: Path, metadata: Mapping[str, 
         if fp16 and value.is_floating_point():
             value = value.to(torch.float16)
         tensors[key] = value.contiguous()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.chmod(tmp, new_file_mode())  # after: safetensors writes a file of its own
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def _check_metadata(name: str, meta: Mapping[str, str]) -> tuple[str, dict]:

@@ -16,6 +16,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ..atomic import publish_new
 from .encode import _encode_16bit, _encode_jpeg, _encode_with_pillow, _exif_for_output, _tiff_add_metadata
 from .model import Photo, PhotoError
 from .naming import _WRITE_EXTENSIONS, _fit_name, _opencv_encodes
@@ -132,12 +133,10 @@ def publish_partial(tmp: Path, dest: Path) -> Path:
     name (never replacing a file), durably; return where it went. Raises
     ``PhotoError`` with a plain message (the temp file is then removed)."""
     try:
-        final = _publish(Path(tmp), Path(dest))
+        return _publish(Path(tmp), Path(dest))
     except OSError as exc:
         _remove_quietly(Path(tmp))
         raise _write_error(exc, Path(dest)) from None
-    _fsync_folder(Path(dest).parent)
-    return final
 
 
 def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, scratch: bool = False,
@@ -229,7 +228,6 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
     except BaseException:
         _remove_quietly(tmp)
         raise
-    _fsync_folder(folder)
     return final
 
 
@@ -240,26 +238,10 @@ def _next_name(dest: Path, counter: int) -> Path:
 def _publish(tmp: Path, dest: Path) -> Path:
     """Move the finished temp file to ``dest`` (or the next free counter name) without
     ever replacing an existing file; return where it went."""
-    candidate = dest
-    for counter in range(2, 100_000):
-        try:
-            os.link(tmp, candidate)  # atomic, and fails if candidate exists
-        except FileExistsError:
-            candidate = _next_name(dest, counter)
-            continue
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, getattr(errno, "EDQUOT", -1)):
-                raise
-            # No hard links on this file system (FAT, exFAT, some network
-            # shares): check, then rename. On Windows os.rename never replaces.
-            if os.path.lexists(candidate):
-                candidate = _next_name(dest, counter)
-                continue
-            (os.rename if os.name == "nt" else os.replace)(tmp, candidate)
-            return candidate
-        _remove_quietly(tmp)
-        return candidate
-    raise PhotoError(f"cannot find a free file name for {dest.name} in {dest.parent}")
+    try:
+        return publish_new(tmp, dest, _next_name)
+    except FileExistsError:
+        raise PhotoError(f"cannot find a free file name for {dest.name} in {dest.parent}") from None
 
 
 def _remove_quietly(path: Path) -> None:
@@ -267,22 +249,6 @@ def _remove_quietly(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the new directory entry durable too (POSIX only; best effort)."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_error(exc: OSError, dest: Path) -> PhotoError:
