@@ -11,6 +11,8 @@ import sys
 import threading
 from typing import Any, Optional
 
+from colorizer_gui.nets.device import DEVICE_CHOICES
+
 from .options import INIT_CHOICES, TrainOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
@@ -33,49 +35,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", choices=("lite0-unet", "pix2pix"), default=defaults.arch,
                    help="generator: EfficientNet-Lite0 U-Net, or the papers' pix2pix U-Net "
                         "(default: %(default)s)")
-    p.add_argument("--l1-epochs", type=int, default=defaults.l1_epochs,
-                   help="epochs of the L1-only stage (default: %(default)s)")
-    p.add_argument("--gan-epochs", type=int, default=defaults.gan_epochs,
-                   help="epochs of the adversarial stage (default: %(default)s)")
-    p.add_argument("--size", type=int, default=defaults.size,
-                   help="training crop size in pixels, a multiple of 32 (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                   help="photos per step (per process) (default: %(default)s)")
-    p.add_argument("--lr-l1", type=float, default=defaults.lr_l1,
-                   help="generator learning rate in the L1 stage (default: %(default)s)")
-    p.add_argument("--lr-gan", type=float, default=defaults.lr_gan,
-                   help="learning rate in the adversarial stage; lower it if colours start to "
-                        "drift or blotch (default: %(default)s)")
+
+    def number(flag: str, kind: type, text: str) -> None:
+        """An option whose default is TrainOptions' field of the same name."""
+        p.add_argument(flag, type=kind, default=getattr(defaults, flag[2:].replace("-", "_")),
+                       help=text + " (default: %(default)s)")
+
+    def switch(flag: str, text: str) -> None:
+        p.add_argument(flag, action="store_true", help=text)
+
+    number("--l1-epochs", int, "epochs of the L1-only stage")
+    number("--gan-epochs", int, "epochs of the adversarial stage")
+    number("--size", int, "training crop size in pixels, a multiple of 32")
+    number("--batch-size", int, "photos per step (per process)")
+    number("--lr-l1", float, "generator learning rate in the L1 stage")
+    number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
+                              "drift or blotch")
     p.add_argument("--objective", choices=("l1", "class"), default=defaults.objective,
                    help="l1: regress the colours; class: Zhang et al.'s class-rebalanced colour "
                         "classification, more vivid (adds a class head) (default: %(default)s)")
     p.add_argument("--lambda-class", type=float, default=defaults.lambda_class,
                    help="weight of the class loss beside the GAN loss (default: %(default)s)")
-    p.add_argument("--hints", action="store_true",
-                   help="train the generator to take colour hints (adds hint inputs; random hints "
+    switch("--hints", "train the generator to take colour hints (adds hint inputs; random hints "
                         "from the truth in half the samples)")
-    p.add_argument("--degrade", action="store_true",
-                   help="age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
+    switch("--degrade", "age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
                         "so the model colours real scans, not only clean grays")
-    p.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"),
+    p.add_argument("--device", default=defaults.device, choices=DEVICE_CHOICES,
                    help="auto: CUDA when available (default: %(default)s)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --run-dir (or the default run folder of --out)")
+    switch("--resume", "continue the run in --run-dir (or the default run folder of --out)")
     p.add_argument("--run-dir", default=None,
                    help="folder for checkpoints and previews (default: the user's runs folder)")
-    p.add_argument("--eval-every", type=int, default=defaults.eval_every,
-                   help="score held-out photos and save a preview every N steps (default: %(default)s)")
-    p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every,
-                   help="save a checkpoint every N steps (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=defaults.workers,
-                   help="data loading processes; -1 chooses (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: %(default)s)")
+    number("--eval-every", int, "score held-out photos and save a preview every N steps")
+    number("--checkpoint-every", int, "save a checkpoint every N steps")
+    number("--workers", int, "data loading processes; -1 chooses")
+    number("--seed", int, "random seed")
     p.add_argument("--max-images", type=int, default=None, help="use at most N photos")
-    p.add_argument("--snapshots", action="store_true",
-                   help="also keep the model of every evaluation in RUN_DIR/snapshots/, to pick "
+    switch("--snapshots", "also keep the model of every evaluation in RUN_DIR/snapshots/, to pick "
                         "one by its preview (the GAN stage adds colour for a while, then artifacts)")
-    p.add_argument("--progress-json", action="store_true",
-                   help="print one JSON object per progress event on stdout instead of progress "
+    switch("--progress-json", "print one JSON object per progress event on stdout instead of progress "
                         "bars (for the desktop app, which runs training as a subprocess)")
     return p
 

@@ -29,6 +29,7 @@ from typing import Any, Optional
 import numpy as np
 
 from colorizer_gui.core.progress import ProgressCallback, ProgressEvent, StopCallback
+from colorizer_gui.nets.device import DeviceError, pick_device
 
 from .checkpoint import (CHECKPOINT_NAME, capture_rng_state, load_checkpoint, restore_rng_state,
                          save_checkpoint)
@@ -66,21 +67,6 @@ def default_run_dir(out: str) -> Path:
     from colorizer_gui.core.paths import user_runs_dir
 
     return user_runs_dir() / Path(out).stem
-
-
-def resolve_device(choice: str, info: DistInfo):
-    """torch.device for "auto" / "cpu" / "cuda" (one GPU per process under torchrun)."""
-    import torch
-
-    if choice not in ("auto", "cpu", "cuda") and not choice.startswith("cuda:"):
-        raise TrainingError(f"Unknown device {choice!r}; use auto, cpu or cuda")
-    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise TrainingError("CUDA was asked for, but this PyTorch sees no CUDA GPU; use --device cpu")
-    if choice.startswith("cuda:"):
-        return torch.device(choice)
-    return torch.device("cuda", info.local_rank)
 
 
 def _set_requires_grad(module: Any, flag: bool) -> None:
@@ -152,7 +138,10 @@ class _Run:
                 f"A training run already exists in {self.run_dir}. Use --resume to continue it, "
                 "or --run-dir (or another --out) to start a new one.")
         o.validate()
-        self.device = resolve_device(o.device, DistInfo(local_rank=int(os.environ.get("LOCAL_RANK", 0))))
+        try:
+            self.device = pick_device(o.device, int(os.environ.get("LOCAL_RANK", 0)))
+        except DeviceError as err:
+            raise TrainingError(str(err)) from None
         self.dist = setup_distributed(self.device.type == "cuda")
         self.amp = self.device.type == "cuda"
         if o.deterministic:

@@ -13,9 +13,10 @@ from typing import Any, Optional
 import numpy as np
 
 from ..core import model_store
+from ..nets.device import DEVICE_CHOICES
 from .base import Availability, Backend, BackendError, MissingWeightsError
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = DEVICE_CHOICES
 # Torch threads: half the cores, at most 4. The net at 256 px is small, so more
 # threads gain little, while their busy-waiting slows the OpenCV stages of the
 # pipeline (Lab, resize, join) and the GUI. Measured on 2 cores under load:
@@ -142,15 +143,6 @@ class CganBackend(Backend):
             return Availability(False, "PyTorch is not installed; the cGAN backend needs it.")
         return Availability(True, f"{path.name} ({meta['arch']})")
 
-    def _pick_device(self, torch: Any) -> str:
-        if self.device == "cpu":
-            return "cpu"
-        has_cuda = bool(torch.cuda.is_available())
-        if self.device == "cuda" and not has_cuda:
-            raise BackendError("Device 'cuda' was asked for, but PyTorch sees no CUDA GPU here "
-                               "(no NVIDIA driver, or a CPU-only PyTorch). Use --device cpu or auto.")
-        return "cuda" if has_cuda else "cpu"
-
     def load(self) -> None:
         """Import torch, pick the device and load the generator (once)."""
         if self.model is not None:
@@ -158,10 +150,14 @@ class CganBackend(Backend):
         path = self._resolve()
         import torch
 
+        from ..nets.device import DeviceError, pick_device
         from ..nets.weights_io import WeightsError, load_generator
 
         _set_threads_once(torch)
-        device = self._pick_device(torch)
+        try:
+            device = pick_device(self.device).type  # "cpu" or "cuda", as shown to the user
+        except DeviceError as err:
+            raise BackendError(str(err)) from None
         try:
             model, meta = load_generator(path, device=device)
         except WeightsError as err:

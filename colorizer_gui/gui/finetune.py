@@ -17,6 +17,7 @@ import PySimpleGUI as sg
 
 from ..core import model_store, paths
 from ..core.atomic import atomic_copy
+from ..nets.device import DEVICE_CHOICES
 from ..core.progress import ProgressEvent
 from ..core.text import format_duration, format_eta
 from . import events as ev, geometry, images, workers
@@ -136,7 +137,7 @@ class FineTuneDialog:
              sg.Combo(starts, default_value=starts[0] if have_default else starts[1], key="-INIT-", readonly=True,
                       enable_events=True, size=(34, 1)),
              sg.Text("Device", size=(6, 1)),
-             sg.Combo(["auto", "cpu", "cuda"], default_value=self.settings.device, key="-DEVICE-", readonly=True,
+             sg.Combo(list(DEVICE_CHOICES), default_value=self.settings.device, key="-DEVICE-", readonly=True,
                       enable_events=True, size=(6, 1))],
             [sg.Text(NO_FOLDER_ESTIMATE, key="-ESTIMATE-", size=(76, 2), text_color="#0d47a1")],
             [sg.Button("Start", key="-START-"), sg.Button("Resume last run", key="-RESUME-"),
