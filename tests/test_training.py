@@ -88,6 +88,21 @@ def test_scan_counts_each_kind_of_skipped_file(tmp_path):
     assert "2 unreadable" in report.summary() and "1 duplicates" in report.summary()
 
 
+def test_training_never_learns_from_colorizers_own_copies(tmp_path):
+    """A folder the user once colorized holds our guesses beside their photos: a
+    model trained on those would learn its own mistakes."""
+    from colorizer_gui.core.batch import run_batch
+    from test_batch import FormulaBackend
+
+    data = make_photos(tmp_path / "photos", 2, h=80, w=100)
+    done = run_batch([data / "photo_00.png"], None, FormulaBackend())  # -> photos/colorized/
+    assert len(done.done) == 1
+    Image.fromarray(stripes(80, 100, 5)).save(data / "colorized" / "holiday_color.png")  # the user's own
+    _images, paths, report = scan_photos(data, size=64)
+    assert sorted(p.name for p in paths) == ["holiday_color.png", "photo_00.png", "photo_01.png"]
+    assert report.colorized == 1 and "1 Colorizer's own copies" in report.summary()
+
+
 def test_big_photos_are_cached_small(tmp_path):
     data = make_photos(tmp_path / "p", 2, h=300, w=450)
     images, _paths, report = scan_photos(data, size=64)

@@ -1,8 +1,8 @@
 """The training data: a folder tree of the user's colour photos.
 
 ``scan_photos`` walks the folder once, skipping (and counting) grayscale or
-sepia photos, photos too small to train on, unreadable files and duplicate
-files, and keeps every usable photo decoded in memory, resized so its short
+sepia photos, photos too small to train on, unreadable files, duplicate
+files and colour copies Colorizer made (found as ``colorize`` finds photos), and keeps every usable photo decoded in memory, resized so its short
 side is about 1.25x the training size (uint8 RGB). Memory: about
 ``3 * 1.25**2 * size**2 * aspect`` bytes a photo, e.g. ~0.3 MB at size 256 for a
 3:2 photo, so 10 000 photos take ~3 GB; ``--max-images`` caps it. Decoding once
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,12 +29,12 @@ import numpy as np
 
 from colorizer_gui.core.color import chroma_stats, rgb_to_lab
 from colorizer_gui.nets.norm import AB_SCALE, L_CENTER
-from colorizer_gui.core.photo import SUPPORTED_EXTENSIONS, PhotoError, load_rgb8
+from colorizer_gui.core.batch import written_by_colorizer
+from colorizer_gui.core.photo import PhotoError, find_photos, load_rgb8, recorded_outputs
 
 from .errors import TrainingError
 
 # The photo loader's own list, so training and colorize agree on what a photo is.
-IMAGE_SUFFIXES = tuple(sorted(SUPPORTED_EXTENSIONS))
 CACHE_SCALE = 1.25
 # A photo is "gray" when almost no pixel has chroma above this (CIE ab units).
 GRAY_P99_CHROMA = 12.0
@@ -60,6 +59,7 @@ class ScanReport:
     tiny: int = 0           # short side below the minimum
     corrupt: int = 0        # cannot be decoded
     duplicate: int = 0      # same bytes as a file already kept
+    colorized: int = 0      # a colour copy Colorizer made: never learn from our own guesses
     not_scanned: int = 0    # left out because --max-images was reached
     train: int = 0
     val: int = 0
@@ -73,6 +73,7 @@ class ScanReport:
                                                      (self.tiny, "too small"),
                                                      (self.corrupt, "unreadable"),
                                                      (self.duplicate, "duplicates"),
+                                                     (self.colorized, "Colorizer's own copies"),
                                                      (self.not_scanned, "over --max-images"))
                    if n]
         if skipped:
@@ -97,14 +98,9 @@ class ScanReport:
 
 
 def list_image_files(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursive, sorted, hidden folders skipped)."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES):
-                found.append(Path(root) / name)
-    return found
+    """Photo files under ``folder``, found as ``colorize`` finds them (recursive,
+    sorted, hidden files and folders skipped, linked folders followed once)."""
+    return find_photos([Path(folder)])
 
 
 def decode_rgb(path: Path) -> np.ndarray:
@@ -175,6 +171,7 @@ def scan_photos(folder: Path, size: int, min_short_side: Optional[int] = None,
     if max_images is not None:
         random.Random(seed).shuffle(order)
     seen: set[str] = set()
+    recorded: dict[Path, frozenset[str]] = {}  # each folder's list of copies Colorizer wrote
     images: list[np.ndarray] = []
     paths: list[Path] = []
     for done, idx in enumerate(order):
@@ -185,6 +182,11 @@ def scan_photos(folder: Path, size: int, min_short_side: Optional[int] = None,
             on_file(done, len(files), path.name)
         if max_images is not None and len(images) >= max_images:
             report.not_scanned += 1
+            continue
+        if path.parent not in recorded:
+            recorded[path.parent] = recorded_outputs(path.parent)
+        if written_by_colorizer(path, recorded[path.parent]):
+            report._skip("colorized", path)
             continue
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
