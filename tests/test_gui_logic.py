@@ -19,22 +19,22 @@ def no_real_backends(monkeypatch):
     monkeypatch.setattr(workers.BACKENDS, "get", lambda config: object())
 
 
-def test_out_of_memory_at_the_users_render_size_retries_at_the_models_own():
+def test_out_of_memory_on_the_graphics_card_runs_again_on_the_cpu():
     tried = []
 
     def run(backend, cfg):
         tried.append((cfg.device, cfg.render_size))
-        if cfg.render_size is not None:
-            raise RuntimeError("CPU out of memory while allocating 3 GB")
+        if cfg.device == "cuda":
+            raise RuntimeError("CUDA out of memory. Tried to allocate 3.00 GiB")
         return "colours"
 
     result, note = workers._colorize_with_fallback(
-        _Job(), BackendConfig("cgan", "cpu", render_size=768), run)
-    assert result == "colours" and tried == [("cpu", 768), ("cpu", None)]
-    assert "model's own render size" in note
+        _Job(), BackendConfig("cgan", "cuda", render_size=768), run)
+    assert result == "colours" and tried == [("cuda", 768), ("cpu", 768)]
+    assert note == "The graphics card ran out of memory, so this ran on the CPU."
 
 
-def test_out_of_memory_at_the_models_own_size_is_reported_not_retried_the_same():
+def test_out_of_memory_on_the_cpu_is_reported_not_retried_the_same():
     tried = []
 
     def run(backend, cfg):
@@ -44,6 +44,25 @@ def test_out_of_memory_at_the_models_own_size_is_reported_not_retried_the_same()
     with pytest.raises(Exception, match="out of memory"):
         workers._colorize_with_fallback(_Job(), BackendConfig("cgan", "cpu"), run)
     assert tried == [None]
+
+
+def test_saving_one_photo_in_the_app_retries_smaller_like_the_command_line(tmp_path, monkeypatch):
+    """The app's Save runs the core's colorize-to-file steps: out of memory at the
+    user's render size, it colorizes at half, says so, and the copy records it."""
+    from colorizer_gui.core.provenance import read_provenance
+    from photo_factory import gray_scene, make_png
+    from test_batch import RunsOutOfMemoryWhenLarge
+
+    backend = RunsOutOfMemoryWhenLarge(limit=200, error=RuntimeError("CPU out of memory"))
+    monkeypatch.setattr(workers.BACKENDS, "get", lambda config: backend)
+    make_png(tmp_path / "big.png", gray_scene(300, 400))
+    result = workers.save(_Job(), str(tmp_path / "big.png"), BackendConfig("cgan", "cpu", render_size=256),
+                          None, str(tmp_path / "out"))
+    assert backend.sizes == [256, 128]
+    assert result["dest"] == str(tmp_path / "out" / "big_color.png")
+    assert result["note"] == ("Out of memory at render size 256; colorized at render size 128 instead "
+                              "(less detail in the colours).")
+    assert "render_size=128" in read_provenance(tmp_path / "out" / "big_color.png")["colorizer"]["Settings"]
 
 
 def test_fine_tune_estimate_counts_start_up_and_reading_the_photos():

@@ -112,36 +112,68 @@ def colorize_array(pixels: np.ndarray, backend: "Backend", render_size: Optional
     return merge_ab(lightness_full, ab, pixels.dtype, saturation)
 
 
-def colorize(photo: Photo, backend: "Backend", render_size: Optional[int] = None,
-             saturation: float = 1.0, hints: Sequence[Hint] = ()) -> np.ndarray:
-    """Colorize a loaded photo; returns RGB at the photo's pixel size and bit depth."""
-    return colorize_array(photo.pixels, backend, render_size, saturation, hints)
+@dataclasses.dataclass(frozen=True)
+class Colorized:
+    """A whole photo colorized: what saving it and showing it need."""
+
+    pixels: np.ndarray               # RGB (BGR when asked) at the photo's size and bit depth
+    ab_shape: tuple[int, int]        # the size the colours were predicted at (``coarse_chroma``)
+    made_by: provenance.Provenance   # backend and settings that really ran, hints used
+    note: str = ""                   # for the user: "" unless the render size had to shrink
+
+
+def colorize_photo(photo: Photo, backend: "Backend", render_size: Optional[int] = None,
+                   saturation: float = 1.0, hints: Sequence[Hint] = (), bgr: bool = False) -> Colorized:
+    """Colorize a loaded photo at full resolution, retrying at a smaller render size
+    on out-of-memory (``predict_ab_or_smaller``). ``bgr``: pixels in BGR order, as
+    ``saves_bgr`` says the copy's encoder takes them."""
+    lightness_full = photo_lightness(photo)
+    ab, used_size, note = predict_ab_or_smaller(lightness_full, backend, render_size, hints)
+    pixels = merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
+    used = len(hints) if hints and backend.accepts_hints else 0
+    made_by = provenance.for_backend(backend, used_size, saturation, used)
+    return Colorized(pixels, (int(ab.shape[0]), int(ab.shape[1])), made_by, note)
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedCopy:
+    """A colour copy written by ``save_colour_copy``."""
+
+    path: Path
+    note: str = ""                   # as ``Colorized.note``
+    photo_notes: tuple[str, ...] = ()  # how the photo was read (which page of several, ...)
+
+
+def save_colour_copy(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
+                     saturation: float = 1.0, hints: Sequence[Hint] = (),
+                     dest: Optional[Path] = None) -> SavedCopy:
+    """Load ``src``, colorize it and save ``out_dir/<stem>_color.<ext>`` (or ``dest``,
+    "Save as", never over a file); the one way a single photo is colorized to a
+    file, for the CLI, the app's Save and the benches.
+
+    ``hints``: colour hints for this photo (``core.hints``). The copy records how it
+    was made (``core/provenance.py``, with the number of hints used). Raises
+    ``PhotoError`` (unreadable photo, unwritable folder) or the backend's
+    ``BackendError``. The original file is only ever opened for reading.
+    """
+    photo = load_photo(Path(src))
+    # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
+    # "Save as" may change the format, so its pixels stay RGB (save_photo converts).
+    bgr = dest is None and saves_bgr(photo)
+    done = colorize_photo(photo, backend, render_size, saturation, hints, bgr=bgr)
+    # Saving needs the metadata, not the source pixels: free them before encoding
+    # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse the output.
+    notes = tuple(photo.notes)
+    photo = dataclasses.replace(photo, pixels=photo.pixels[:0, :0])
+    written = save_colorized(photo, done.pixels, Path(out_dir), scratch=True, ab_shape=done.ab_shape,
+                             bgr=bgr, made_by=done.made_by, dest=None if dest is None else Path(dest))
+    return SavedCopy(written, done.note, notes)
 
 
 def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
                   saturation: float = 1.0, hints: Sequence[Hint] = ()) -> Path:
-    """Load ``src``, colorize it and save ``out_dir/<stem>_color.<ext>``; return the path.
-
-    ``hints``: colour hints for this photo (``core.hints``). The copy records how it
-    was made (``core/provenance.py``, with the number of hints used).
-
-    Raises ``PhotoError`` (unreadable photo, unwritable folder) or the backend's
-    ``BackendError``. The original file is only ever opened for reading.
-    """
-    photo = load_photo(Path(src))
-    lightness_full = photo_lightness(photo)
-    ab = predict_ab_for(lightness_full, backend, render_size, hints)
-    # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
-    bgr = saves_bgr(photo)
-    pixels = merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
-    del lightness_full
-    # Saving needs the metadata, not the source pixels: free them before encoding
-    # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse the output.
-    photo = dataclasses.replace(photo, pixels=photo.pixels[:0, :0])
-    used = len(hints) if hints and backend.accepts_hints else 0
-    made_by = provenance.for_backend(backend, render_size, saturation, used)
-    return save_colorized(photo, pixels, Path(out_dir), scratch=True, ab_shape=ab.shape[:2], bgr=bgr,
-                          made_by=made_by)
+    """``save_colour_copy`` into ``out_dir``; returns the path written."""
+    return save_colour_copy(src, out_dir, backend, render_size, saturation, hints).path
 
 
 # The steps of colorize_file, one by one, for callers that run them on different

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from ..core import model_store, pipeline, provenance
+from ..core import model_store, pipeline
 from ..core.errors import UserError
 from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, make_folders
@@ -182,14 +182,12 @@ BACKENDS = BackendCache()
 
 
 def _colorize_with_fallback(job: Job, config: BackendConfig, run: Callable[[Any, BackendConfig], Any]) -> tuple[Any, str]:
-    """Run ``run(backend, config)``; on out-of-memory retry on the CPU, then at a
-    smaller render size. Returns (result, note for the user)."""
+    """Run ``run(backend, config)``; when the graphics card runs out of memory, run
+    it again on the CPU. Returns (result, note for the user). (A smaller render
+    size on out-of-memory is the core's retry, the same as the command line's.)"""
     attempts = [(config, "")]
     if config.device != "cpu":
         attempts.append((config.on_cpu(), "The graphics card ran out of memory, so this ran on the CPU."))
-    if config.render_size is not None:  # the user's size: retry at the model's own (smaller) one
-        smaller = BackendConfig(config.name, "cpu", config.temperature, None, config.saturation)
-        attempts.append((smaller, "Out of memory; this ran on the CPU at the model's own render size."))
     last: Optional[BaseException] = None
     for attempt, note in attempts:
         if job.should_stop():
@@ -315,30 +313,21 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
     return info
 
 
-def _colorize_full_size(job: Job, photo: Any, config: BackendConfig, hints: Sequence[Hint] = ()
-                        ) -> tuple[Any, str, tuple[int, int], provenance.Provenance]:
-    """Colorize a whole loaded photo with its colour ``hints``: (RGB, note for the
-    user, the ab render shape, the provenance of the backend and settings that
-    really ran, after any fallback, with the number of hints it used)."""
-    ab_shape: list[int] = []
-    made: list[provenance.Provenance] = []
-
-    def run(backend: Any, cfg: BackendConfig) -> Any:
-        ab_shape[:] = backend.render_shape(*photo.pixels.shape[:2], cfg.render_size)
-        used = len(hints) if hints and backend.accepts_hints else 0
-        made[:] = [provenance.for_backend(backend, cfg.render_size, cfg.saturation, hints=used)]
-        return pipeline.colorize(photo, backend, cfg.render_size, cfg.saturation, hints=tuple(hints))
-
-    rgb, note = _colorize_with_fallback(job, config, run)
-    return rgb, note, (ab_shape[0], ab_shape[1]), made[0]
+def _join_notes(*parts: str) -> str:
+    """Notes for the user as sentences, in order, the empty ones left out."""
+    return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in parts if p)
 
 
 def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[Hint] = ()) -> dict[str, Any]:
     """Colorize the whole photo at full resolution, with its colour ``hints`` (for the 100% view)."""
     photo = load_photo(Path(path))
-    rgb, note, _shape, _made_by = _colorize_full_size(job, photo, config, hints)
-    return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(rgb),
-            "note": note}
+
+    def run(backend: Any, cfg: BackendConfig) -> pipeline.Colorized:
+        return pipeline.colorize_photo(photo, backend, cfg.render_size, cfg.saturation, tuple(hints))
+
+    done, fallback = _colorize_with_fallback(job, config, run)
+    return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(done.pixels),
+            "note": _join_notes(fallback, done.note)}
 
 
 def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_dir: Optional[str],
@@ -346,20 +335,20 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
     """Colorize one photo at full resolution with its colour ``hints`` and save it:
     to ``dest`` (Save as; the core adds a counter rather than overwrite) or into
     ``out_dir`` (Save)."""
-    photo = load_photo(Path(path))
-    rgb, note, ab_shape, made_by = _colorize_full_size(job, photo, config, hints)
-    if dest:
-        written = pipeline.save_colorized(photo, rgb, Path(dest).parent, ab_shape=ab_shape,
-                                          made_by=made_by, dest=Path(dest))
-    else:
-        folder = Path(out_dir) if out_dir else Path(path).parent / "colorized"
+    folder = Path(dest).parent if dest else Path(out_dir) if out_dir else Path(path).parent / "colorized"
+    if not dest:
         try:
             make_folders(folder)
         except OSError as err:
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
-        written = pipeline.save_colorized(photo, rgb, folder, ab_shape=ab_shape, made_by=made_by)
-    # How the photo was read (which page of several, ...) is said with the result.
-    note = " ".join(part[:1].upper() + part[1:] + "." for part in [note.rstrip("."), *photo.notes] if part)
+
+    def run(backend: Any, cfg: BackendConfig) -> pipeline.SavedCopy:
+        return pipeline.save_colour_copy(Path(path), folder, backend, cfg.render_size, cfg.saturation,
+                                         tuple(hints), dest=Path(dest) if dest else None)
+
+    saved, fallback = _colorize_with_fallback(job, config, run)
+    written = saved.path
+    note = _join_notes(fallback, saved.note, *saved.photo_notes)
     return {"path": path, "dest": str(written), "note": note}
 
 
