@@ -186,3 +186,25 @@ def test_nearest_bin_table_agrees_with_a_direct_search():
         direct = np.argmin(((bins - (a, b)) ** 2).sum(1))
         assert np.allclose(((bins[table[a + 128, b + 128]] - (a, b)) ** 2).sum(),
                            ((bins[direct] - (a, b)) ** 2).sum())
+
+
+def test_shipping_a_candidate_keeps_what_it_computes_and_says_how_it_was_made(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from ship_default_model import ship
+
+    torch.manual_seed(0)
+    net = build_generator("lite0-unet", decoder_channels=(16, 8, 8, 8, 8), hint_channels=3).eval()
+    candidate = save_generator(net, tmp_path / "gan-step0000500.safetensors",
+                               {"train_size": 128, "metrics": {"val_l1": 0.09}, "objective": "l1",
+                                "hint_channels": 3})
+    out = ship(candidate, tmp_path / "weights" / "cgan-default.safetensors", "L1 then GAN", "train ...")
+    shipped, meta = load_generator(out)
+    x = torch.rand(1, 4, 64, 64)
+    original, _ = load_generator(candidate)
+    assert torch.allclose(shipped(x), original(x), atol=1e-6)
+    assert (meta["objective"], meta["shipped_from"], meta["train_size"]) == (
+        "L1 then GAN", "gan-step0000500.safetensors", "128")
+    assert meta["model_card"] == "weights/cgan-default.md" and meta["hint_channels"] == "3"
