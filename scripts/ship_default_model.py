@@ -47,11 +47,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = p.parse_args(argv)
     try:
         written = ship(args.candidate, args.out, args.objective, args.trained_by)
+        print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+        return 0
     except (WeightsError, OSError) as err:
         print(f"error: {err}")
         return 1
-    print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
-    return 0
 
 
 if __name__ == "__main__":
