@@ -287,7 +287,7 @@ def truth_hints_file(truth: np.ndarray, count: int, rng: np.random.Generator, pa
 
 
 def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], work: Path,
-        degrade_seed: Optional[int] = None, hint_points: int = 0
+        degrade_seed: Optional[int] = None, hint_points: int = 0, saturation: float = 1.0
         ) -> tuple[list[Row], list[tuple[Row, Thumbs]], list[str], float]:
     """Colorize and score every photo; returns rows, sheet items, failures, colorize seconds.
 
@@ -295,6 +295,7 @@ def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], w
     gray baseline is then that aged gray, so "ours minus gray" stays comparable.
     With ``hint_points`` each photo gets a hints file of that many points with the
     truth's colours (``truth_hints_file``, fixed per photo), read back as the CLI does.
+    ``saturation`` is the CLI's ``--saturation`` (1 = the model's own colours).
 
     Scoring runs in a helper thread while the backend colorizes the next photo
     (OpenCV, NumPy and SciPy release the GIL for their heavy parts)."""
@@ -336,7 +337,7 @@ def run(photos: list[Path], gt_dir: Path, backend, render_size: Optional[int], w
                     hints = load_hints(hint_file)
                 start = time.perf_counter()
                 out_path = colorize_file(gray_path, outputs, backend, render_size=render_size,
-                                         hints=hints)
+                                         saturation=saturation, hints=hints)
                 seconds = time.perf_counter() - start
                 out_pixels = load_photo(out_path).pixels
                 gray_path.unlink()

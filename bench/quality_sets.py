@@ -1,7 +1,8 @@
 """Score one model on many photo sets at once, clean and aged, in one table.
 
     python bench/quality_sets.py DATASETS [--weights FILE] [--sets test|val:FOLDER]
-                                 [--degrade SEED] [--section NAME] [--limit N] [--out DIR]
+                                 [--degrade SEED] [--saturation X] [--section NAME] [--limit N]
+                                 [--out DIR]
 
 ``DATASETS`` is the datasets folder (../shared/datasets). ``--sets test`` (the
 default) scores every visible test part: bsds500/test, camvid/test, the
@@ -63,11 +64,12 @@ def folder_sets(folder: Path) -> dict[str, list[Path]]:
     return {sub.name: find_photos([sub]) for sub in sorted(folder.iterdir()) if sub.is_dir()}
 
 
-def score_set(photos: list[Path], backend, degrade: Optional[int], sheet: Path) -> dict[str, float]:
+def score_set(photos: list[Path], backend, degrade: Optional[int], sheet: Path,
+              saturation: float = 1.0) -> dict[str, float]:
     """Gains of ours over gray and our own figures for one set (bench/quality.py's run)."""
     with tempfile.TemporaryDirectory(prefix="colorizer-qsets-") as tmp:
         rows, items, failures, _ = quality.run(photos, photos[0].parent, backend, None, Path(tmp),
-                                               degrade)
+                                               degrade, saturation=saturation)
     if failures:
         print(f"  {len(failures)} failed: {failures[:3]}", file=sys.stderr)
     avg = quality.averages(rows)
@@ -119,6 +121,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--degrade", type=int, metavar="SEED", help="also score aged inputs")
     parser.add_argument("--limit", type=int, help="at most N photos per set")
     parser.add_argument("--temperature", type=float, help="vividness of a class-head model (0.05-1)")
+    parser.add_argument("--saturation", type=float, default=1.0,
+                        help="the CLI's --saturation: scale the predicted colours (1 = as predicted)")
     parser.add_argument("--section", metavar="NAME")
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "quality-sets")
     opts = parser.parse_args(argv)
@@ -137,18 +141,20 @@ def main(argv: Optional[list[str]] = None) -> int:
     results: dict[str, dict[str, dict[str, float]]] = {}
     start = time.perf_counter()
     tag = (opts.weights.stem if opts.weights else "default") + (
-        f"-t{opts.temperature:g}" if opts.temperature is not None else "")
+        f"-t{opts.temperature:g}" if opts.temperature is not None else "") + (
+        f"-s{opts.saturation:g}" if opts.saturation != 1.0 else "")
     for name, photos in sets.items():
         results[name] = {}
         for mode, seed in modes.items():
             sheet = opts.out / tag / f"{name}-{mode}.png"
-            results[name][mode] = score_set(photos, backend, seed, sheet)
+            results[name][mode] = score_set(photos, backend, seed, sheet, opts.saturation)
             r = results[name][mode]
             print(f"{name} {mode}: dPSNR {r['dpsnr']:+.2f} dAuC {r['dauc']:+.2f} "
                   f"colour {r['colour']:.2f} |dL| {r['dl']:.3f}", flush=True)
     text = table(results)
     what = (f"weights {quality.weights_note(opts.weights)}, render size {backend.default_render_size}, "
-            + (f"temperature {opts.temperature:g}, " if opts.temperature is not None else "") +
+            + (f"temperature {opts.temperature:g}, " if opts.temperature is not None else "")
+            + (f"saturation {opts.saturation:g}, " if opts.saturation != 1.0 else "") +
             f"sets `{opts.sets}`" + (f", aged inputs seed {opts.degrade}" if opts.degrade is not None else "")
             + f"; {time.perf_counter() - start:.0f} s on {os.cpu_count()} cores")
     print(f"\n{what}\n\n{text}")

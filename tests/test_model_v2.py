@@ -8,7 +8,7 @@ import torch
 
 from colorizer_gui.nets import build_generator, load_generator, save_generator
 from colorizer_gui.nets.generators import annealed_mean, zhang_ab_bins
-from training.class_loss import RebalancedClassLoss, bin_prior, rebalance_weights
+from training.class_loss import RebalancedClassLoss, RebalancedL1Loss, bin_prior, rebalance_weights
 from training.degrade import degrade_lightness
 from training.grow import grow_generator
 from training.hints import sample_hints
@@ -123,6 +123,24 @@ def test_class_loss_targets_weights_and_preference():
     wrong[:, gray_bin] = 5.0
     assert loss(right, ab_norm) < loss(wrong, ab_norm)
     del rng
+
+
+def test_rebalanced_l1_weighs_a_miss_on_a_rare_colour_more_than_on_a_common_one():
+    bins = zhang_ab_bins().numpy().astype(np.float64)
+    gray_photo = np.full((16, 16, 3), 120, np.uint8)
+    red_photo = np.zeros((16, 16, 3), np.uint8)
+    red_photo[:] = (200, 30, 30)
+    weights = rebalance_weights(bin_prior([gray_photo] * 9 + [red_photo], bins, seed=0))
+    loss = RebalancedL1Loss(bins, weights, 110.0)
+    gray_truth = torch.zeros(1, 2, 4, 4)
+    vivid_truth = torch.zeros(1, 2, 4, 4)
+    vivid_truth[:, 1] = -60.0 / 110  # b = -60: a blue no training photo had
+    miss = torch.full((1, 2, 4, 4), 0.1)  # the same absolute error against both
+    assert loss(gray_truth + miss, gray_truth) < 0.1 < loss(vivid_truth + miss, vivid_truth)
+    assert float(loss(vivid_truth, vivid_truth)) == 0.0
+    # The common colour's weight is below 1 and a pixel's weight is its bin's.
+    gray_bin = int(np.argmin((bins ** 2).sum(1)))
+    assert torch.allclose(loss.pixel_weights(gray_truth), torch.full((1, 4, 4), float(weights[gray_bin])))
 
 
 def test_degraded_lightness_is_aged_reproducible_and_in_range():

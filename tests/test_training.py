@@ -446,6 +446,24 @@ def test_class_objective_with_hints_and_aged_inputs_trains_a_hint_model(tmp_path
     assert predicted.shape == (64, 64, 2) and np.isfinite(predicted).all()
 
 
+def test_rebalanced_objective_trains_both_stages_and_keeps_a_plain_colour_net(tmp_path):
+    """--objective rebalanced: the rarity-weighted L1 drives both stages; the exported net
+    has no class head (it still outputs ab) and says how it was trained."""
+    from colorizer_gui.nets.weights_io import load_generator
+
+    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
+    events = []
+    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1,
+                        objective="rebalanced")
+    result = train(opts, on_progress=events.append)
+    assert not result.cancelled and result.step == result.total_steps
+    losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
+    assert "loss_rebalanced" in losses[0]
+    assert {"loss_rebalanced", "loss_g_gan", "loss_l1"} <= set(losses[-1])
+    model, meta = load_generator(result.out)
+    assert not model.config.get("class_bins") and meta["objective"] == "rebalanced"
+
+
 def test_train_cli_takes_the_v2_flags(tmp_path):
     from training.cli import build_parser, options_from_args
 

@@ -13,6 +13,11 @@ desaturated bins do not dominate:
   ``p_smooth`` the training photos' bin frequencies smoothed by a Gaussian
   (sigma 5) in ab, ``lam = 0.5``;
 - loss: the weighted cross-entropy, averaged over pixels.
+
+``RebalancedL1Loss`` applies the same per-pixel weights to plain ab regression
+(``--objective rebalanced``): the net keeps its two-channel output, and where a
+vivid colour is plausible, the weighted median it learns leans toward it
+instead of toward the brown-gray of the common bins.
 """
 from __future__ import annotations
 
@@ -96,3 +101,24 @@ class RebalancedClassLoss(torch.nn.Module):
         log_p = torch.log_softmax(logits.float(), dim=1)
         ce = -(target * log_p).sum(dim=1)
         return (ce * pixel_w).mean()
+
+
+class RebalancedL1Loss(torch.nn.Module):
+    """``loss(prediction, ab_norm)`` (both (N, 2, H, W), ab / ``ab_scale``): the mean
+    absolute error, each pixel weighted by the rarity of its true colour's bin."""
+
+    def __init__(self, bins: np.ndarray, weights: np.ndarray, ab_scale: float) -> None:
+        super().__init__()
+        # One weight per integer ab (a + 128, b + 128): a lookup per pixel, no distances.
+        table = np.asarray(weights, np.float32)[nearest_bin_table(np.asarray(bins, np.float64))]
+        self.register_buffer("weight_table", torch.as_tensor(table))
+        self.ab_scale = float(ab_scale)
+
+    def pixel_weights(self, ab_norm: torch.Tensor) -> torch.Tensor:
+        """(N, H, W) weight of every pixel of the truth."""
+        index = torch.round(ab_norm.float() * self.ab_scale).long().clamp_(-128, 127) + 128
+        return self.weight_table[index[:, 0], index[:, 1]]
+
+    def forward(self, prediction: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
+        error = torch.abs(prediction.float() - ab_norm.float()).mean(dim=1)
+        return (error * self.pixel_weights(ab_norm)).mean()

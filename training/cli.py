@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from colorizer_gui.nets.device import DEVICE_CHOICES
 
-from .options import INIT_CHOICES, TrainOptions
+from .options import INIT_CHOICES, OBJECTIVES, TrainOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
 
@@ -51,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     number("--lr-l1", float, "generator learning rate in the L1 stage")
     number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
                               "drift or blotch")
-    p.add_argument("--objective", choices=("l1", "class"), default=defaults.objective,
-                   help="l1: regress the colours; class: Zhang et al.'s class-rebalanced colour "
-                        "classification, more vivid (adds a class head) (default: %(default)s)")
+    p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective,
+                   help="l1: regress the colours; rebalanced: regress them with rare (vivid) "
+                        "colours weighted up as in Zhang et al. 2016; class: their class-"
+                        "rebalanced colour classification, more vivid (adds a class head) "
+                        "(default: %(default)s)")
     p.add_argument("--lambda-class", type=float, default=defaults.lambda_class,
                    help="weight of the class loss beside the GAN loss (default: %(default)s)")
     switch("--hints", "train the generator to take colour hints (adds hint inputs; random hints "

@@ -59,3 +59,14 @@ def make_class_loss(gen: Any, train_images: Sequence[np.ndarray]) -> Any:
     bins = gen.ab_bins.detach().cpu().numpy().astype(np.float64)
     prior = bin_prior(train_images, bins)
     return RebalancedClassLoss(bins, rebalance_weights(prior), AB_SCALE)
+
+
+def make_rebalanced_l1(train_images: Sequence[np.ndarray]) -> Any:
+    """The rarity-weighted L1 of ``--objective rebalanced``, with the prior of ``train_images``."""
+    from colorizer_gui.nets.generators import zhang_ab_bins
+    from colorizer_gui.nets.norm import AB_SCALE
+
+    from .class_loss import RebalancedL1Loss, bin_prior, rebalance_weights
+
+    bins = zhang_ab_bins().numpy().astype(np.float64)
+    return RebalancedL1Loss(bins, rebalance_weights(bin_prior(train_images, bins)), AB_SCALE)

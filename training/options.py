@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 INIT_CHOICES = ("default", "imagenet", "scratch")
-OBJECTIVES = ("l1", "class")
+OBJECTIVES = ("l1", "rebalanced", "class")
 
 # Fields that may change when a run is resumed (they do not affect the model,
 # the data split or the data order); everything else comes from the saved run.
@@ -41,7 +41,8 @@ class TrainOptions:
     lr_gan: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lambda_l1: float = 100.0
-    # "l1": regress ab; "class": Zhang et al.'s class-rebalanced bin classification
+    # "l1": regress ab; "rebalanced": regress ab, each pixel weighted by its colour's
+    # rarity (Zhang et al.'s class rebalancing); "class": their bin classification
     # (needs a generator with a class head; one is added when starting from a file without).
     objective: str = "l1"
     lambda_class: float = 1.0  # weight of the class loss beside the GAN loss

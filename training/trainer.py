@@ -39,7 +39,7 @@ from .distributed import (DistInfo, any_rank, setup_distributed, sync_buffers_fr
                           teardown_distributed)
 from .errors import TrainingError
 from .evaluate import evaluate, preview_grid, save_preview
-from .grow import grow_generator, make_class_loss
+from .grow import grow_generator, make_class_loss, make_rebalanced_l1
 from .options import TrainOptions, save_options
 
 # Env var: when set to a path, each rank writes "<path>.rank<N>" with a hash of its
@@ -100,6 +100,7 @@ class _Run:
         self.exported: Optional[Path] = None
         self.in_step = False
         self.class_loss: Any = None  # set up with the models for --objective class
+        self.pixel_loss: Any = None  # set up with the models for --objective rebalanced
 
     # -- helpers -------------------------------------------------------------
     def emit(self, event: ProgressEvent) -> None:
@@ -178,7 +179,7 @@ class _Run:
                                 metrics={"summary": report.summary(), **report.counts()}))
 
         train_images = [images[i] for i in train_idx]
-        self.train_images = train_images  # the class objective's colour prior is taken from them
+        self.train_images = train_images  # the rebalanced objectives' colour prior is taken from them
         self.sampler = EpochSampler(len(train_images), o.seed, self.dist.rank, self.dist.world_size)
         self.batch = min(o.batch_size, self.sampler.per_rank())
         self.steps_per_epoch = self.sampler.per_rank() // self.batch
@@ -273,6 +274,9 @@ class _Run:
 
         self.gan_loss = GANLoss().to(self.device)
         self.class_loss = None
+        self.pixel_loss = None  # --objective rebalanced: the rarity-weighted L1
+        if o.objective == "rebalanced":
+            self.pixel_loss = make_rebalanced_l1(self.train_images).to(self.device)
         if o.objective == "class":
             if not getattr(gen, "class_bins", 0):
                 raise TrainingError("--objective class needs a generator with a class head; this "
@@ -321,6 +325,8 @@ class _Run:
         if self.class_loss is None:
             with self._autocast():
                 fake = self.gen_ddp(x)
+            if self.pixel_loss is not None:
+                return self.pixel_loss(fake.float(), ab_norm), fake, "loss_rebalanced"
             return l1_loss(fake.float(), ab_norm), fake, "loss_l1"
         with self._autocast():
             logits = self.gen_ddp(x, logits=True)
