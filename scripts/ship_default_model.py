@@ -28,9 +28,15 @@ KEPT = ("train_size", "data_summary", "metrics", "degraded_inputs", "epochs", "i
         "first_metrics", "second_metrics", "temperature", "hint_channels", "class_bins")
 
 
-def ship(candidate: Path, out: Path, objective: str, trained_by: str) -> Path:
-    """Write ``candidate`` as the default model file ``out``; returns ``out``."""
+def ship(candidate: Path, out: Path, objective: str, trained_by: str,
+         ab_gain: Optional[float] = None) -> Path:
+    """Write ``candidate`` as the default model file ``out``; returns ``out``.
+
+    ``ab_gain``: the colour gain chosen on validation (``Lite0UNet.set_ab_gain``),
+    kept in the file's config; None keeps the candidate's own."""
     model, meta = load_generator(candidate)
+    if ab_gain is not None:
+        model.set_ab_gain(ab_gain)
     kept = {key: meta[key] for key in KEPT if meta.get(key) not in (None, "")}
     kept.update(objective=objective, trained_by=trained_by, model_card="weights/cgan-default.md",
                 shipped_from=candidate.name)
@@ -43,13 +49,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("candidate", type=Path, help="the chosen model file (.safetensors)")
     p.add_argument("--objective", required=True, help="how it was trained, for the file's metadata")
     p.add_argument("--trained-by", required=True, help="the command or run that made it")
+    p.add_argument("--ab-gain", type=float, help="colour gain chosen on the validation split "
+                                                   "(bench/quality_sets.py --saturation)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
     try:
-        written = ship(args.candidate, args.out, args.objective, args.trained_by)
+        written = ship(args.candidate, args.out, args.objective, args.trained_by, args.ab_gain)
         print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
         return 0
-    except (WeightsError, OSError) as err:
+    except (WeightsError, OSError, ValueError) as err:
         print(f"error: {err}")
         return 1
 

@@ -55,6 +55,8 @@ def make_bad_models(folder: Path) -> dict[str, Path]:
     foreign = {"features.0.weight": torch.zeros(64, 3, 3, 3), "classifier.weight": torch.zeros(10, 64)}
     write("foreign", foreign, {"arch": "pix2pix", "config": json.dumps({"ngf": 4})})
     write("oversized", tensors, {**meta, "config": json.dumps({"decoder_channels": [4096] * 5})})
+    wild_gain = {**json.loads(meta["config"]), "ab_gain": 50.0}  # colours 50x: no real model's
+    write("wild-gain", tensors, {**meta, "config": json.dumps(wild_gain)})
     # Widths each within bounds, but a network far above any real model's size.
     write("too-many-params", tensors, {**meta, "arch": "pix2pix", "config": json.dumps({"ngf": 128})})
     return files
@@ -70,6 +72,7 @@ EXPECTED = {
     "wrong-shape": r"head\.weight: file \(2, 8, 5, 5\)", "foreign": "do not fit a pix2pix generator",
     "oversized": r"decoder_channels=4096 .* not a width real models have",
     "too-many-params": "real models have at most",
+    "wild-gain": r"ab_gain=50\.0 in its metadata is not valid",
 }
 
 

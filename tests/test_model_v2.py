@@ -226,3 +226,27 @@ def test_shipping_a_candidate_keeps_what_it_computes_and_says_how_it_was_made(tm
     assert (meta["objective"], meta["shipped_from"], meta["train_size"]) == (
         "L1 then GAN", "gan-step0000500.safetensors", "128")
     assert meta["model_card"] == "weights/cgan-default.md" and meta["hint_channels"] == "3"
+    vivid, _ = load_generator(ship(candidate, tmp_path / "vivid.safetensors", "L1", "train ...",
+                                   ab_gain=1.2))
+    assert vivid.ab_gain == 1.2 and torch.allclose(vivid(x), 1.2 * original(x), atol=1e-3)
+
+
+def test_a_colour_gain_scales_the_colours_and_travels_with_the_file(tmp_path):
+    torch.manual_seed(0)
+    net = _settled(build_generator("lite0-unet", **TINY, hint_channels=3), channels=4)
+    x = torch.rand(1, 4, 64, 64) * 2 - 1
+    with torch.no_grad():
+        plain = net(x)
+        net.set_ab_gain(1.25)
+        vivid = net(x)
+    assert torch.allclose(vivid, 1.25 * plain, atol=1e-6) and float(plain.abs().max()) > 0.01
+    loaded, meta = load_generator(save_generator(net, tmp_path / "vivid.safetensors", fp16=False))
+    assert loaded.ab_gain == 1.25 and '"ab_gain": 1.25' in meta["config"]
+    with torch.no_grad():
+        assert torch.allclose(loaded.eval()(x), vivid, atol=1e-4)
+    net.set_ab_gain(1.0)
+    assert "ab_gain" not in net.config  # a gain of 1 writes what older files had
+    with pytest.raises(ValueError, match="ab_gain must be from"):
+        net.set_ab_gain(3.0)
+    with pytest.raises(ValueError, match="temperature, not ab_gain"):
+        build_generator("lite0-unet", **TINY, class_bins=313, ab_gain=1.2)

@@ -29,6 +29,8 @@ def grow_generator(gen: Any, kwargs: dict[str, Any]) -> Any:
     if all(config.get(k, 0) == v for k, v in wanted.items()):
         return gen
     config.update(wanted)
+    if config.get("class_bins"):
+        config.pop("ab_gain", None)  # a class head has its own vividness (temperature)
     grown = build_generator(gen.arch, **config)
     own = grown.state_dict()
     old = gen.state_dict()

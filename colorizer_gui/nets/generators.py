@@ -34,6 +34,8 @@ CLASS_BINS = 313   # Zhang et al.'s in-gamut ab bins (colorizer_gui/backends/zha
 CLASS_HEAD_WIDTH = 128
 # Annealed-mean temperature of Zhang et al. 2016: lower is more vivid, 1 is the plain mean.
 DEFAULT_TEMPERATURE = 0.38
+# The range of a regression net's colour gain (``ab_gain``), its vividness.
+AB_GAIN_RANGE = (0.5, 2.0)
 
 
 def zhang_ab_bins() -> torch.Tensor:
@@ -107,7 +109,8 @@ class Lite0UNet(nn.Module):
     size_multiple = 32
 
     def __init__(self, decoder_channels: Sequence[int] = DEFAULT_DECODER_CHANNELS,
-                 pretrained: bool = False, hint_channels: int = 0, class_bins: int = 0) -> None:
+                 pretrained: bool = False, hint_channels: int = 0, class_bins: int = 0,
+                 ab_gain: float = 1.0) -> None:
         super().__init__()
         channels = tuple(int(c) for c in decoder_channels)
         if len(channels) != 5 or min(channels) < 1:
@@ -124,6 +127,8 @@ class Lite0UNet(nn.Module):
             self.config["hint_channels"] = self.hint_channels
         if self.class_bins:
             self.config["class_bins"] = self.class_bins
+        self.ab_gain = 1.0
+        self.set_ab_gain(ab_gain)
         in_ch = 1 + self.hint_channels
         self.encoder = EfficientNetLite0Encoder(in_channels=in_ch)
         if pretrained:
@@ -143,6 +148,23 @@ class Lite0UNet(nn.Module):
                                             nn.Conv2d(CLASS_HEAD_WIDTH, self.class_bins, 1))
             self.register_buffer("ab_bins", zhang_ab_bins())
         self._init_decoder()
+
+    def set_ab_gain(self, gain: float) -> None:
+        """Scale the colours this (regression) net gives by ``gain``, kept in its config.
+
+        An L1-trained net predicts a median colour, duller than the truth wherever
+        it is unsure; a gain chosen on validation photos restores the vividness
+        (as the annealed-mean temperature does for class-head nets)."""
+        gain = float(gain)
+        if not AB_GAIN_RANGE[0] <= gain <= AB_GAIN_RANGE[1]:
+            raise ValueError(f"ab_gain must be from {AB_GAIN_RANGE[0]} to {AB_GAIN_RANGE[1]}, got {gain!r}")
+        if gain != 1.0 and self.class_bins:
+            raise ValueError("a class-head lite0-unet sets its vividness by temperature, not ab_gain")
+        self.ab_gain = gain
+        if gain == 1.0:
+            self.config.pop("ab_gain", None)  # older files have no such key
+        else:
+            self.config["ab_gain"] = gain
 
     def _init_decoder(self) -> None:
         parts = [self.bridge, self.stages] + ([self.class_head] if self.class_bins else [])
@@ -200,7 +222,8 @@ class Lite0UNet(nn.Module):
         if logits:
             raise ValueError("this lite0-unet has no class head")
         y, _ = self._decode(x, stop_at_stride4=False)
-        return torch.tanh(self.head(y))
+        out = torch.tanh(self.head(y))
+        return out * self.ab_gain if self.ab_gain != 1.0 else out
 
 
 def pix2pix_init(module: nn.Module) -> None:
@@ -286,7 +309,8 @@ def build_generator(arch: str = "lite0-unet", **kwargs: object) -> nn.Module:
     """Build a generator by name (``ARCHITECTURES``) with its keyword arguments.
 
     ``lite0-unet``: ``decoder_channels`` (5 widths), ``pretrained`` (load the
-    ImageNet encoder weights now; default False). ``pix2pix``: ``ngf``.
+    ImageNet encoder weights now; default False), ``hint_channels``,
+    ``class_bins``, ``ab_gain`` (``Lite0UNet.set_ab_gain``). ``pix2pix``: ``ngf``.
     Unknown names or keywords raise ``ValueError``.
     """
     builders = {"lite0-unet": Lite0UNet, "pix2pix": Pix2PixUNet}

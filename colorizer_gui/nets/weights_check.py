@@ -74,6 +74,16 @@ def _flag(name: str, key: str, value: Any) -> bool:
     return value
 
 
+def _gain(name: str, key: str, value: Any) -> float:
+    from .generators import AB_GAIN_RANGE
+
+    low, high = AB_GAIN_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise WeightsCheckError(f"{name}: {key}={str(value)[:40]} in its metadata is not valid "
+                                f"(a number from {low} to {high})")
+    return float(value)
+
+
 # Known options, by architecture: a checker each (type and range).
 _KNOWN: dict[str, dict[str, Callable[[str, str, Any], Any]]] = {
     "lite0-unet": {
@@ -81,6 +91,7 @@ _KNOWN: dict[str, dict[str, Callable[[str, str, Any], Any]]] = {
         "pretrained": _flag,
         "hint_channels": lambda n, k, v: _width(n, k, v, 0, MAX_HINT_CHANNELS),
         "num_classes": lambda n, k, v: _width(n, k, v, 0, MAX_CLASSES),
+        "ab_gain": lambda n, k, v: _gain(n, k, v),
     },
     "pix2pix": {
         "ngf": lambda n, k, v: _width(n, k, v, 1, 128),
