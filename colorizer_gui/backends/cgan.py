@@ -75,7 +75,7 @@ class CganBackend(Backend):
     title = "cGAN U-Net (PyTorch)"
 
     def __init__(self, weights: Optional[Path] = None, device: str = "auto",
-                 temperature: Optional[float] = None) -> None:
+                 temperature: Optional[float] = None, mirror_average: bool = True) -> None:
         super().__init__(weights=weights, device=device)
         if device not in DEVICES:
             raise BackendError(f"Unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
@@ -85,6 +85,8 @@ class CganBackend(Backend):
                                f"(lower gives more vivid colours), got {temperature!r}")
         # Vividness of models with a class head (annealed-mean temperature); None: the model's own.
         self.temperature = None if temperature is None else float(temperature)
+        # Average the net's colours for the photo and its mirror image (run_generator_mirrored).
+        self.mirror_average = bool(mirror_average)
         self.model: Any = None
         self.metadata: dict[str, str] = {}
         self.weights_path: Optional[Path] = None
@@ -205,7 +207,8 @@ class CganBackend(Backend):
         self.load()
         import torch
 
-        from ..nets.norm import denormalize_ab, normalize_hints, normalize_l, run_generator
+        from ..nets.norm import (denormalize_ab, normalize_hints, normalize_l, run_generator,
+                                 run_generator_mirrored)
 
         device = torch.device(self.loaded_device)
         l_tensor = torch.from_numpy(np.ascontiguousarray(lightness, dtype=np.float32))
@@ -217,7 +220,8 @@ class CganBackend(Backend):
             # fp16 autocast on CUDA: about twice as fast, ab needs no more precision.
             with torch.autocast(device_type="cuda", dtype=torch.float16,
                                 enabled=device.type == "cuda"):
-                out = run_generator(self.model, l_norm)
+                run = run_generator_mirrored if self.mirror_average else run_generator
+                out = run(self.model, l_norm)
             ab = denormalize_ab(out.float())[0].permute(1, 2, 0)
         return ab.cpu().numpy().astype(np.float32, copy=False)
 

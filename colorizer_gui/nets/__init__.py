@@ -4,7 +4,7 @@ Public API (re-exported here):
 
 - ``build_generator(arch, **kwargs)``, ``ARCHITECTURES``
 - ``normalize_l``, ``denormalize_ab``, ``L_CENTER``, ``AB_SCALE``
-- ``pad_to_multiple``, ``crop_back``, ``run_generator``
+- ``pad_to_multiple``, ``crop_back``, ``run_generator``, ``run_generator_mirrored``
 - ``load_imagenet_encoder_weights``
 - ``save_generator``, ``load_generator``, ``read_metadata``, ``WeightsError``
 
@@ -27,6 +27,7 @@ _WHERE = {
     "pad_to_multiple": "norm",
     "crop_back": "norm",
     "run_generator": "norm",
+    "run_generator_mirrored": "norm",
     "load_imagenet_encoder_weights": "efficientnet_lite",
     "EfficientNetLite0Encoder": "efficientnet_lite",
     "save_generator": "weights_io",

@@ -87,3 +87,18 @@ def run_generator(model: torch.nn.Module, l_norm: torch.Tensor) -> torch.Tensor:
     multiple = int(getattr(model, "size_multiple", 1))
     padded, size = pad_to_multiple(l_norm, multiple)
     return crop_back(model(padded), size)
+
+
+def run_generator_mirrored(model: torch.nn.Module, l_norm: torch.Tensor) -> torch.Tensor:
+    """``run_generator`` on the input and on its mirror image (one batch), averaged.
+
+    The two guesses differ where the net is unsure; their mean is the better
+    estimate (+0.17 dB PSNR over the validation photos for the default model at
+    the same colourfulness, bench/RESULTS.md) for twice the network time, and the
+    colours of a photo and of its mirrored copy come out as mirror images.
+    """
+    import torch
+
+    count = l_norm.shape[0]
+    out = run_generator(model, torch.cat([l_norm, l_norm.flip(-1)]))
+    return 0.5 * (out[:count] + out[count:].flip(-1))
