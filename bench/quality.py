@@ -58,7 +58,7 @@ from colorizer_gui.core.pipeline import colorize_file  # noqa: E402
 SHEET_ROWS = 12
 CELL_HEIGHT = 200
 LABEL_HEIGHT = 20
-METRICS = ("psnr", "ssim", "auc", "colourfulness", "dl")
+METRICS = ("psnr", "ssim", "auc", "colourfulness", "dl", "psnr_colour")
 RESULTS = benchlib.RESULTS
 replace_section = benchlib.replace_section  # part of this module's API (the tests use it)
 
@@ -145,7 +145,8 @@ def averages(rows: list[Row]) -> dict[str, dict[str, float]]:
     result: dict[str, dict[str, float]] = {}
     for which in ("ours", "gray"):
         per = [getattr(r, which) for r in rows]
-        avg = {m: _finite_mean([p[m] for p in per], qm.PSNR_CAP if m == "psnr" else None) for m in METRICS}
+        avg = {m: _finite_mean([p[m] for p in per], qm.PSNR_CAP if m.startswith("psnr") else None)
+               for m in METRICS}
         avg["c_ratio_of_means"], avg["c_mean_ratio"], avg["c_count"] = qm.colourfulness_ratios(
             truth_c, [p["colourfulness"] for p in per])
         avg["size_ok"] = float(sum(r.size_ok for r in rows)) if which == "ours" else float(len(rows))

@@ -123,10 +123,23 @@ def gray_from_lightness(lightness: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb[:, :, 0] * 255.0), 0, 255).astype(np.uint8)
 
 
+def colour_reference(truth: np.ndarray, input_lightness: np.ndarray) -> np.ndarray:
+    """The truth's colours (ab) on the lightness the colorizer was given (uint8 RGB).
+
+    For an aged input this is the best any colorizer that keeps the photo's L can
+    do: PSNR against it scores the colours alone, not the aging of L itself."""
+    lab = color.rgb_to_lab(truth)
+    lab[:, :, 0] = input_lightness
+    return np.clip(np.rint(color.lab_to_rgb(lab) * 255.0), 0, 255).astype(np.uint8)
+
+
 def image_metrics(truth: np.ndarray, pred: np.ndarray, input_lightness: np.ndarray) -> dict[str, float]:
-    """Every per-image metric of ``pred`` against ``truth`` (both uint8 RGB, same size)."""
+    """Every per-image metric of ``pred`` against ``truth`` (both uint8 RGB, same size);
+    ``psnr_colour`` is against ``colour_reference`` (equal to ``psnr`` up to rounding
+    when the input is the truth's own L)."""
     return {
         "psnr": psnr(truth, pred),
+        "psnr_colour": psnr(colour_reference(truth, input_lightness), pred),
         "ssim": ssim_rgb(truth, pred),
         "auc": ab_auc(truth, pred),
         "colourfulness": colourfulness(pred),

@@ -79,21 +79,27 @@ def score_set(photos: list[Path], backend, degrade: Optional[int], sheet: Path,
     ours, gray = avg["ours"], avg["gray"]
     return {"n": len(rows), "psnr_gray": gray["psnr"], "psnr": ours["psnr"],
             "dpsnr": ours["psnr"] - gray["psnr"], "dauc": 100 * (ours["auc"] - gray["auc"]),
+            "dpsnr_colour": ours["psnr_colour"] - gray["psnr_colour"],
             "colour": ours["c_ratio_of_means"], "dl": ours["dl"]}
 
 
 def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     """Markdown: one row per set; columns per mode (clean, aged)."""
     modes = list(next(iter(results.values())).keys())
+    # Aged inputs also get "dPSNR colour": against the truth's colours on the aged L, so
+    # the aging of L itself (which the copy keeps, like the gray baseline) is left out.
+    extra = {m: m != "clean" for m in modes}
     head = "| set | n | " + " | ".join(
-        f"{m}: gray dB | {m}: dPSNR | {m}: dAuC pts | {m}: colourful | {m}: abs dL" for m in modes) + " |"
-    lines = [head, "|" + " --- |" * (2 + 5 * len(modes))]
+        f"{m}: gray dB | {m}: dPSNR | {m}: dAuC pts | {m}: colourful | {m}: abs dL"
+        + (f" | {m}: dPSNR colour" if extra[m] else "") for m in modes) + " |"
+    lines = [head, "|" + " --- |" * (2 + sum(5 + extra[m] for m in modes))]
     for name, by_mode in results.items():
         cells = [name, str(int(next(iter(by_mode.values()))["n"]))]
         for m in modes:
             r = by_mode[m]
             cells += [f"{r['psnr_gray']:.2f}", f"{r['dpsnr']:+.2f}", f"{r['dauc']:+.2f}",
-                      f"{r['colour']:.2f}", f"{r['dl']:.3f}"]
+                      f"{r['colour']:.2f}", f"{r['dl']:.3f}"] + (
+                [f"{r['dpsnr_colour']:+.2f}"] if extra[m] else [])
         lines.append("| " + " | ".join(cells) + " |")
     groups = {"**mean over sets**": list(results)}
     new = [name for name in results if name in NEW_KINDS]
@@ -108,6 +114,8 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
             cells += ["", f"**{np.mean([v['dpsnr'] for v in vals]):+.2f}**",
                       f"**{np.mean([v['dauc'] for v in vals]):+.2f}**",
                       f"{np.mean([v['colour'] for v in vals]):.2f}", f"{max(v['dl'] for v in vals):.3f} (max)"]
+            if extra[m]:
+                cells.append(f"{np.mean([v['dpsnr_colour'] for v in vals]):+.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -164,7 +172,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                 "dPSNR and dAuC: ours minus the gray copy (AuC in points of 100); colourful: "
                 "colourfulness as a ratio of the truth's (set means); abs dL: mean |output L - input "
                 "L|. Aged: each gray input aged like an old scan (training/degrade.py, fixed seed), "
-                "the gray baseline aged the same way.\n\n" + text)
+                "the gray baseline aged the same way; aged dPSNR colour: the same gain measured "
+                "against the truth's colours on the aged L (what a colorizer that keeps the "
+                "photo's lightness can reach), so the aging of L itself is left out.\n\n" + text)
         quality.write_results_section(opts.section, body)
     return 0 if all(not math.isnan(r["dpsnr"]) for m in results.values() for r in m.values()) else 1
 

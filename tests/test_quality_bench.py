@@ -169,3 +169,17 @@ def test_aged_inputs_are_fixed_per_photo_and_differ_from_the_clean_l():
     aged = quality.input_lightness(truth, 0, 5)
     assert np.array_equal(aged, quality.input_lightness(truth, 0, 5))
     assert np.abs(aged - clean).mean() > 0.5
+
+
+def test_colour_only_psnr_leaves_the_aging_of_l_out():
+    """On an aged input, a copy with the truth's exact colours scores perfectly against
+    the colour reference but not against the truth (its L is the aged one)."""
+    truth = _photo(4)
+    aged = quality.input_lightness(truth, 0, 5)
+    perfect_colours = qm.colour_reference(truth, aged)
+    metrics = qm.image_metrics(truth, perfect_colours, aged)
+    assert metrics["psnr_colour"] == qm.PSNR_CAP or metrics["psnr_colour"] > 60
+    assert metrics["psnr"] < 40
+    # With the truth's own L the reference is the truth, up to rounding.
+    clean = color.lightness(truth)
+    assert qm.psnr(truth, qm.colour_reference(truth, clean)) > 40
