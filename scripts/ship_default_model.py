@@ -49,8 +49,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("candidate", type=Path, help="the chosen model file (.safetensors)")
     p.add_argument("--objective", required=True, help="how it was trained, for the file's metadata")
     p.add_argument("--trained-by", required=True, help="the command or run that made it")
-    p.add_argument("--ab-gain", type=float, help="colour gain chosen on the validation split "
-                                                   "(bench/quality_sets.py --saturation)")
+    p.add_argument("--ab-gain", type=float, help="colour gain (0.5-2) chosen on the validation "
+                                                   "split: ship with each gain to a scratch --out "
+                                                   "and score it with bench/quality_sets.py")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
     try:

@@ -93,9 +93,9 @@ def run_generator_mirrored(model: torch.nn.Module, l_norm: torch.Tensor) -> torc
     """``run_generator`` on the input and on its mirror image (one batch), averaged.
 
     The two guesses differ where the net is unsure; their mean is the better
-    estimate (+0.17 dB PSNR over the validation photos for the default model at
-    the same colourfulness, bench/RESULTS.md) for twice the network time, and the
-    colours of a photo and of its mirrored copy come out as mirror images.
+    estimate (+0.11 to +0.17 dB PSNR on the validation photos at equal colour
+    gain, bench/RESULTS.md "Model v4") for twice the network time, and the colours
+    of a photo and of its mirrored copy come out as mirror images.
     """
     import torch
 

@@ -91,7 +91,7 @@ _KNOWN: dict[str, dict[str, Callable[[str, str, Any], Any]]] = {
         "pretrained": _flag,
         "hint_channels": lambda n, k, v: _width(n, k, v, 0, MAX_HINT_CHANNELS),
         "num_classes": lambda n, k, v: _width(n, k, v, 0, MAX_CLASSES),
-        "ab_gain": lambda n, k, v: _gain(n, k, v),
+        "ab_gain": _gain,
     },
     "pix2pix": {
         "ngf": lambda n, k, v: _width(n, k, v, 1, 128),
