@@ -464,6 +464,35 @@ def test_rebalanced_objective_trains_both_stages_and_keeps_a_plain_colour_net(tm
     assert not model.config.get("class_bins") and meta["objective"] == "rebalanced"
 
 
+def test_chroma_match_asks_each_photo_for_its_truths_colourfulness_and_trains(tmp_path):
+    import torch
+
+    from training.losses import chroma_match_loss
+
+    vivid = torch.zeros(2, 2, 8, 8)
+    vivid[:, 0] = 0.4
+    gray = torch.zeros(2, 2, 8, 8)
+    dull = 0.5 * vivid
+    assert float(chroma_match_loss(vivid, vivid)) < 1e-3
+    assert float(chroma_match_loss(gray, gray)) < 1e-3
+    assert float(chroma_match_loss(dull, vivid)) == pytest.approx(0.2, abs=1e-3)
+    # Any hue at the right strength will do: where the colour goes is L1's business.
+    other_hue = torch.zeros(2, 2, 8, 8)
+    other_hue[:, 1] = -0.4
+    assert float(chroma_match_loss(other_hue, vivid)) < 1e-3
+
+    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
+    events = []
+    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1,
+                        lambda_chroma=1.0)
+    result = train(opts, on_progress=events.append)
+    assert not result.cancelled and result.step == result.total_steps
+    losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
+    assert "loss_l1_chroma" in losses[0] and {"loss_l1_chroma", "loss_l1"} <= set(losses[-1])
+    with pytest.raises(ValueError, match="--lambda-chroma"):
+        TrainOptions(data_dir="d", out="o.safetensors", objective="class", lambda_chroma=1.0).validate()
+
+
 def test_train_cli_takes_the_v2_flags(tmp_path):
     from training.cli import build_parser, options_from_args
 

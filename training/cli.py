@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     p.add_argument("--lambda-class", type=float, default=defaults.lambda_class,
                    help="weight of the class loss beside the GAN loss (default: %(default)s)")
+    p.add_argument("--lambda-chroma", type=float, default=defaults.lambda_chroma,
+                   help="with l1 or rebalanced: weight of a loss that matches each photo's mean "
+                        "colourfulness to the truth's, so vivid scenes stay vivid and gray ones "
+                        "gray; 0 is off (default: %(default)s)")
     switch("--hints", "train the generator to take colour hints (adds hint inputs; random hints "
                         "from the truth in half the samples)")
     switch("--degrade", "age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
@@ -87,7 +91,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
-        objective=args.objective, lambda_class=args.lambda_class, hints=args.hints,
+        objective=args.objective, lambda_class=args.lambda_class,
+        lambda_chroma=args.lambda_chroma, hints=args.hints,
         degrade=args.degrade)
 
 

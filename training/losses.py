@@ -25,3 +25,16 @@ class GANLoss(nn.Module):
 def l1_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error (on normalised ab)."""
     return torch.mean(torch.abs(prediction - target))
+
+
+def chroma_match_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over photos of |mean chroma of the prediction - the truth's| (normalised ab,
+    (N, 2, H, W)).
+
+    L1 alone settles on a median colour, duller than the truth wherever the net is
+    unsure; this term asks each photo to be as colourful as its truth overall (and
+    no more: a foggy scene stays gray), leaving where the colour goes to L1."""
+    def mean_chroma(ab: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt(ab.float().pow(2).sum(dim=1) + 1e-6).mean(dim=(1, 2))
+
+    return torch.mean(torch.abs(mean_chroma(prediction) - mean_chroma(target)))

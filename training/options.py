@@ -46,6 +46,9 @@ class TrainOptions:
     # (needs a generator with a class head; one is added when starting from a file without).
     objective: str = "l1"
     lambda_class: float = 1.0  # weight of the class loss beside the GAN loss
+    # Weight of the per-photo colourfulness match beside a regression objective
+    # (losses.chroma_match_loss); 0 = off.
+    lambda_chroma: float = 0.0
     hints: bool = False        # generator takes colour hints; train with random hints
     degrade: bool = False      # age the input L like a real old scan
     ndf: int = 64
@@ -74,6 +77,9 @@ class TrainOptions:
             raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
         if self.objective == "class" and self.arch != "lite0-unet":
             raise ValueError("--objective class needs the lite0-unet generator")
+        if self.lambda_chroma < 0 or (self.lambda_chroma and self.objective == "class"):
+            raise ValueError("--lambda-chroma must be 0 or more, and goes with --objective l1 or "
+                             "rebalanced (the class objective has its own vividness)")
         if self.hints and self.arch != "lite0-unet":
             raise ValueError("--hints needs the lite0-unet generator")
         if self.lr_l1 <= 0 or self.lr_gan <= 0:
