@@ -398,6 +398,19 @@ def test_summary_is_a_dialog_centred_over_the_main_window(make_app, tiny_model, 
     assert abs(centre_d[0] - centre_m[0]) < 30 and abs(centre_d[1] - centre_m[1]) < 30, (centre_d, centre_m)
 
 
+def test_colorize_asked_for_during_the_methods_check_starts_when_it_ends(make_app, tiny_model, photo_folder):
+    """A user who clicks Colorize before the app knows its methods gets the batch, not a "try again"."""
+    app = make_app([str(photo_folder)])
+    pump(app, lambda: len(app.rows) == 5 and checked(app), what="the photo list and the methods check")
+    app.models.check()  # the check runs again (as after installing a model)
+    assert app.models.checking
+    app.colorize_all()
+    assert "as soon as the check" in app.status_text
+    pump(app, lambda: app.last_summary is not None, timeout=60, what="the waiting batch to run")
+    assert sorted(p.name for p in (photo_folder / "colorized").glob("*.jpg")) == [
+        "scan 0_color.jpg", "scan 1_color.jpg", "scan 2_color.jpg"]
+
+
 def _xdotool_key(keys: str) -> None:
     subprocess.run(["xdotool", "key", "--clearmodifiers", keys], check=True, timeout=10, env=dict(os.environ))
 

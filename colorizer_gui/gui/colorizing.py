@@ -30,6 +30,8 @@ class Colorizing:
         self.last_result: Any = None
         self.last_output_folder: Optional[Path] = None
         self.batch_names: dict[str, str] = {}  # file name -> path, for the batch's "working on" events
+        # Photos asked for while the methods were still being checked; started when the check ends.
+        self.pending: list[str] = []
 
     # --------------------------------------------------------------- batch
 
@@ -53,8 +55,10 @@ class Colorizing:
             return
         backend = app.settings.backend
         if app.models.checking:
-            app.set_status("Still checking which methods can run; try again in a moment.")
+            self.pending = list(chosen)
+            app.set_status(f"Will colorize {len(chosen)} photos as soon as the check of the methods ends...")
             return
+        self.pending = []
         ok, reason = app.models.can_run()
         if not ok:
             app.set_status(f"Cannot colorize with {backend}: {reason}")
@@ -73,6 +77,12 @@ class Colorizing:
         app.start_job(ev.BATCH, workers.batch, chosen, app.out_dir(), app.config(),
                       app.settings.skip_existing, app.settings.recolour)
         app.update_buttons()
+
+    def start_pending(self) -> None:
+        """Start the batch asked for during the methods check (if any)."""
+        if self.pending:
+            chosen, self.pending = self.pending, []
+            self.run_batch([p for p in chosen if p in self.app.rows])
 
     def on_batch(self, phase: str, data: Any) -> None:
         """Batch progress, and its ending."""
@@ -141,6 +151,9 @@ class Colorizing:
     def cancel(self) -> None:
         """Stop the running batch, download, save or 100% view at the next safe point."""
         stopped = [name for name in CANCELLABLE if self.app.cancel_job(name)]
+        if self.pending:
+            self.pending = []
+            self.app.set_status("Cancelled the waiting batch.")
         if stopped:
             self.app.set_status("Stopping after the current photo...")
             self.app.window[ev.K_CANCEL].update(disabled=True)

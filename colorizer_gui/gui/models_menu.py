@@ -75,6 +75,7 @@ class ModelsMenu:
         self.app.window[ev.K_BACKEND].update(value=settings.backend, values=names)
         self.show_reason()
         self.app.preview.restart()
+        self.app.colorizing.start_pending()
 
     def can_run(self, name: str = "") -> tuple[bool, str]:
         """(can run, why not or what it will use) for ``name`` (default: the chosen method)."""
