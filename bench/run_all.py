@@ -76,20 +76,20 @@ def make_models(work: Path) -> tuple[Path, Path]:
     with torch.no_grad():  # realistic batch-norm statistics, as in a trained model
         model.train()
         model(torch.rand(4, 1, 256, 256) * 2 - 1)
-    # The shipped model's training size, which sets the default render size.
+    # The shipped model's training and render sizes, which set the default render size.
     cgan = save_generator(model.eval(), work / "bench-cgan.safetensors",
-                          {"data_summary": "random (bench)", "train_size": shipped_train_size()})
+                          {"data_summary": "random (bench)", **shipped_render_metadata()})
     return zhang, cgan
 
 
-def shipped_train_size() -> str:
-    """``train_size`` of the bundled default cgan weights (128 if they are missing)."""
+def shipped_render_metadata() -> dict[str, str]:
+    """``train_size`` and ``render_size`` of the bundled default cgan weights
+    (training size 128 if they are missing)."""
     from colorizer_gui.nets.weights_io import read_metadata
 
     shipped = REPO / "weights" / "cgan-default.safetensors"
-    if not shipped.is_file():
-        return "128"
-    return read_metadata(shipped).get("train_size") or "128"
+    meta = read_metadata(shipped) if shipped.is_file() else {}
+    return {"train_size": meta.get("train_size") or "128", "render_size": meta.get("render_size", "")}
 
 
 def make_backend(name: str, weights: Path):

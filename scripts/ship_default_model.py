@@ -19,27 +19,35 @@ from typing import Optional, Sequence
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from colorizer_gui.backends.cgan import MAX_CHOSEN_RENDER  # noqa: E402
 from colorizer_gui.nets.weights_io import WeightsError, load_generator, save_generator  # noqa: E402
 
 DEFAULT_OUT = REPO / "weights" / "cgan-default.safetensors"
 
 #: Metadata a shipped file keeps from its training run.
-KEPT = ("train_size", "data_summary", "metrics", "degraded_inputs", "epochs", "init", "interpolation",
+KEPT = ("train_size", "render_size", "data_summary", "metrics", "degraded_inputs", "epochs", "init", "interpolation",
         "first_metrics", "second_metrics", "temperature", "hint_channels", "class_bins")
 
 
 def ship(candidate: Path, out: Path, objective: str, trained_by: str,
-         ab_gain: Optional[float] = None) -> Path:
+         ab_gain: Optional[float] = None, render_size: Optional[int] = None) -> Path:
     """Write ``candidate`` as the default model file ``out``; returns ``out``.
 
     ``ab_gain``: the colour gain chosen on validation (``Lite0UNet.set_ab_gain``),
-    kept in the file's config; None keeps the candidate's own."""
+    kept in the file's config; None keeps the candidate's own. ``render_size``: the
+    default render size chosen on validation, kept in the metadata (see
+    ``colorizer_gui.backends.cgan.render_size_for_model``); None keeps the candidate's."""
     model, meta = load_generator(candidate)
     if ab_gain is not None:
         model.set_ab_gain(ab_gain)
     kept = {key: meta[key] for key in KEPT if meta.get(key) not in (None, "")}
     kept.update(objective=objective, trained_by=trained_by, model_card="weights/cgan-default.md",
                 shipped_from=candidate.name)
+    if render_size is not None:
+        if not 32 <= render_size <= MAX_CHOSEN_RENDER or render_size % 32:
+            raise WeightsError(f"--render-size must be a multiple of 32 from 32 to {MAX_CHOSEN_RENDER}, "
+                               f"got {render_size}")
+        kept["render_size"] = str(render_size)
     return save_generator(model.eval(), out, kept, fp16=True)
 
 
@@ -52,10 +60,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--ab-gain", type=float, help="colour gain (0.5-2) chosen on the validation "
                                                    "split: ship with each gain to a scratch --out "
                                                    "and score it with bench/quality_sets.py")
+    p.add_argument("--render-size", type=int, help="the default render size (long side, a multiple "
+                                                      "of 32) chosen on the validation split, for a "
+                                                      "model trained at more than one size")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
     try:
-        written = ship(args.candidate, args.out, args.objective, args.trained_by, args.ab_gain)
+        written = ship(args.candidate, args.out, args.objective, args.trained_by, args.ab_gain,
+                       args.render_size)
         print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
         return 0
     except (WeightsError, OSError, ValueError) as err:

@@ -94,6 +94,12 @@ def test_default_render_size_follows_the_models_training_size(tiny_file, tmp_pat
     assert render_size_for_model({"train_size": "256"}) == 384
     assert render_size_for_model({"train_size": ""}) == 256 == render_size_for_model({})
     assert render_size_for_model({"train_size": "big"}) == 256
+    # A render size chosen on validation (a model trained at several sizes) wins;
+    # one that is no multiple of 32 or absurdly large is not trusted.
+    assert render_size_for_model({"train_size": "192", "render_size": "192"}) == 192
+    assert render_size_for_model({"train_size": "192", "render_size": "100"}) == 288
+    assert render_size_for_model({"train_size": "192", "render_size": "65536"}) == 288
+    assert render_size_for_model({"render_size": "huge"}) == 256
     backend = CganBackend(weights=tiny_file)  # trained (for the test) at 64 px
     assert backend.default_render_size == 96
     assert backend.render_shape(3000, 4000, None) == (72, 96)

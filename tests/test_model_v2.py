@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from colorizer_gui.backends.cgan import CganBackend
 from colorizer_gui.nets import build_generator, load_generator, save_generator
+from colorizer_gui.nets.weights_io import WeightsError
 from colorizer_gui.nets.generators import annealed_mean, zhang_ab_bins
 from training.class_loss import RebalancedClassLoss, RebalancedL1Loss, bin_prior, rebalance_weights
 from training.degrade import degrade_lightness
@@ -229,6 +231,12 @@ def test_shipping_a_candidate_keeps_what_it_computes_and_says_how_it_was_made(tm
     vivid, _ = load_generator(ship(candidate, tmp_path / "vivid.safetensors", "L1", "train ...",
                                    ab_gain=1.2))
     assert vivid.ab_gain == 1.2 and torch.allclose(vivid(x), 1.2 * original(x), atol=1e-3)
+    assert "render_size" not in meta
+    sized = ship(candidate, tmp_path / "sized.safetensors", "L1", "train ...", render_size=160)
+    assert load_generator(sized)[1]["render_size"] == "160"
+    assert CganBackend(weights=sized).default_render_size == 160  # not 1.5 x 128
+    with pytest.raises(WeightsError, match="multiple of 32"):
+        ship(candidate, tmp_path / "odd.safetensors", "L1", "train ...", render_size=150)
 
 
 def test_a_colour_gain_scales_the_colours_and_travels_with_the_file(tmp_path):

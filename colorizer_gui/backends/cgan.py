@@ -24,6 +24,7 @@ DEVICES = DEVICE_CHOICES
 _MAX_THREADS = 4
 _MIN_RENDER = 32
 _FALLBACK_RENDER = 256
+MAX_CHOSEN_RENDER = 1024  # a file's own render_size beyond this is not trusted
 TEMPERATURE_RANGE = (0.05, 1.0)
 _threads_set = False
 
@@ -41,13 +42,23 @@ def _set_threads_once(torch: Any) -> None:
 
 
 def render_size_for_model(metadata: dict[str, str]) -> int:
-    """Default render size (long side) for a generator: 1.5x its training crop size.
+    """Default render size (long side) for a generator.
 
-    Training crops are squares cut from photos scaled to a short side of 1 to
+    A ``render_size`` in the metadata wins: the size its maker chose on validation
+    photos (``scripts/ship_default_model.py --render-size``), for models whose
+    training ran at more than one size. Otherwise 1.5x the training crop size:
+    training crops are squares cut from photos scaled to a short side of 1 to
     1.25 crops, so a 3:2 photo rendered at 1.5 crops long shows things at the
     scale the model learnt them. Measured on bsds500/test with a model trained
     at 128 px: render 192 gave +0.5 dB PSNR over 256 and no less colour.
-    Models without a recorded training size get 256."""
+    Models with neither get 256; values that are not multiples of 32 from 32 to
+    ``MAX_CHOSEN_RENDER`` are ignored."""
+    try:
+        chosen = int(metadata.get("render_size", ""))
+    except ValueError:
+        chosen = 0
+    if _MIN_RENDER <= chosen <= MAX_CHOSEN_RENDER and chosen % 32 == 0:
+        return chosen
     try:
         crop = int(metadata.get("train_size", ""))
     except ValueError:
