@@ -360,3 +360,20 @@ def test_missing_and_truncated_files(tmp_path):
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(WeightsError, match="cut.safetensors"):
         load_generator(cut)
+
+
+def test_imagenet_weights_keep_their_rgb_stem_for_a_colour_encoder():
+    from colorizer_gui.nets.efficientnet_lite import (EfficientNetLite0Encoder,
+                                                      load_imagenet_encoder_weights)
+
+    gray, rgb = EfficientNetLite0Encoder(in_channels=1), EfficientNetLite0Encoder(in_channels=3)
+    load_imagenet_encoder_weights(gray)
+    load_imagenet_encoder_weights(rgb, rgb_stem=True)
+    # The gray stem is the RGB one summed, so a gray photo gives the same features in both.
+    torch.testing.assert_close(gray._conv_stem.weight, rgb._conv_stem.weight.sum(dim=1, keepdim=True))
+    gray.eval(), rgb.eval()
+    x = torch.rand(1, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(gray(x)[2], rgb(x.expand(-1, 3, -1, -1))[2], atol=1e-4, rtol=1e-4)
+    with pytest.raises(RuntimeError, match="rgb_stem needs a 3-channel encoder"):
+        load_imagenet_encoder_weights(gray, rgb_stem=True)

@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with l1 or rebalanced: weight of a loss that matches each photo's mean "
                         "colourfulness to the truth's, so vivid scenes stay vivid and gray ones "
                         "gray; 0 is off (default: %(default)s)")
+    p.add_argument("--lambda-feature", type=float, default=defaults.lambda_feature,
+                   help="with l1 or rebalanced: weight of a feature loss on a frozen ImageNet "
+                        "network, which compares what it sees in the coloured photo and in the "
+                        "truth, so objects get colours that look like them; 0 is off "
+                        "(default: %(default)s)")
     switch("--hints", "train the generator to take colour hints (adds hint inputs; random hints "
                         "from the truth in half the samples)")
     switch("--degrade", "age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
@@ -92,7 +97,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
         objective=args.objective, lambda_class=args.lambda_class,
-        lambda_chroma=args.lambda_chroma, hints=args.hints,
+        lambda_chroma=args.lambda_chroma, lambda_feature=args.lambda_feature, hints=args.hints,
         degrade=args.degrade)
 
 

@@ -49,6 +49,9 @@ class TrainOptions:
     # Weight of the per-photo colourfulness match beside a regression objective
     # (losses.chroma_match_loss); 0 = off.
     lambda_chroma: float = 0.0
+    # Weight of the feature loss on a frozen ImageNet encoder beside a regression
+    # objective (training/feature_loss.py); 0 = off.
+    lambda_feature: float = 0.0
     hints: bool = False        # generator takes colour hints; train with random hints
     degrade: bool = False      # age the input L like a real old scan
     ndf: int = 64
@@ -77,6 +80,9 @@ class TrainOptions:
             raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
         if self.objective == "class" and self.arch != "lite0-unet":
             raise ValueError("--objective class needs the lite0-unet generator")
+        if self.lambda_feature < 0 or (self.lambda_feature and self.objective == "class"):
+            raise ValueError("--lambda-feature must be 0 or more, and goes with --objective l1 or "
+                             "rebalanced (the class objective has its own vividness)")
         if self.lambda_chroma < 0 or (self.lambda_chroma and self.objective == "class"):
             raise ValueError("--lambda-chroma must be 0 or more, and goes with --objective l1 or "
                              "rebalanced (the class objective has its own vividness)")

@@ -101,6 +101,7 @@ class _Run:
         self.in_step = False
         self.class_loss: Any = None  # set up with the models for --objective class
         self.pixel_loss: Any = None  # set up with the models for --objective rebalanced
+        self.feature_loss: Any = None  # set up with the models for --lambda-feature
 
     # -- helpers -------------------------------------------------------------
     def emit(self, event: ProgressEvent) -> None:
@@ -277,6 +278,11 @@ class _Run:
         self.pixel_loss = None  # --objective rebalanced: the rarity-weighted L1
         if o.objective == "rebalanced":
             self.pixel_loss = make_rebalanced_l1(self.train_images).to(self.device)
+        self.feature_loss = None
+        if o.lambda_feature:
+            from .feature_loss import FeatureLoss
+
+            self.feature_loss = FeatureLoss().to(self.device)
         if o.objective == "class":
             if not getattr(gen, "class_bins", 0):
                 raise TrainingError("--objective class needs a generator with a class head; this "
@@ -330,6 +336,10 @@ class _Run:
             if self.options.lambda_chroma:
                 loss = loss + self.options.lambda_chroma * chroma_match_loss(fake.float(), ab_norm)
                 name += "_chroma"
+            if self.feature_loss is not None:
+                # x's first plane is the (possibly aged) input L: both images share it.
+                loss = loss + self.options.lambda_feature * self.feature_loss(x[:, :1], fake.float(), ab_norm)
+                name += "_feature"
             return loss, fake, name
         with self._autocast():
             logits = self.gen_ddp(x, logits=True)

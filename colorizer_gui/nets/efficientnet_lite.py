@@ -137,7 +137,7 @@ def imagenet_weights_path() -> Path:
 
 
 def load_imagenet_encoder_weights(encoder: EfficientNetLite0Encoder,
-                                  path: Optional[Path] = None) -> None:
+                                  path: Optional[Path] = None, rgb_stem: bool = False) -> None:
     """Load the ImageNet weights of EfficientNet-Lite0 into ``encoder``, strictly.
 
     Every parameter and buffer of the encoder must come from the file and every
@@ -150,7 +150,9 @@ def load_imagenet_encoder_weights(encoder: EfficientNetLite0Encoder,
     R = G = B = v, ``conv(W, [v, v, v]) == conv(W_r + W_g + W_b, v)``, so the
     RGB kernels are summed over the input-channel axis; the encoder then gives
     exactly the features the ImageNet net gives for the gray photo. (Lite models
-    take inputs in [-1, 1], the same range as our ``L / 50 - 1``.)
+    take inputs in [-1, 1], the same range as our ``L / 50 - 1``.) With
+    ``rgb_stem`` (a 3-channel encoder that sees colour photos, as the training
+    feature loss does) the file's RGB stem is kept as it is.
 
     The file comes from the installed package, not from a user; it is still
     read with ``weights_only=True`` so no pickled code can run.
@@ -166,7 +168,9 @@ def load_imagenet_encoder_weights(encoder: EfficientNetLite0Encoder,
                                f"classifier key {key!r} missing")
         del state[key]
     stem = state.get("_conv_stem.weight")
-    if stem is not None and stem.shape[1] == 3 and encoder.in_channels >= 1:
+    if rgb_stem and encoder.in_channels != 3:
+        raise RuntimeError(f"rgb_stem needs a 3-channel encoder, not {encoder.in_channels}")
+    if stem is not None and stem.shape[1] == 3 and encoder.in_channels >= 1 and not rgb_stem:
         # Channel 0 is L; any further channels (colour hints) start at zero weight,
         # so with no hints the encoder is exactly the ImageNet net on the gray photo.
         gray = stem.sum(dim=1, keepdim=True)
