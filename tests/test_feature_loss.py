@@ -8,9 +8,8 @@ import torch
 from colorizer_gui.core import color
 from training.feature_loss import FeatureLoss, lab_to_srgb
 from training.options import TrainOptions
-from training.trainer import train
 
-from test_training import _few_threads, make_photos, tiny_options  # noqa: F401 - the fixture applies here too
+from test_training import _few_threads, train_both_stages  # noqa: F401 - the fixture applies here too
 
 
 def test_lab_to_srgb_matches_the_apps_own_conversion():
@@ -52,13 +51,7 @@ def test_feature_loss_is_zero_for_the_truth_and_pulls_dull_colours_toward_it(fea
 
 
 def test_lambda_feature_trains_and_goes_with_regression_objectives_only(tmp_path):
-    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
-    events = []
-    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1,
-                        lambda_feature=0.5)
-    result = train(opts, on_progress=events.append)
-    assert not result.cancelled and result.step == result.total_steps
-    losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
+    losses = train_both_stages(tmp_path, lambda_feature=0.5)
     assert "loss_l1_feature" in losses[0] and {"loss_l1_feature", "loss_l1"} <= set(losses[-1])
     assert all(np.isfinite(v) for m in losses for v in m.values())
     with pytest.raises(ValueError, match="--lambda-feature"):

@@ -63,6 +63,17 @@ def tiny_options(tmp_path: Path, data: Path, **kw) -> TrainOptions:
     return TrainOptions(**base)
 
 
+
+def train_both_stages(tmp_path: Path, **kw) -> list[dict]:
+    """Train a tiny net through one L1 and one GAN epoch on 64 px stripes with the
+    options ``kw``; check it ran to the end and return each step's losses."""
+    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
+    events: list = []
+    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1, **kw)
+    result = train(opts, on_progress=events.append)
+    assert not result.cancelled and result.step == result.total_steps
+    return [e.metrics for e in events if e.stage in ("l1", "gan")]
+
 # -- data -------------------------------------------------------------------
 
 def test_scan_counts_each_kind_of_skipped_file(tmp_path):
@@ -481,13 +492,7 @@ def test_chroma_match_asks_each_photo_for_its_truths_colourfulness_and_trains(tm
     other_hue[:, 1] = -0.4
     assert float(chroma_match_loss(other_hue, vivid)) < 1e-3
 
-    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
-    events = []
-    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1,
-                        lambda_chroma=1.0)
-    result = train(opts, on_progress=events.append)
-    assert not result.cancelled and result.step == result.total_steps
-    losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
+    losses = train_both_stages(tmp_path, lambda_chroma=1.0)
     assert "loss_l1_chroma" in losses[0] and {"loss_l1_chroma", "loss_l1"} <= set(losses[-1])
     with pytest.raises(ValueError, match="--lambda-chroma"):
         TrainOptions(data_dir="d", out="o.safetensors", objective="class", lambda_chroma=1.0).validate()
