@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lambda-feature", type=float, default=defaults.lambda_feature,
                    help="with l1 or rebalanced: weight of a feature loss on a frozen ImageNet "
                         "network, which compares what it sees in the coloured photo and in the "
-                        "truth, so objects get colours that look like them; 0 is off "
-                        "(default: %(default)s)")
+                        "truth (on the default model it gave duller colours, see "
+                        "bench/RESULTS.md); 0 is off (default: %(default)s)")
     switch("--hints", "train the generator to take colour hints (adds hint inputs; random hints "
                         "from the truth in half the samples)")
     switch("--degrade", "age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "

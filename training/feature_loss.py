@@ -7,6 +7,10 @@ object look like itself (a red car, green leaves) counts even where the exact
 ab is uncertain (as DeOldify's and other colorizers' perceptual losses do). The
 network is the EfficientNet-Lite0 our encoder starts from, with its RGB stem,
 frozen; both images share the input L, so only the colours differ.
+
+Measured on the default model (``bench/RESULTS.md``, "Objective probe (d)"): it made
+the net duller, not more colourful (a wrong hue changes what this network sees
+more than gray does), so the default was not trained with it.
 """
 from __future__ import annotations
 
