@@ -80,12 +80,11 @@ class TrainOptions:
             raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
         if self.objective == "class" and self.arch != "lite0-unet":
             raise ValueError("--objective class needs the lite0-unet generator")
-        if self.lambda_feature < 0 or (self.lambda_feature and self.objective == "class"):
-            raise ValueError("--lambda-feature must be 0 or more, and goes with --objective l1 or "
-                             "rebalanced (the class objective has its own vividness)")
-        if self.lambda_chroma < 0 or (self.lambda_chroma and self.objective == "class"):
-            raise ValueError("--lambda-chroma must be 0 or more, and goes with --objective l1 or "
-                             "rebalanced (the class objective has its own vividness)")
+        # Extra terms beside a regression objective (the class objective has its own vividness).
+        for flag, weight in (("--lambda-feature", self.lambda_feature), ("--lambda-chroma", self.lambda_chroma)):
+            if weight < 0 or (weight and self.objective == "class"):
+                raise ValueError(f"{flag} must be 0 or more, and goes with --objective l1 or "
+                                 "rebalanced (the class objective has its own vividness)")
         if self.hints and self.arch != "lite0-unet":
             raise ValueError("--hints needs the lite0-unet generator")
         if self.lr_l1 <= 0 or self.lr_gan <= 0:
