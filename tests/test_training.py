@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.cli import build_parser, options_from_args
 from training.dataset import (ColorPhotoDataset, EpochSampler, is_gray_or_sepia, scan_photos,
                               split_indices)
 from training.discriminator import build_discriminator
@@ -97,6 +98,21 @@ def test_scan_counts_each_kind_of_skipped_file(tmp_path):
     # Cached at 1.25x the training size (short side 80 -> 80 since 80 == 1.25 * 64).
     assert all(min(img.shape[:2]) == 80 and img.dtype == np.uint8 for img in images)
     assert "2 unreadable" in report.summary() and "1 duplicates" in report.summary()
+
+
+def test_keep_toned_trains_on_one_hue_photos_too(tmp_path):
+    """A curated colour set's fog and sunsets look like toned prints to the sepia
+    test; --keep-toned keeps them (the default model's data), the default skips them."""
+    data = make_photos(tmp_path / "photos", 2, h=80, w=100)
+    fog = np.linspace(30, 230, 100)[None, :, None] * np.array([0.82, 0.9, 1.0])
+    Image.fromarray(np.broadcast_to(fog, (80, 100, 3)).astype(np.uint8)).save(data / "fog.png")
+    _images, paths, report = scan_photos(data, size=64)
+    assert report.used == 2 and report.grayscale == 1
+    _images, paths, report = scan_photos(data, size=64, keep_toned=True)
+    assert sorted(p.name for p in paths) == ["fog.png", "photo_00.png", "photo_01.png"]
+    assert report.grayscale == 0
+    args = build_parser().parse_args(["data", "--out", "m.safetensors", "--keep-toned"])
+    assert options_from_args(args).keep_toned
 
 
 def test_training_never_learns_from_colorizers_own_copies(tmp_path):

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "from the truth in half the samples)")
     switch("--degrade", "age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
                         "so the model colours real scans, not only clean grays")
+    switch("--keep-toned", "also train on photos that look gray or toned in one hue (fog, sunsets, "
+                           "skin close-ups), which are skipped as possible sepia prints otherwise; "
+                           "only for folders known to hold colour photos alone")
     p.add_argument("--device", default=defaults.device, choices=DEVICE_CHOICES,
                    help="auto: CUDA when available (default: %(default)s)")
     switch("--resume", "continue the run in --run-dir (or the default run folder of --out)")
@@ -98,7 +101,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
         objective=args.objective, lambda_class=args.lambda_class,
         lambda_chroma=args.lambda_chroma, lambda_feature=args.lambda_feature, hints=args.hints,
-        degrade=args.degrade)
+        degrade=args.degrade, keep_toned=args.keep_toned)
 
 
 class _TqdmProgress:

@@ -150,6 +150,7 @@ def scan_photos(folder: Path, size: int, min_short_side: Optional[int] = None,
                 max_images: Optional[int] = None, seed: int = 0,
                 on_file: Optional[Callable[[int, int, str], None]] = None,
                 should_stop: Optional[Callable[[], bool]] = None,
+                keep_toned: bool = False,
                 ) -> tuple[list[np.ndarray], list[Path], ScanReport]:
     """Find usable colour photos under ``folder`` and decode them into the cache.
 
@@ -158,6 +159,9 @@ def scan_photos(folder: Path, size: int, min_short_side: Optional[int] = None,
     ``max_images``: stop once that many usable photos were found (files are
     visited in a seed-shuffled order so the subset is not one sub-folder).
     ``on_file(done, total, name)`` reports progress.
+    ``keep_toned``: keep photos that look gray or one-tinted too. For curated
+    colour sets only: their fog, sunsets and skin close-ups are real colours that
+    the sepia test cannot tell from a toned print.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -205,7 +209,7 @@ def scan_photos(folder: Path, size: int, min_short_side: Optional[int] = None,
         if min(rgb.shape[:2]) < min_side:
             report._skip("tiny", path)
             continue
-        if is_gray_or_sepia(rgb):
+        if not keep_toned and is_gray_or_sepia(rgb):
             report._skip("grayscale", path)
             continue
         if min(rgb.shape[:2]) > cache_short:

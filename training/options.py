@@ -54,6 +54,7 @@ class TrainOptions:
     lambda_feature: float = 0.0
     hints: bool = False        # generator takes colour hints; train with random hints
     degrade: bool = False      # age the input L like a real old scan
+    keep_toned: bool = False   # keep nearly gray and one-hue photos (curated colour sets only)
     ndf: int = 64
     val_fraction: float = 0.05
     min_val_images: int = 4

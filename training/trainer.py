@@ -170,7 +170,8 @@ class _Run:
             self.emit(ProgressEvent(stage="scan", done=done, total=total, current=name))
 
         images, _paths, report = scan_photos(Path(o.data_dir), o.size, o.tiny_side, o.max_images,
-                                             o.seed, on_file=on_file, should_stop=self.should_stop)
+                                             o.seed, on_file=on_file, should_stop=self.should_stop,
+                                             keep_toned=o.keep_toned)
         self.report = report
         if any_rank(bool(self.should_stop()), self.dist, self.device):
             raise _CancelledEarly
