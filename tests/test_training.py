@@ -146,6 +146,22 @@ def test_gray_and_sepia_detection():
     assert is_gray_or_sepia(sepia)
 
 
+def test_one_hue_colour_photo_is_not_taken_for_sepia():
+    """A close-up face is nearly all one hue, but pale and ruddy skin share each
+    lightness; in a toned print the tint follows the tone, so it is skipped."""
+    from colorizer_gui.core.color import join_lab
+
+    lightness = np.broadcast_to(np.linspace(35, 85, 96, dtype=np.float32), (96, 96))
+    hue = np.float32(np.deg2rad(60))  # skin: between red and yellow
+    chroma = np.where(np.arange(96)[:, None] % 24 < 12, 10.0, 32.0).astype(np.float32)
+    ab = np.stack([chroma * np.cos(hue), chroma * np.sin(hue)], axis=-1)
+    face = join_lab(np.ascontiguousarray(lightness), np.broadcast_to(ab, (96, 96, 2)).copy())
+    assert not is_gray_or_sepia(face)
+    toned = join_lab(np.ascontiguousarray(lightness),
+                     np.broadcast_to(ab.mean(axis=0, keepdims=True), (96, 96, 2)).copy())
+    assert is_gray_or_sepia(toned)
+
+
 def test_validation_split_is_deterministic_and_sized():
     train_a, val_a = split_indices(100, 0.05, 4, seed=1)
     train_b, val_b = split_indices(100, 0.05, 4, seed=1)

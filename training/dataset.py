@@ -42,6 +42,12 @@ GRAY_P99_CHROMA = 12.0
 # (mean resultant length of hue angles, chroma-weighted) and are not vivid.
 SEPIA_HUE_CONCENTRATION = 0.96
 SEPIA_MAX_P99_CHROMA = 45.0
+# ...and when its tint follows its tone: in a toned print a and b are a function of
+# L, so what L does not explain (RMS, CIE ab units) is grain and JPEG noise, at most
+# about 4 on the real toned scans we tried. One-hue colour photos (skin close-ups,
+# fog, sunsets) vary in colour at equal lightness: 5-7 typically.
+SEPIA_MAX_TONE_RESIDUAL = 4.5
+_TONE_BINS = 20
 
 
 class DatasetError(TrainingError):
@@ -117,7 +123,8 @@ def decode_rgb(path: Path) -> np.ndarray:
 
 
 def is_gray_or_sepia(rgb: np.ndarray) -> bool:
-    """True when ``rgb`` has no real colour: gray, or toned with a single tint (sepia)."""
+    """True when ``rgb`` has no real colour: gray, or toned with a single tint that
+    follows its tone (sepia, cyanotype)."""
     mean_chroma, p99_chroma = chroma_stats(rgb)
     if p99_chroma < GRAY_P99_CHROMA:
         return True
@@ -132,7 +139,19 @@ def is_gray_or_sepia(rgb: np.ndarray) -> bool:
         return True
     # Mean resultant length of the hue angle: 1 = all one hue (a tint).
     concentration = math.hypot(float(a.sum()), float(b.sum())) / float(weight)
-    return concentration >= SEPIA_HUE_CONCENTRATION
+    if concentration < SEPIA_HUE_CONCENTRATION:
+        return False
+    return _tone_residual(lab[:, :, 0].ravel(), a, b) < SEPIA_MAX_TONE_RESIDUAL
+
+
+def _tone_residual(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """RMS of the colour that lightness does not explain: (a, b) minus their mean
+    over pixels of about the same L (``_TONE_BINS`` bands of L)."""
+    bands = np.clip((lightness * (_TONE_BINS / 100.0)).astype(np.intp), 0, _TONE_BINS - 1)
+    count = np.maximum(np.bincount(bands, minlength=_TONE_BINS), 1)
+    mean_a = np.bincount(bands, a, _TONE_BINS) / count
+    mean_b = np.bincount(bands, b, _TONE_BINS) / count
+    return float(np.sqrt(np.mean((a - mean_a[bands]) ** 2 + (b - mean_b[bands]) ** 2)))
 
 
 def resize_short_side(rgb: np.ndarray, short: int) -> np.ndarray:
