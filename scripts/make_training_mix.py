@@ -10,7 +10,12 @@ out. Each kind contributes at most ``--per-kind`` photos, so the large face
 sets do not crowd out scenes and objects; people still come first (faces get
 their own larger caps). From each kind ``--val-per-kind`` photos are held out
 in OUT/val: the validation split that checkpoints and objectives are chosen on.
-The pick is a fixed shuffle (seed 0) of the sorted file names.
+The pick is a fixed shuffle (seed 0) of the sorted file names. Kinds made of
+video frames (camvid) hold out whole sequences instead, smallest first, and
+train on none of their frames: neighbouring frames are near copies, and a
+validation frame a few seconds from a training frame measures memory, not new
+streets. (runs/mix-v2 was built before this, with camvid frames drawn across
+all sequences; see bench/RESULTS.md, "Run 12".)
 """
 from __future__ import annotations
 
@@ -39,6 +44,33 @@ KINDS: dict[str, tuple[tuple[str, ...], float]] = {
     "sports": (("train",), 1.0),
     "weather": (("train",), 1.0),
 }
+
+# Kinds whose photos are frames of a few video sequences, named <sequence>_<frame>.
+SEQUENCE_KINDS = frozenset({"camvid"})
+
+
+def sequence_of(path: Path) -> str:
+    """The video sequence a frame belongs to: its name up to the first underscore."""
+    return path.name.split("_", 1)[0]
+
+
+def split_val(kind: str, files: list[Path], n_val: int) -> tuple[list[Path], list[Path]]:
+    """``(val, rest)`` of one kind's shuffled photos: the first ``n_val`` for most
+    kinds; for ``SEQUENCE_KINDS``, whole sequences (smallest first, always leaving
+    one to train on), with none of their frames in ``rest``."""
+    if kind not in SEQUENCE_KINDS:
+        return files[:n_val], files[n_val:]
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(sequence_of(path), []).append(path)
+    held: list[Path] = []
+    held_names: set[str] = set()
+    for name in sorted(groups, key=lambda g: (len(groups[g]), g))[:-1]:
+        if len(held) >= n_val:
+            break
+        held.extend(groups[name])
+        held_names.add(name)
+    return held[:n_val], [p for p in files if sequence_of(p) not in held_names]
 
 
 def kind_files(root: Path, kind: str, parts: tuple[str, ...]) -> list[Path]:
@@ -77,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{kind}: no photos found, skipped")
             continue
         random.Random(0).shuffle(files)
-        val = files[:args.val_per_kind]
-        train = files[args.val_per_kind:args.val_per_kind + int(args.per_kind * factor)]
+        val, rest = split_val(kind, files, args.val_per_kind)
+        train = rest[:int(args.per_kind * factor)]
         for split, chosen in (("train", train), ("val", val)):
             folder = args.out / split / kind
             folder.mkdir(parents=True, exist_ok=True)
