@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     switch("--keep-toned", "also train on photos that look gray or toned in one hue (fog, sunsets, "
                            "skin close-ups), which are skipped as possible sepia prints otherwise; "
                            "only for folders known to hold colour photos alone")
+    p.add_argument("--cool-cast-limit", type=float, default=defaults.cool_cast_limit, metavar="B",
+                   help="in training photos whose gray things have a blue camera cast (overcast "
+                        "streets, snow), pull those gray things back to CIELAB b = -B in what the "
+                        "model learns to paint, so it leaves gray asphalt and stone gray; vivid "
+                        "colours are kept (default: off)")
     p.add_argument("--device", default=defaults.device, choices=DEVICE_CHOICES,
                    help="auto: CUDA when available (default: %(default)s)")
     switch("--resume", "continue the run in --run-dir (or the default run folder of --out)")
@@ -101,7 +106,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
         objective=args.objective, lambda_class=args.lambda_class,
         lambda_chroma=args.lambda_chroma, lambda_feature=args.lambda_feature, hints=args.hints,
-        degrade=args.degrade, keep_toned=args.keep_toned)
+        degrade=args.degrade, keep_toned=args.keep_toned,
+        cool_cast_limit=args.cool_cast_limit)
 
 
 class _TqdmProgress:

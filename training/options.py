@@ -55,6 +55,9 @@ class TrainOptions:
     hints: bool = False        # generator takes colour hints; train with random hints
     degrade: bool = False      # age the input L like a real old scan
     keep_toned: bool = False   # keep nearly gray and one-hue photos (curated colour sets only)
+    # Pull the gray things of training photos with a blue camera cast back to CIELAB
+    # b = -limit in the targets (training/cast.py); None = off.
+    cool_cast_limit: Optional[float] = None
     ndf: int = 64
     val_fraction: float = 0.05
     min_val_images: int = 4
@@ -102,6 +105,8 @@ class TrainOptions:
             raise ValueError("val_fraction must be between 0 and 1")
         if self.eval_every < 1 or self.checkpoint_every < 1:
             raise ValueError("--eval-every and checkpoint interval must be at least 1")
+        if self.cool_cast_limit is not None and self.cool_cast_limit < 0:
+            raise ValueError("--cool-cast-limit is a distance from gray: 0 or more")
         lo, hi = self.scale_range
         if not 1.0 <= lo <= hi:
             raise ValueError("scale_range must satisfy 1 <= low <= high")

@@ -31,6 +31,7 @@ import numpy as np
 from colorizer_gui.core.progress import ProgressCallback, ProgressEvent, StopCallback
 from colorizer_gui.nets.device import DeviceError, pick_device
 
+from .cast import limit_cool_cast
 from .checkpoint import (CHECKPOINT_NAME, capture_rng_state, load_checkpoint, restore_rng_state,
                          save_checkpoint)
 from .dataset import (ColorPhotoDataset, EpochSampler, ScanReport, center_view, scan_photos,
@@ -181,6 +182,9 @@ class _Run:
                                 metrics={"summary": report.summary(), **report.counts()}))
 
         train_images = [images[i] for i in train_idx]
+        if o.cool_cast_limit is not None:
+            # Targets only, and only the training part: validation scores the real colours.
+            train_images = [limit_cool_cast(img, o.cool_cast_limit) for img in train_images]
         self.train_images = train_images  # the rebalanced objectives' colour prior is taken from them
         self.sampler = EpochSampler(len(train_images), o.seed, self.dist.rank, self.dist.world_size)
         self.batch = min(o.batch_size, self.sampler.per_rank())
