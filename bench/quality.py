@@ -58,7 +58,7 @@ from colorizer_gui.core.pipeline import colorize_file  # noqa: E402
 SHEET_ROWS = 12
 CELL_HEIGHT = 200
 LABEL_HEIGHT = 20
-METRICS = ("psnr", "ssim", "auc", "colourfulness", "dl", "psnr_colour")
+METRICS = ("psnr", "ssim", "auc", "colourfulness", "dl", "psnr_colour", "gray_chroma")
 RESULTS = benchlib.RESULTS
 replace_section = benchlib.replace_section  # part of this module's API (the tests use it)
 
@@ -174,6 +174,8 @@ def average_table(avg: dict[str, dict[str, float]], count: int, backend: str) ->
         f"| {_fmt(gray['c_mean_ratio'], 3)} | {_fmt(ours['c_mean_ratio'], 3)} |",
         f"| colourfulness (truth: {_fmt(avg['truth']['colourfulness'], 1)}) "
         f"| {_fmt(gray['colourfulness'], 1)} | {_fmt(ours['colourfulness'], 1)} |",
+        f"| colour on gray things: mean chroma where the truth is gray (0 is best) "
+        f"| {_fmt(gray['gray_chroma'], 2)} | {_fmt(ours['gray_chroma'], 2)} |",
         f"| mean abs(dL), output vs input L | {_fmt(gray['dl'], 3)} | {_fmt(ours['dl'], 3)} |",
         f"| output has the input's size | {int(gray['size_ok'])}/{count} | {int(ours['size_ok'])}/{count} |",
     ]

@@ -115,6 +115,26 @@ def mean_abs_dl(input_lightness: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(np.abs(color.lightness(pred) - input_lightness)))
 
 
+# Truth pixels this close to gray (CIELAB chroma) are gray things: stone, asphalt, fur,
+# overcast sky; inside this lightness band (black and white carry no colour anyway).
+GRAY_THING_CHROMA = 5.0
+GRAY_THING_LIGHTNESS = (20.0, 95.0)
+
+
+def colour_on_gray(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Mean CIELAB chroma of ``pred`` where ``truth`` is gray (0 is best; NaN when the
+    truth has no gray pixels). The issue's "no colour on gray things", as a number:
+    PSNR hardly sees a blue cast on a gray street, a viewer does."""
+    _same_shape(truth, pred)
+    t = color.rgb_to_lab(truth)
+    lo, hi = GRAY_THING_LIGHTNESS
+    gray = (np.hypot(t[..., 1], t[..., 2]) < GRAY_THING_CHROMA) & (t[..., 0] > lo) & (t[..., 0] < hi)
+    if not gray.any():
+        return math.nan
+    p = color.rgb_to_lab(pred)
+    return float(np.hypot(p[..., 1], p[..., 2])[gray].mean())
+
+
 def gray_from_lightness(lightness: np.ndarray) -> np.ndarray:
     """The 8-bit gray image (R = G = B) whose CIE L is ``lightness``: the colorizer's input."""
     lab = np.zeros(lightness.shape + (3,), np.float32)
@@ -144,6 +164,7 @@ def image_metrics(truth: np.ndarray, pred: np.ndarray, input_lightness: np.ndarr
         "auc": ab_auc(truth, pred),
         "colourfulness": colourfulness(pred),
         "dl": mean_abs_dl(input_lightness, pred),
+        "gray_chroma": colour_on_gray(truth, pred),
     }
 
 

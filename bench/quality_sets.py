@@ -80,7 +80,7 @@ def score_set(photos: list[Path], backend, degrade: Optional[int], sheet: Path,
     return {"n": len(rows), "psnr_gray": gray["psnr"], "psnr": ours["psnr"],
             "dpsnr": ours["psnr"] - gray["psnr"], "dauc": 100 * (ours["auc"] - gray["auc"]),
             "dpsnr_colour": ours["psnr_colour"] - gray["psnr_colour"],
-            "colour": ours["c_ratio_of_means"], "dl": ours["dl"]}
+            "colour": ours["c_ratio_of_means"], "dl": ours["dl"], "gray_chroma": ours["gray_chroma"]}
 
 
 def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -90,15 +90,15 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     # the aging of L itself (which the copy keeps, like the gray baseline) is left out.
     extra = {m: m != "clean" for m in modes}
     head = "| set | n | " + " | ".join(
-        f"{m}: gray dB | {m}: dPSNR | {m}: dAuC pts | {m}: colourful | {m}: abs dL"
+        f"{m}: gray dB | {m}: dPSNR | {m}: dAuC pts | {m}: colourful | {m}: colour on gray | {m}: abs dL"
         + (f" | {m}: dPSNR colour" if extra[m] else "") for m in modes) + " |"
-    lines = [head, "|" + " --- |" * (2 + sum(5 + extra[m] for m in modes))]
+    lines = [head, "|" + " --- |" * (2 + sum(6 + extra[m] for m in modes))]
     for name, by_mode in results.items():
         cells = [name, str(int(next(iter(by_mode.values()))["n"]))]
         for m in modes:
             r = by_mode[m]
             cells += [f"{r['psnr_gray']:.2f}", f"{r['dpsnr']:+.2f}", f"{r['dauc']:+.2f}",
-                      f"{r['colour']:.2f}", f"{r['dl']:.3f}"] + (
+                      f"{r['colour']:.2f}", f"{r['gray_chroma']:.2f}", f"{r['dl']:.3f}"] + (
                 [f"{r['dpsnr_colour']:+.2f}"] if extra[m] else [])
         lines.append("| " + " | ".join(cells) + " |")
     groups = {"**mean over sets**": list(results)}
@@ -113,7 +113,8 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
             vals = [results[name][m] for name in names]
             cells += ["", f"**{np.mean([v['dpsnr'] for v in vals]):+.2f}**",
                       f"**{np.mean([v['dauc'] for v in vals]):+.2f}**",
-                      f"{np.mean([v['colour'] for v in vals]):.2f}", f"{max(v['dl'] for v in vals):.3f} (max)"]
+                      f"{np.mean([v['colour'] for v in vals]):.2f}",
+                      f"{np.nanmean([v['gray_chroma'] for v in vals]):.2f}", f"{max(v['dl'] for v in vals):.3f} (max)"]
             if extra[m]:
                 cells.append(f"{np.mean([v['dpsnr_colour'] for v in vals]):+.2f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -158,7 +159,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             results[name][mode] = score_set(photos, backend, seed, sheet, opts.saturation)
             r = results[name][mode]
             print(f"{name} {mode}: dPSNR {r['dpsnr']:+.2f} dAuC {r['dauc']:+.2f} "
-                  f"colour {r['colour']:.2f} |dL| {r['dl']:.3f}", flush=True)
+                  f"colour {r['colour']:.2f} on gray {r['gray_chroma']:.2f} |dL| {r['dl']:.3f}", flush=True)
     text = table(results)
     what = (f"weights {quality.weights_note(opts.weights)}, render size {backend.default_render_size}, "
             + (f"temperature {opts.temperature:g}, " if opts.temperature is not None else "")
@@ -170,7 +171,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if opts.section:
         body = (f"## Quality: {opts.section}\n\n`python bench/quality_sets.py` ({what}).\n\n"
                 "dPSNR and dAuC: ours minus the gray copy (AuC in points of 100); colourful: "
-                "colourfulness as a ratio of the truth's (set means); abs dL: mean |output L - input "
+                "colourfulness as a ratio of the truth's (set means); colour on gray: mean CIELAB chroma "
+                "of ours where the truth is gray (chroma under 5: stone, asphalt, fur, overcast "
+                "sky; 0 is best, the gray copy's); abs dL: mean |output L - input "
                 "L|. Aged: each gray input aged like an old scan (training/degrade.py, fixed seed), "
                 "the gray baseline aged the same way; aged dPSNR colour: the same gain measured "
                 "against the truth's colours on the aged L (what a colorizer that keeps the "

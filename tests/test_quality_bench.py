@@ -101,6 +101,24 @@ def test_colourfulness_ratios_skip_near_gray_truths():
     assert count == 2
 
 
+def test_colour_on_gray_things_is_the_chroma_painted_where_the_truth_is_gray():
+    """A gray street painted blue scores its blue; colour where the truth is colourful
+    does not count, and a truth with nothing gray gives no figure."""
+    truth_lab = np.zeros((20, 40, 3), np.float32)
+    truth_lab[..., 0] = 55
+    truth_lab[:, 20:, 1:] = (40, 30)                 # right half: a red wall
+    pred_lab = truth_lab.copy()
+    pred_lab[:, :20, 2] = -8                         # the gray half painted blue
+    pred_lab[:, 20:, 1:] = (-30, 20)                 # the red wall painted green: not gray things
+    to8 = lambda lab: np.clip(np.rint(color.lab_to_rgb(lab) * 255), 0, 255).astype(np.uint8)  # noqa: E731
+    truth, pred = to8(truth_lab), to8(pred_lab)
+    assert qm.colour_on_gray(truth, pred) == pytest.approx(8.0, abs=0.7)
+    assert qm.colour_on_gray(truth, truth) < 0.7
+    assert qm.image_metrics(truth, pred, color.lightness(truth))["gray_chroma"] == pytest.approx(
+        qm.colour_on_gray(truth, pred))
+    assert math.isnan(qm.colour_on_gray(to8(truth_lab[:, 20:]), to8(pred_lab[:, 20:])))
+
+
 def test_replace_section_touches_only_its_own_section():
     doc = "# Results\n\n## A\n\nold a\n\n## Quality: x\n\nold q\n\n## B\n\nb text\n"
     new = quality.replace_section(doc, "## Quality: x", "## Quality: x\n\nnew q\n")
@@ -144,6 +162,7 @@ def test_bench_runs_end_to_end(tmp_path, monkeypatch):
     assert sheet.shape[0] >= 3 * quality.CELL_HEIGHT and sheet.shape[2] == 3
     text = results.read_text(encoding="utf-8")
     assert "keep me" in text and "## Quality: tiny" in text and "| PSNR" in text
+    assert "| colour on gray things" in text and "gray_chroma_ours" in rows["p0.png"]
     assert (out / "summary-cgan.md").read_text(encoding="utf-8").count("| PSNR") == 1
 
 
