@@ -507,6 +507,29 @@ def test_rebalanced_objective_trains_both_stages_and_keeps_a_plain_colour_net(tm
     assert not model.config.get("class_bins") and meta["objective"] == "rebalanced"
 
 
+def test_l2_objective_aims_at_the_mean_colour_and_trains(tmp_path):
+    import torch
+
+    from colorizer_gui.nets.weights_io import load_generator
+    from training.losses import l1_loss, l2_loss
+
+    # Half the truth red-ish, half green-ish: L2 is least at the mean (gray), L1 is
+    # flat between the two, so only L2 pins the prediction to the mean.
+    truth = torch.zeros(1, 2, 4, 4)
+    truth[:, 0, :2] = 0.4
+    truth[:, 0, 2:] = -0.4
+    mean = torch.zeros_like(truth)
+    off_mean = torch.full_like(truth, 0.0)
+    off_mean[:, 0] = 0.2
+    assert float(l2_loss(mean, truth)) < float(l2_loss(off_mean, truth))
+    assert float(l1_loss(mean, truth)) == pytest.approx(float(l1_loss(off_mean, truth)))
+
+    losses = train_both_stages(tmp_path, objective="l2")
+    assert "loss_l2" in losses[0] and {"loss_l2", "loss_g_gan", "loss_l1"} <= set(losses[-1])
+    _, meta = load_generator(tmp_path / "model.safetensors")
+    assert meta["objective"] == "l2"
+
+
 def test_chroma_match_asks_each_photo_for_its_truths_colourfulness_and_trains(tmp_path):
     import torch
 

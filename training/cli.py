@@ -52,18 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
                               "drift or blotch")
     p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective,
-                   help="l1: regress the colours; rebalanced: regress them with rare (vivid) "
+                   help="l1: regress the colours; l2: regress them by squared error (the mean colour: "
+                        "duller, but with a colour gain the best fit for the colour asked); rebalanced: regress them with rare (vivid) "
                         "colours weighted up as in Zhang et al. 2016; class: their class-"
                         "rebalanced colour classification, more vivid (adds a class head) "
                         "(default: %(default)s)")
     p.add_argument("--lambda-class", type=float, default=defaults.lambda_class,
                    help="weight of the class loss beside the GAN loss (default: %(default)s)")
     p.add_argument("--lambda-chroma", type=float, default=defaults.lambda_chroma,
-                   help="with l1 or rebalanced: weight of a loss that matches each photo's mean "
+                   help="with l1, l2 or rebalanced: weight of a loss that matches each photo's mean "
                         "colourfulness to the truth's, so vivid scenes stay vivid and gray ones "
                         "gray; 0 is off (default: %(default)s)")
     p.add_argument("--lambda-feature", type=float, default=defaults.lambda_feature,
-                   help="with l1 or rebalanced: weight of a feature loss on a frozen ImageNet "
+                   help="with l1, l2 or rebalanced: weight of a feature loss on a frozen ImageNet "
                         "network, which compares what it sees in the coloured photo and in the "
                         "truth (on the default model it gave duller colours, see "
                         "bench/RESULTS.md); 0 is off (default: %(default)s)")

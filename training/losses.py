@@ -1,4 +1,4 @@
-"""Training losses: the vanilla GAN loss (pix2pix) and L1."""
+"""Training losses: the vanilla GAN loss (pix2pix), L1, L2 and the colourfulness match."""
 from __future__ import annotations
 
 import torch
@@ -25,6 +25,16 @@ class GANLoss(nn.Module):
 def l1_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error (on normalised ab)."""
     return torch.mean(torch.abs(prediction - target))
+
+
+def l2_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error (on normalised ab).
+
+    Its minimiser is the conditional mean colour. Among all predictions of a given
+    colourfulness (an energy of ab), the one with the least squared error is that mean
+    times one flat gain, so L2 plus the net's ``ab_gain`` aims straight at the best PSNR
+    for the colour asked; L1's median is a different point."""
+    return torch.mean(torch.square(prediction - target))
 
 
 def chroma_match_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 INIT_CHOICES = ("default", "imagenet", "scratch")
-OBJECTIVES = ("l1", "rebalanced", "class")
+OBJECTIVES = ("l1", "l2", "rebalanced", "class")
 
 # Fields that may change when a run is resumed (they do not affect the model,
 # the data split or the data order); everything else comes from the saved run.
@@ -41,7 +41,9 @@ class TrainOptions:
     lr_gan: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lambda_l1: float = 100.0
-    # "l1": regress ab; "rebalanced": regress ab, each pixel weighted by its colour's
+    # "l1": regress ab (the median colour); "l2": regress ab by squared error (the mean
+    # colour, which a flat colour gain turns into the best PSNR at a given colourfulness);
+    # "rebalanced": regress ab, each pixel weighted by its colour's
     # rarity (Zhang et al.'s class rebalancing); "class": their bin classification
     # (needs a generator with a class head; one is added when starting from a file without).
     objective: str = "l1"
@@ -87,7 +89,7 @@ class TrainOptions:
         # Extra terms beside a regression objective (the class objective has its own vividness).
         for flag, weight in (("--lambda-feature", self.lambda_feature), ("--lambda-chroma", self.lambda_chroma)):
             if weight < 0 or (weight and self.objective == "class"):
-                raise ValueError(f"{flag} must be 0 or more, and goes with --objective l1 or "
+                raise ValueError(f"{flag} must be 0 or more, and goes with --objective l1, l2 or "
                                  "rebalanced (the class objective has its own vividness)")
         if self.hints and self.arch != "lite0-unet":
             raise ValueError("--hints needs the lite0-unet generator")
