@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
                               "drift or blotch")
     p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective,
-                   help="l1: regress the colours; l2: regress them by squared error (the mean colour: "
-                        "duller, but with a colour gain the best fit for the colour asked); rebalanced: regress them with rare (vivid) "
+                   help="l1: regress the colours (their median); l2: regress them by squared error "
+                        "(their mean); rebalanced: regress them with rare (vivid) "
                         "colours weighted up as in Zhang et al. 2016; class: their class-"
                         "rebalanced colour classification, more vivid (adds a class head) "
                         "(default: %(default)s)")
