@@ -1,4 +1,4 @@
-"""Network interpolation of two generators (training/interpolate.py)."""
+"""Network interpolation and weight averaging of generators (training/interpolate.py)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from colorizer_gui.nets.weights_io import WeightsError, load_generator
 from tiny_cgan import make_tiny_generator_file
-from training.interpolate import interpolate_generators, main
+from training.interpolate import average_generators, interpolate_generators, main
 
 
 def _outputs(path, l_norm):
@@ -43,4 +43,30 @@ def test_different_architectures_and_bad_alpha_are_refused(tmp_path, capsys):
         interpolate_generators(a, p, 0.5, tmp_path / "x.safetensors")
     assert main([str(a), str(a), "--alpha", "1.5", "--out", str(tmp_path / "y.safetensors")]) == 1
     assert "alpha must be between 0 and 1" in capsys.readouterr().out
+    assert not (tmp_path / "x.safetensors").exists() and not (tmp_path / "y.safetensors").exists()
+
+
+def test_mean_of_snapshots_averages_every_weight_and_statistic(tmp_path, capsys):
+    paths = [make_tiny_generator_file(tmp_path / f"s{i}.safetensors", seed=i) for i in (1, 2, 3)]
+    states = [load_generator(p)[0].state_dict() for p in paths]
+    out = tmp_path / "swa.safetensors"
+    assert main([*map(str, paths), "--mean", "--out", str(out)]) == 0
+    model, meta = load_generator(out)
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point():  # weights and BatchNorm running statistics alike
+            want = sum(state[name] for state in states) / 3
+            assert torch.allclose(tensor, want, atol=2e-3, rtol=2e-3), name  # fp16 on disk
+    assert '"mean_of": ["s1.safetensors", "s2.safetensors", "s3.safetensors"]' in meta["interpolation"]
+    # The mean of one model's copies is that model: nothing drifts in the sums.
+    same = average_generators([paths[0], paths[0]], tmp_path / "same.safetensors")
+    l_norm = torch.linspace(-1, 1, 64 * 64).reshape(1, 1, 64, 64)
+    assert torch.allclose(_outputs(same, l_norm), _outputs(paths[0], l_norm), atol=2e-3)
+
+
+def test_mean_needs_two_models_and_alpha_needs_exactly_two(tmp_path, capsys):
+    a = make_tiny_generator_file(tmp_path / "a.safetensors", seed=1)
+    with pytest.raises(ValueError, match="at least two"):
+        average_generators([a], tmp_path / "x.safetensors")
+    assert main([str(a), str(a), str(a), "--alpha", "0.5", "--out", str(tmp_path / "y.safetensors")]) == 1
+    assert "exactly two" in capsys.readouterr().out
     assert not (tmp_path / "x.safetensors").exists() and not (tmp_path / "y.safetensors").exists()
