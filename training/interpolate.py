@@ -59,10 +59,10 @@ def interpolate_generators(first: Path, second: Path, alpha: float, out: Path) -
 def average_generators(paths: Sequence[Path], out: Path) -> Path:
     """Write the equal-weight mean of the generators at ``paths`` to ``out``; returns ``out``.
 
-    Stochastic weight averaging (Izmailov et al., 2018): the mean of the snapshots
-    one run passes through at a constant learning rate generalises better than any
-    of them, where blending just two of them (``interpolate_generators``) keeps
-    half of one snapshot's noise."""
+    Stochastic weight averaging (Izmailov et al., 2018): where a run at a constant
+    learning rate wanders around a good basin, the mean of its snapshots generalises
+    better than any of them. Where the run drifts away, the mean drifts too; compare
+    it with the run's start on validation photos (bench/RESULTS.md, probe 17)."""
     if len(paths) < 2:
         raise ValueError("averaging needs at least two models")
     record = {"mean_of": [Path(p).name for p in paths]}
@@ -70,7 +70,7 @@ def average_generators(paths: Sequence[Path], out: Path) -> Path:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line: blend two generators; exit 0 on success, 1 with a message otherwise."""
+    """Command line: blend two generators or average several; exit 0 on success, 1 with a message otherwise."""
     p = argparse.ArgumentParser(prog="python -m training.interpolate", description=__doc__.split("\n\n")[0])
     p.add_argument("models", type=Path, nargs="+",
                    help="with --alpha: the L1-stage model (alpha 0 gives it back) and the GAN-stage "

@@ -32,8 +32,9 @@ def l2_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     Its minimiser is the conditional mean colour. Among all predictions of a given
     colourfulness (an energy of ab), the one with the least squared error is that mean
-    times one flat gain, so L2 plus the net's ``ab_gain`` aims straight at the best PSNR
-    for the colour asked; L1's median is a different point."""
+    times one flat gain, so L2 plus the net's ``ab_gain`` aims at the best PSNR for the
+    colour asked; L1's median is a different point. (On the default model's data it
+    was no better than L1 and put more colour on gray things: bench/RESULTS.md, run 16.)"""
     return torch.mean(torch.square(prediction - target))
 
 

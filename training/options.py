@@ -42,7 +42,7 @@ class TrainOptions:
     betas: tuple[float, float] = (0.5, 0.999)
     lambda_l1: float = 100.0
     # "l1": regress ab (the median colour); "l2": regress ab by squared error (the mean
-    # colour, which a flat colour gain turns into the best PSNR at a given colourfulness);
+    # colour; with a flat colour gain, the least-error fit at a given colourfulness);
     # "rebalanced": regress ab, each pixel weighted by its colour's
     # rarity (Zhang et al.'s class rebalancing); "class": their bin classification
     # (needs a generator with a class head; one is added when starting from a file without).
