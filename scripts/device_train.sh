@@ -1,0 +1,69 @@
+#!/bin/bash
+# Train the default model on a lent GPU machine, in one call of the device tool.
+#
+# Here, once (the photos go into an ignored folder; they never enter the project):
+#   python scripts/make_training_mix.py ../shared/datasets runs/mix-v4   # if runs/mix-v4 is missing
+#   python scripts/pack_for_device.py runs/mix-v4/train runs/device/train
+# Then one call of the device tool, from the repository root:
+#   run(command="MINUTES=7 bash scripts/device_train.sh", carry=["runs/device"], timeout_s=600)
+# and score what comes back on the validation split (runs/mix-v4/val) on the CPU:
+# each snapshot alone and the mean, at equal colourfulness (bench/RESULTS.md, "Run 16").
+#
+# It starts from the shipped net without its colour gain (the gain is chosen again on
+# validation), trains for MINUTES of wall time, stops with Ctrl+C's clean stop (a
+# checkpoint is saved), and writes to $OUT (at most 8 files come back): the last four
+# snapshots, their mean (stochastic weight averaging), the training log and the last
+# preview. A run here on the CPU, to try the script: DEVICE=cpu BATCH=4 WORKERS=0
+# EVERY=10 MINUTES=1 TRAIN_ARGS="--max-images 120" PYTHON=.venv/bin/python OUT=/tmp/dt bash scripts/device_train.sh
+#
+# Environment (defaults): MINUTES (7), PYTHON (python3: the device's own, which has
+# torch), OUT (runs/device/out), DATA (runs/device/train), DEVICE (cuda), BATCH (64),
+# WORKERS (14 of the device's 16 cores prepare and age the photos), LR (1e-4),
+# EVERY (500 steps between snapshots), SEED (20), TRAIN_ARGS (more options for
+# `python -m training`, e.g. "--objective class" or "--size 256").
+set -u
+PY=${PYTHON:-python3}
+OUT=${OUT:-runs/device/out}
+DATA=${DATA:-runs/device/train}
+WORK=$(mktemp -d /tmp/colorizer-device.XXXXXX)
+MINUTES=${MINUTES:-7}
+mkdir -p "$OUT"
+if [ ! -d "$DATA" ]; then
+    echo "no training photos in $DATA: pack them here first (scripts/pack_for_device.py) and carry runs/device" >&2
+    exit 2
+fi
+command -v nvidia-smi > /dev/null && nvidia-smi -L
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" || exit 2
+
+# The shipped net with gain 1: training fits the raw colours.
+"$PY" scripts/ship_default_model.py weights/cgan-default.safetensors --ab-gain 1.0 \
+    --objective "start of a device run" --trained-by "scripts/device_train.sh" \
+    --out "$WORK/init.safetensors" || exit 2
+
+# SIGINT = the trainer's clean stop (it finishes the step and saves a checkpoint);
+# a second signal 60 s later ends it for good.
+timeout -s INT -k 60 "$((MINUTES * 60))" "$PY" -m training "$DATA" \
+    --out "$WORK/best.safetensors" --init "$WORK/init.safetensors" \
+    --size 192 --batch-size "${BATCH:-64}" --lr-l1 "${LR:-1e-4}" --l1-epochs 100000 --gan-epochs 0 \
+    --hints --degrade --keep-toned --cool-cast-limit 2 \
+    --device "${DEVICE:-cuda}" --workers "${WORKERS:-14}" --seed "${SEED:-20}" \
+    --snapshots --eval-every "${EVERY:-500}" --checkpoint-every "${EVERY:-500}" \
+    --run-dir "$WORK/run" ${TRAIN_ARGS:-} > "$WORK/train.log" 2>&1
+status=$?
+# tqdm redraws its bars with carriage returns: keep every other line, and the last 5 bars.
+BAR="[0-9]+/[0-9]+ \\[[0-9:]+<"
+tr '\r' '\n' < "$WORK/train.log" | grep -v '^\s*$' > "$WORK/lines.txt"
+{ grep -vE "$BAR" "$WORK/lines.txt"; grep -E "$BAR" "$WORK/lines.txt" | tail -n 5; } > "$OUT/train-log.txt"
+echo "training ended with status $status (124 or 130: stopped at the time limit, as planned)"
+
+mapfile -t last < <(ls "$WORK/run/snapshots/"*.safetensors 2>/dev/null | sort | tail -n 4)
+if [ "${#last[@]}" -eq 0 ]; then
+    echo "no snapshot was written; see $OUT/train-log.txt" >&2
+    exit 1
+fi
+cp "${last[@]}" "$OUT/"
+if [ "${#last[@]}" -ge 2 ]; then
+    "$PY" -m training.interpolate "${last[@]}" --mean --out "$OUT/mean-last${#last[@]}.safetensors"
+fi
+cp "$WORK/run/preview_latest.png" "$OUT/" 2>/dev/null
+ls -la "$OUT"
