@@ -17,10 +17,11 @@
 # EVERY=10 MINUTES=1 TRAIN_ARGS="--max-images 120" PYTHON=.venv/bin/python OUT=/tmp/dt bash scripts/device_train.sh
 #
 # Environment (defaults): MINUTES (7), PYTHON (python3: the device's own, which has
-# torch), OUT (the device tool sets it; else /tmp/colorizer-device-out), DATA (runs/device/train), DEVICE (cuda), BATCH (64),
-# WORKERS (14 of the device's 16 cores prepare and age the photos), LR (1e-4),
-# EVERY (500 steps between snapshots), SEED (20), TRAIN_ARGS (more options for
-# `python -m training`, e.g. "--objective class" or "--size 256").
+# torch), OUT (the device tool sets it; else /tmp/colorizer-device-out), DATA
+# (runs/device/train), DEVICE (cuda), BATCH (64), WORKERS (14 of the device's 16 cores
+# prepare and age the photos), LR (1e-4), EVERY (500 steps between snapshots), SEED
+# (20), TRAIN_ARGS (more options for `python -m training`, e.g. "--objective class"
+# or "--size 256").
 set -u
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/colorizer-device-out}
