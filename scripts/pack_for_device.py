@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -35,7 +36,7 @@ def ignored_or_outside(path: Path) -> bool:
     return subprocess.run(["git", "check-ignore", "-q", str(rel)], cwd=REPO).returncode == 0
 
 
-def shrink(image, short: int):
+def shrink(image: np.ndarray, short: int) -> np.ndarray:
     """``image`` with its short side at most ``short`` pixels (area filter)."""
     h, w = image.shape[:2]
     scale = short / min(h, w)
