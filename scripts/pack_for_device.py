@@ -23,8 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from make_training_mix import SUFFIXES  # the photos a mix holds: one list for both scripts
+
 REPO = Path(__file__).resolve().parents[1]
-SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def ignored_or_outside(path: Path) -> bool:
