@@ -2,6 +2,7 @@
 export), multi-process training and the CLI. Tiny images and nets keep it fast."""
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -316,6 +317,33 @@ def test_cancel_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert resumed.best_val_l1 == pytest.approx(full.best_val_l1, rel=1e-4)
 
 
+def test_cosine_schedule_settles_to_zero_and_resumes_on_the_same_curve(tmp_path):
+    data = make_photos(tmp_path / "photos", 12)   # 8 train -> 4 steps an epoch
+    kw = dict(l1_epochs=2, gan_epochs=1, lr_l1=1e-3, lr_gan=2e-4, lr_schedule="cosine")
+    full_events = []
+    full = train(tiny_options(tmp_path / "a", data, **kw), on_progress=full_events.append)
+    rates = {step: m["lr"] for step, m in _losses_by_step(full_events).items()}
+    assert full.step == 12 and sorted(rates) == list(range(1, 13))
+    assert rates[1] == pytest.approx(1e-3)                       # the first step at the full rate
+    assert rates[7] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 6 / 12)))
+    assert rates[9] == pytest.approx(2e-4 * 0.5 * (1 + math.cos(math.pi * 8 / 12)))  # GAN stage
+    assert rates[12] < 0.02 * 2e-4                               # nearly still at the end
+    assert all(rates[s + 1] < rates[s] for s in range(1, 8))      # falls through the L1 stage
+
+    events = []
+    stopped = train(tiny_options(tmp_path / "b", data, **kw), on_progress=events.append,
+                    should_stop=lambda: sum(e.stage in ("l1", "gan") for e in events) >= 5)
+    assert stopped.cancelled and stopped.step == 5
+    resumed_events = []
+    train(tiny_options(tmp_path / "b", data, **dict(kw, resume=True)), on_progress=resumed_events.append)
+    for step, metrics in _losses_by_step(resumed_events).items():
+        assert metrics["lr"] == pytest.approx(rates[step]), step
+        assert metrics["loss_l1"] == pytest.approx(_losses_by_step(full_events)[step]["loss_l1"],
+                                                   rel=1e-4, abs=1e-6), step
+    with pytest.raises(ValueError, match="--lr-schedule must be one of"):
+        TrainOptions(data_dir="d", out="o.safetensors", lr_schedule="step").validate()
+
+
 def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
     data = make_photos(tmp_path / "photos", 8)
     events = []
@@ -557,9 +585,11 @@ def test_train_cli_takes_the_v2_flags(tmp_path):
     from training.cli import build_parser, options_from_args
 
     args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--objective",
-                                      "class", "--hints", "--degrade", "--lambda-class", "2"])
+                                      "class", "--hints", "--degrade", "--lambda-class", "2",
+                                      "--lr-schedule", "cosine"])
     opts = options_from_args(args)
     assert (opts.objective, opts.hints, opts.degrade, opts.lambda_class) == ("class", True, True, 2.0)
+    assert opts.lr_schedule == "cosine"
     assert opts.generator_kwargs() == {"hint_channels": 3, "class_bins": 313}
     with pytest.raises(ValueError, match="--objective class needs the lite0-unet"):
         TrainOptions(data_dir="d", out="o.safetensors", arch="pix2pix", objective="class").validate()

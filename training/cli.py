@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from colorizer_gui.nets.device import DEVICE_CHOICES
 
-from .options import INIT_CHOICES, OBJECTIVES, TrainOptions
+from .options import INIT_CHOICES, LR_SCHEDULES, OBJECTIVES, TrainOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
 
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     number("--lr-l1", float, "generator learning rate in the L1 stage")
     number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
                               "drift or blotch")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule,
+                   help="constant, or cosine: the learning rate falls along a half cosine to 0 "
+                        "at the run's last step, so the run ends settled (default: %(default)s)")
     p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective,
                    help="l1: regress the colours (their median); l2: regress them by squared error "
                         "(their mean); rebalanced: regress them with rare (vivid) "
@@ -102,7 +105,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(
         data_dir=args.data_dir, out=args.out, init=args.init, arch=args.arch,
         l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
-        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, device=args.device, resume=args.resume, run_dir=args.run_dir,
+        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, lr_schedule=args.lr_schedule,
+        device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
         objective=args.objective, lambda_class=args.lambda_class,

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 INIT_CHOICES = ("default", "imagenet", "scratch")
 OBJECTIVES = ("l1", "l2", "rebalanced", "class")
+LR_SCHEDULES = ("constant", "cosine")
 
 # Fields that may change when a run is resumed (they do not affect the model,
 # the data split or the data order); everything else comes from the saved run.
@@ -40,6 +41,9 @@ class TrainOptions:
     lr_l1: float = 1e-4
     lr_gan: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    # "constant", or "cosine": each stage's rate falls along a half cosine to 0 at the
+    # run's last step (its epochs), so a run ends settled instead of mid-bounce.
+    lr_schedule: str = "constant"
     lambda_l1: float = 100.0
     # "l1": regress ab (the median colour); "l2": regress ab by squared error (the mean
     # colour; with a flat colour gain, the least-error fit at a given colourfulness);
@@ -82,6 +86,8 @@ class TrainOptions:
         if self.init not in INIT_CHOICES and not self.init.lower().endswith(".safetensors"):
             raise ValueError(f"--init must be one of {', '.join(INIT_CHOICES)} or a .safetensors "
                              f"model file, not {self.init!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
         if self.objective == "class" and self.arch != "lite0-unet":

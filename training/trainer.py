@@ -122,6 +122,23 @@ class _Run:
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.stage = stage
 
+    def lr_factor(self) -> float:
+        """The learning-rate multiplier for the next step (``lr_schedule``)."""
+        if self.options.lr_schedule != "cosine" or self.total_steps <= 0:
+            return 1.0
+        done = min(self.step, self.total_steps) / self.total_steps
+        return 0.5 * (1.0 + math.cos(math.pi * done))
+
+    def _apply_lr(self) -> None:
+        # Set from the step count alone (no scheduler state), so a resumed run goes on
+        # along the same curve.
+        o = self.options
+        factor = self.lr_factor()
+        base_g = o.lr_l1 if self.stage == "l1" else o.lr_gan
+        for opt, base in ((self.opt_g, base_g), (self.opt_d, o.lr_gan)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
+
     # -- setup ---------------------------------------------------------------
     def setup(self) -> None:
         import torch
@@ -507,6 +524,7 @@ class _Run:
                 l_norm = l_norm.to(self.device, non_blocking=True)
                 ab_norm = ab_norm.to(self.device, non_blocking=True)
                 self.in_step = True
+                self._apply_lr()
                 losses = self.train_step(l_norm, ab_norm)
                 if not all(map(math.isfinite, losses.values())):  # stop before a broken step is saved
                     raise TrainingError(
@@ -522,7 +540,7 @@ class _Run:
                 self.emit(ProgressEvent(
                     stage=stage, done=self.step, total=self.total_steps,
                     eta_s=step_time * (self.total_steps - self.step),
-                    metrics={"epoch": self.epoch + 1, **losses,
+                    metrics={"epoch": self.epoch + 1, **losses, "lr": self.opt_g.param_groups[0]["lr"],
                              "images_per_s": images_per_step / max(step_time, 1e-9)}))
                 stop = any_rank(bool(self.should_stop()), self.dist, self.device)
                 epoch_end = self.step_in_epoch >= self.steps_per_epoch
