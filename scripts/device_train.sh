@@ -6,8 +6,9 @@
 #   python scripts/pack_for_device.py runs/mix-v4/train runs/device/train
 # Then one call of the device tool, from the repository root:
 #   run(command="MINUTES=7 bash scripts/device_train.sh", carry=["runs/device"], timeout_s=600)
-# and score what comes back on the validation split (runs/mix-v4/val) on the CPU:
-# each snapshot alone and the mean, at equal colourfulness (bench/RESULTS.md, "Run 16").
+# and score what comes back on the validation split on the CPU, each snapshot alone,
+# blended with the start and the mean, at equal colourfulness with paired intervals:
+#   python bench/compare_models.py runs/mix-v4/val weights/cgan-default.safetensors FILES...
 #
 # It starts from the shipped net without its colour gain (the gain is chosen again on
 # validation), trains for MINUTES of wall time, stops with Ctrl+C's clean stop (a
@@ -20,8 +21,10 @@
 # torch), OUT (the device tool sets it; else /tmp/colorizer-device-out), DATA
 # (runs/device/train), DEVICE (cuda), BATCH (64), WORKERS (14 of the device's 16 cores
 # prepare and age the photos), LR (1e-4), EVERY (500 steps between snapshots), SEED
-# (20), TRAIN_ARGS (more options for `python -m training`, e.g. "--objective class"
-# or "--size 256").
+# (20), TRAIN_ARGS (more options for `python -m training`, e.g. "--objective class",
+# "--size 256", or "--lr-schedule cosine --l1-epochs N" for a rate that reaches 0 at
+# the run's end: size N to the minutes from a first run's speed; a later
+# --l1-epochs wins over the script's own).
 set -u
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/colorizer-device-out}
