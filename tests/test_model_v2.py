@@ -12,7 +12,7 @@ from colorizer_gui.nets.weights_io import WeightsError
 from colorizer_gui.nets.generators import annealed_mean, zhang_ab_bins
 from training.class_loss import RebalancedClassLoss, RebalancedL1Loss, bin_prior, rebalance_weights
 from training.degrade import degrade_lightness
-from training.grow import grow_generator
+from training.grow import grow_generator, widen_decoder
 from training.hints import sample_hints
 
 TINY = {"decoder_channels": [16, 8, 8, 8, 8]}
@@ -97,6 +97,29 @@ def test_growing_an_older_model_keeps_what_it_computes(tmp_path):
     assert both.class_bins == 313
     assert torch.equal(both.encoder._conv_stem.weight[:, :1], old.encoder._conv_stem.weight)
     assert not both.encoder._conv_stem.weight[:, 1:].any()
+
+
+@pytest.mark.parametrize("extra", [{"hint_channels": 3}, {"hint_channels": 3, "class_bins": 313}])
+def test_a_widened_decoder_computes_what_the_narrow_one_did_then_learns(extra):
+    narrow = _settled(build_generator("lite0-unet", **TINY, **extra), channels=4)
+    wide = widen_decoder(narrow, [24, 16, 12, 8, 12])
+    assert wide.config["decoder_channels"] == [24, 16, 12, 8, 12] and widen_decoder(wide, [24, 16, 12, 8, 12]) is wide
+    x = torch.rand(2, 4, 64, 64) * 2 - 1
+    wide.eval()
+    with torch.no_grad():
+        assert torch.allclose(wide(x), narrow(x), atol=1e-6)
+        if extra.get("class_bins"):
+            assert torch.allclose(wide(x, logits=True), narrow(x, logits=True), atol=1e-5)
+    # In training mode too (batch statistics), and the new channels get gradients at once.
+    wide.train()
+    narrow.train()
+    out = wide(x, logits=True) if extra.get("class_bins") else wide(x)
+    assert torch.allclose(out, narrow(x, logits=True) if extra.get("class_bins") else narrow(x), atol=1e-5)
+    out.square().mean().backward()
+    reader = wide.stages[1].conv[0].weight.grad   # reads stage 0's 8 new channels (16 -> 24)
+    assert reader[:, 16:24].abs().sum() > 0
+    with pytest.raises(ValueError, match="can only be widened"):
+        widen_decoder(narrow, [8, 8, 8, 8, 8])
 
 
 def test_class_loss_targets_weights_and_preference():

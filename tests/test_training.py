@@ -407,6 +407,30 @@ def test_init_from_a_model_file_goes_on_from_its_weights(tmp_path):
         train(tiny_options(tmp_path / "e", data, init="weights.pth"))
 
 
+def test_a_run_can_widen_the_decoder_of_its_init_file(tmp_path):
+    from colorizer_gui.nets.weights_io import load_generator
+
+    data = make_photos(tmp_path / "photos", 4)
+    first = train(tiny_options(tmp_path / "a", data, l1_epochs=1, gan_epochs=0))
+    wider = (24, 16, 12, 8, 8)
+    second = train(tiny_options(tmp_path / "b", data, init=str(first.out), l1_epochs=1, gan_epochs=0,
+                                lr_l1=1e-12, decoder_channels=wider))
+    base, _ = load_generator(first.out, "cpu")
+    grown, _ = load_generator(second.out, "cpu")
+    assert grown.config["decoder_channels"] == list(wider)
+    # It went on from the file (a vanishing rate): stage 1 reads stage 0's 16 old
+    # channels and the skip as before, and its 8 new inputs (16 -> 24) with zero weights.
+    for a, b in zip(base.encoder.parameters(), grown.encoder.parameters()):
+        assert torch.equal(a, b)
+    old_w, new_w = base.stages[1].conv[0].weight, grown.stages[1].conv[0].weight
+    assert torch.equal(new_w[:, :16], old_w[:, :16]) and torch.equal(new_w[:, 24:], old_w[:, 16:])
+    assert new_w[:, 16:24].abs().max() < 1e-6
+    with pytest.raises(TrainingError, match="--decoder-channels: a decoder can only be widened"):
+        train(tiny_options(tmp_path / "c", data, init=str(first.out), decoder_channels=(8, 8, 8, 8, 8)))
+    with pytest.raises(ValueError, match="--decoder-channels takes 5 positive widths"):
+        tiny_options(tmp_path / "d", data, decoder_channels=(8, 8)).validate()
+
+
 def test_pix2pix_gan_step_at_256(tmp_path):
     from colorizer_gui.nets.weights_io import load_generator
 
@@ -586,10 +610,12 @@ def test_train_cli_takes_the_v2_flags(tmp_path):
 
     args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--objective",
                                       "class", "--hints", "--degrade", "--lambda-class", "2",
-                                      "--lr-schedule", "cosine"])
+                                      "--lr-schedule", "cosine", "--decoder-channels",
+                                      "384,192,48,24,16"])
     opts = options_from_args(args)
     assert (opts.objective, opts.hints, opts.degrade, opts.lambda_class) == ("class", True, True, 2.0)
-    assert opts.lr_schedule == "cosine"
-    assert opts.generator_kwargs() == {"hint_channels": 3, "class_bins": 313}
+    assert opts.lr_schedule == "cosine" and opts.decoder_channels == (384, 192, 48, 24, 16)
+    assert opts.generator_kwargs() == {"hint_channels": 3, "class_bins": 313,
+                                       "decoder_channels": [384, 192, 48, 24, 16]}
     with pytest.raises(ValueError, match="--objective class needs the lite0-unet"):
         TrainOptions(data_dir="d", out="o.safetensors", arch="pix2pix", objective="class").validate()

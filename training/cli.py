@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     number("--lr-l1", float, "generator learning rate in the L1 stage")
     number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
                               "drift or blotch")
+    p.add_argument("--decoder-channels", type=_widths, default=None, metavar="W1,...,W5",
+                   help="lite0-unet decoder widths, e.g. 384,192,48,24,16; from an --init file "
+                        "with narrower ones, the decoder is widened and starts out computing "
+                        "what the file did (default: the file's own, or 192,96,48,24,16)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule,
                    help="constant, or cosine: the learning rate falls along a half cosine to 0 "
                         "at the run's last step, so the run ends settled (default: %(default)s)")
@@ -100,12 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 384,192,48,24,16, not {text!r}") from None
+
+
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
     """``TrainOptions`` from parsed arguments."""
     return TrainOptions(
         data_dir=args.data_dir, out=args.out, init=args.init, arch=args.arch,
         l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
-        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, lr_schedule=args.lr_schedule,
+        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, lr_schedule=args.lr_schedule, decoder_channels=args.decoder_channels,
         device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,

@@ -34,6 +34,8 @@ class TrainOptions:
     init: str = "default"
     arch: str = "lite0-unet"
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    # lite0-unet decoder widths; from an --init file, a widening (training/grow.py).
+    decoder_channels: Optional[tuple[int, ...]] = None
     size: int = 256
     batch_size: int = 16
     l1_epochs: int = 5
@@ -97,6 +99,10 @@ class TrainOptions:
             if weight < 0 or (weight and self.objective == "class"):
                 raise ValueError(f"{flag} must be 0 or more, and goes with --objective l1, l2 or "
                                  "rebalanced (the class objective has its own vividness)")
+        if self.decoder_channels is not None:
+            widths = tuple(self.decoder_channels)
+            if self.arch != "lite0-unet" or len(widths) != 5 or min(widths) < 1:
+                raise ValueError("--decoder-channels takes 5 positive widths, for the lite0-unet generator")
         if self.hints and self.arch != "lite0-unet":
             raise ValueError("--hints needs the lite0-unet generator")
         if self.lr_l1 <= 0 or self.lr_gan <= 0:
@@ -126,6 +132,8 @@ class TrainOptions:
         from colorizer_gui.nets.generators import CLASS_BINS, HINT_CHANNELS
 
         kwargs = dict(self.arch_kwargs)
+        if self.decoder_channels:
+            kwargs["decoder_channels"] = list(self.decoder_channels)
         if self.hints:
             kwargs["hint_channels"] = HINT_CHANNELS
         if self.objective == "class":
@@ -146,8 +154,8 @@ class TrainOptions:
         """Options from a dict (e.g. read back from JSON); unknown keys are ignored."""
         known = {f.name for f in fields(cls)}
         clean = {k: v for k, v in data.items() if k in known}
-        for key in ("betas", "scale_range"):
-            if key in clean:
+        for key in ("betas", "scale_range", "decoder_channels"):
+            if clean.get(key) is not None:
                 clean[key] = tuple(clean[key])
         return cls(**clean)
 

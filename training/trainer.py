@@ -40,7 +40,7 @@ from .distributed import (DistInfo, any_rank, setup_distributed, sync_buffers_fr
                           teardown_distributed)
 from .errors import TrainingError
 from .evaluate import evaluate, preview_grid, save_preview
-from .grow import grow_generator, make_class_loss, make_rebalanced_l1
+from .grow import grow_generator, make_class_loss, make_rebalanced_l1, widen_decoder
 from .options import TrainOptions, save_options
 
 # Env var: when set to a path, each rank writes "<path>.rank<N>" with a hash of its
@@ -265,7 +265,13 @@ class _Run:
                 f"{path.name} is a {gen.arch} generator, not {o.arch}; "
                 f"use --arch {gen.arch}, or --init imagenet/scratch for {o.arch}.")
         self.base_weights = str(path)
-        return grow_generator(gen, o.generator_kwargs())
+        gen = grow_generator(gen, o.generator_kwargs())
+        if o.decoder_channels:
+            try:
+                gen = widen_decoder(gen, o.decoder_channels)
+            except ValueError as exc:
+                raise TrainingError(f"--decoder-channels: {exc}") from None
+        return gen
 
     def _setup_models(self, state: Optional[dict]) -> None:
         import torch
