@@ -7,7 +7,8 @@
 ``VAL_FOLDER`` holds one sub-folder of colour photos per kind (the validation split
 of ``scripts/make_training_mix.py``; never a test part). Every model is a regression
 ``lite0-unet`` file. Its colours are predicted once at colour gain 1 (the backend's own
-path: render size, mirror average), and then, for each model, the gain that gives the
+path and mirror average, every model at the base's render size unless one is given),
+and then, for each model, the gain that gives the
 mean colourfulness ``X`` is solved for (default: BASE's own, at the gain its file
 ships with). Comparing at equal colour is what makes the figures fair: any model can
 buy PSNR by painting less (the gray copy is the limit), so a dull model must not win
@@ -90,8 +91,9 @@ def load_split(folder: Path) -> list[Photo]:
 
 
 def raw_colours(weights: Path, photos: Sequence[Photo], render_size: Optional[int]
-                ) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
-    """(the file's own gain, per photo (render-size L, ab at gain 1)) for one model file."""
+                ) -> tuple[float, int, list[tuple[np.ndarray, np.ndarray]]]:
+    """(the file's own gain, the render size used (``render_size``, else the file's own
+    default), per photo (render-size L, ab at gain 1)) for one model file."""
     backend = CganBackend(weights=weights, device="cpu")
     try:
         backend.load()
@@ -102,11 +104,12 @@ def raw_colours(weights: Path, photos: Sequence[Photo], render_size: Optional[in
         raise SystemExit(f"{weights}: not a regression lite0-unet (its vividness is not a gain)")
     own_gain = float(model.ab_gain)
     model.set_ab_gain(1.0)
+    size = backend.default_render_size if render_size is None else int(render_size)
     out = []
     for photo in photos:
-        small = render_lightness(photo.lightness, backend, render_size)
+        small = render_lightness(photo.lightness, backend, size)
         out.append((small, backend.predict_ab(small)))
-    return own_gain, out
+    return own_gain, size, out
 
 
 def colour_at(photo: Photo, small: np.ndarray, ab: np.ndarray, gain: float) -> np.ndarray:
@@ -190,7 +193,9 @@ def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Option
     raws, own_gains = [], []
     for path in models:
         print(f"predicting {path} ...", file=sys.stderr)
-        own_gain, raw = raw_colours(path, photos, render_size)
+        # Every model at one render size (the base's own unless asked): a snapshot's file
+        # names its crop size, from which the backend would pick another size.
+        own_gain, render_size, raw = raw_colours(path, photos, render_size)
         own_gains.append(own_gain)
         raws.append(raw)
     if colour is None:
@@ -204,8 +209,8 @@ def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Option
     for label in groups:
         head += [f"dPSNR, {label}", f"vs base, {label} [95%]"]
     head += ["colour on gray", "kinds below gray"]
-    lines = [f"Equal colourfulness {colour:.3f} (mean over kinds), {len(photos)} photos of "
-             f"{folder}, {draws} paired bootstrap draws.", "",
+    lines = [f"Equal colourfulness {colour:.3f} (mean over kinds), render size {render_size}, "
+             f"{len(photos)} photos of {folder}, {draws} paired bootstrap draws.", "",
              "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for i, res in enumerate(results):
         cells = [names[i], f"{res.gain:.3f}", f"{mean_colour_ratio(photos, res.colourfulness):.3f}"]
@@ -246,7 +251,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("candidates", type=Path, nargs="*", help="model files to compare with it")
     p.add_argument("--colour", type=float, default=None,
                    help="mean colourfulness ratio to compare at (default: the base's at its own gain)")
-    p.add_argument("--render-size", type=int, default=None, help="default: each model's own")
+    p.add_argument("--render-size", type=int, default=None,
+                   help="long side every model renders at (default: the base's own)")
     p.add_argument("--draws", type=int, default=2000, help="bootstrap draws (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-kind", action="store_true", help="also a table of dPSNR per kind")

@@ -57,7 +57,8 @@ def test_a_constant_difference_has_no_spread(split):
 def test_models_meet_at_one_colourfulness_and_a_model_equals_itself(split, models, tmp_path):
     a, b = models
     photos = cm.load_split(split)
-    _, raw_a = cm.raw_colours(a, photos, None)
+    _, size, raw_a = cm.raw_colours(a, photos, None)
+    assert size == 96  # the tiny file's own default: 1.5 x its 64 px crops
     colour = 0.5 * cm.mean_colour_ratio(photos, cm.colourfulness_at(photos, raw_a, 1.0))
     out = tmp_path / "psnr.csv"
     text = cm.compare(split, a, [a, b], colour=colour, draws=300, per_kind=True, csv_path=out)
@@ -71,6 +72,19 @@ def test_models_meet_at_one_colourfulness_and_a_model_equals_itself(split, model
     assert other[4] != "+0.000 [+0.000, +0.000]"
     lines = out.read_text().splitlines()
     assert len(lines) == 1 + 6 and lines[0] == "kind,photo,psnr_gray,psnr:a.safetensors (base),psnr:a.safetensors,psnr:b.safetensors"
+
+
+def test_every_model_renders_at_the_bases_size(split, models, tmp_path):
+    from colorizer_gui.nets import load_generator, save_generator
+
+    a, _ = models
+    model, _ = load_generator(a, "cpu")
+    # The same net in a file that names smaller crops (its own default render would be 48).
+    same = save_generator(model, tmp_path / "same.safetensors", {"train_size": "32"})
+    text = cm.compare(split, a, [same], draws=100)
+    assert "render size 96" in text
+    row = next(line for line in text.splitlines() if line.startswith("| same."))
+    assert "+0.000 [+0.000, +0.000]" in row
 
 
 def test_a_file_that_is_not_a_model_is_refused(split, tmp_path):
