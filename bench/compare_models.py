@@ -117,12 +117,19 @@ def colour_at(photo: Photo, small: np.ndarray, ab: np.ndarray, gain: float) -> n
     return merge_ab(photo.lightness, color.limit_chroma(ab * gain, small), np.dtype(np.uint8))
 
 
+def kind_index(photos: Sequence[Photo]) -> dict[str, list[int]]:
+    """kind -> the positions of its photos, kinds in the order they come."""
+    index: dict[str, list[int]] = {}
+    for i, photo in enumerate(photos):
+        index.setdefault(photo.kind, []).append(i)
+    return index
+
+
 def mean_colour_ratio(photos: Sequence[Photo], colourfulness: np.ndarray) -> float:
     """Mean over kinds of each kind's colourfulness ratio (of the set means), as in
     ``quality_sets``' "colourful" column."""
     ratios = []
-    for kind in dict.fromkeys(p.kind for p in photos):
-        idx = [i for i, p in enumerate(photos) if p.kind == kind]
+    for idx in kind_index(photos).values():
         truth = np.mean([photos[i].truth_colourfulness for i in idx])
         ratios.append(float(np.mean(colourfulness[idx]) / truth) if truth > 0 else math.nan)
     return float(np.nanmean(ratios))
@@ -159,7 +166,8 @@ def score(photos: Sequence[Photo], raw: Sequence[tuple[np.ndarray, np.ndarray]],
 
 
 def kind_means(photos: Sequence[Photo], values: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
-    return np.array([np.mean(values[[i for i, p in enumerate(photos) if p.kind == k]]) for k in kinds])
+    index = kind_index(photos)
+    return np.array([np.mean(values[index[k]]) for k in kinds])
 
 
 def paired_interval(photos: Sequence[Photo], diff: np.ndarray, kinds: Sequence[str], draws: int,
@@ -169,7 +177,7 @@ def paired_interval(photos: Sequence[Photo], diff: np.ndarray, kinds: Sequence[s
     rng = np.random.default_rng(seed)
     total = np.zeros(draws)
     for kind in kinds:
-        d = diff[[i for i, p in enumerate(photos) if p.kind == kind]]
+        d = diff[kind_index(photos)[kind]]
         total += d[rng.integers(0, d.size, (draws, d.size))].mean(axis=1)
     total /= len(kinds)
     point = float(np.mean(kind_means(photos, diff, kinds)))
@@ -182,7 +190,7 @@ def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Option
             per_kind: bool = False, csv_path: Optional[Path] = None) -> str:
     """The comparison as markdown (see the module docstring)."""
     photos = load_split(folder)
-    kinds = list(dict.fromkeys(p.kind for p in photos))
+    kinds = list(kind_index(photos))
     groups = {f"{len(kinds)} kinds": kinds}
     newer = [k for k in kinds if k in NEW_KINDS]
     if newer and len(newer) < len(kinds):
@@ -225,7 +233,7 @@ def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Option
         # As quality_sets' column: each kind's mean over its photos with gray things, then over kinds.
         on_gray = []
         for kind in kinds:
-            vals = [c for p, c in zip(photos, res.gray_chroma) if p.kind == kind and not math.isnan(c)]
+            vals = [c for c in res.gray_chroma[kind_index(photos)[kind]] if not math.isnan(c)]
             on_gray.append(float(np.mean(vals)) if vals else math.nan)
         cells += [f"{np.nanmean(on_gray):.2f}", ", ".join(below) or "none"]
         lines.append("| " + " | ".join(cells) + " |")
