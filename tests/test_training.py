@@ -605,6 +605,39 @@ def test_chroma_match_asks_each_photo_for_its_truths_colourfulness_and_trains(tm
         TrainOptions(data_dir="d", out="o.safetensors", objective="class", lambda_chroma=1.0).validate()
 
 
+def test_gray_weight_pulls_the_median_to_gray_where_gray_truths_are_common(tmp_path):
+    import torch
+
+    from training.cli import build_parser, options_from_args
+    from training.losses import gray_pixel_weights, l1_loss
+
+    # ab / 110 truths of chroma 0 (gray), 7.5 (between) and 44 (vivid).
+    truth = torch.zeros(1, 2, 1, 3)
+    truth[0, 0, 0, 1] = 7.5 / 110
+    truth[0, 1, 0, 2] = 0.4
+    weights = gray_pixel_weights(truth, 3.0)
+    assert weights.shape == (1, 1, 1, 3)
+    assert weights.flatten().tolist() == pytest.approx([3.0, 2.0, 1.0])
+
+    # Four look-alike pixels: two gray truths, two vivid ones. Plain L1 cannot tell gray
+    # from the vivid colour (the median is anywhere between); weighted, gray costs less.
+    mixed = torch.zeros(1, 2, 1, 4)
+    mixed[0, 1, 0, 2:] = 0.4
+    gray_guess, vivid_guess = torch.zeros_like(mixed), torch.zeros_like(mixed)
+    vivid_guess[:, 1] = 0.4
+    assert float(l1_loss(gray_guess, mixed)) == pytest.approx(float(l1_loss(vivid_guess, mixed)))
+    w = gray_pixel_weights(mixed, 3.0)
+    assert float(l1_loss(gray_guess, mixed, w)) < 0.5 * float(l1_loss(vivid_guess, mixed, w))
+
+    losses = train_both_stages(tmp_path, gray_weight=3.0)
+    assert "loss_l1_gray" in losses[0] and "loss_l1" in losses[-1]
+    args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--gray-weight", "3"])
+    assert options_from_args(args).gray_weight == 3.0
+    for bad in (dict(gray_weight=0.0), dict(gray_weight=2.0, objective="rebalanced")):
+        with pytest.raises(ValueError, match="--gray-weight"):
+            TrainOptions(data_dir="d", out="o.safetensors", **bad).validate()
+
+
 def test_train_cli_takes_the_v2_flags(tmp_path):
     from training.cli import build_parser, options_from_args
 

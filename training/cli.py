@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "streets, snow), pull those gray things back to CIELAB b = -B in what the "
                         "model learns to paint, so it leaves gray asphalt and stone gray; vivid "
                         "colours are kept (default: off)")
+    p.add_argument("--gray-weight", type=float, default=defaults.gray_weight, metavar="W",
+                   help="weigh the pixels whose true colour is gray W times in the l1 or l2 loss, "
+                        "so the model paints less colour on stone, asphalt and fog (default: off)")
     p.add_argument("--device", default=defaults.device, choices=DEVICE_CHOICES,
                    help="auto: CUDA when available (default: %(default)s)")
     switch("--resume", "continue the run in --run-dir (or the default run folder of --out)")
@@ -123,7 +126,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         objective=args.objective, lambda_class=args.lambda_class,
         lambda_chroma=args.lambda_chroma, lambda_feature=args.lambda_feature, hints=args.hints,
         degrade=args.degrade, keep_toned=args.keep_toned,
-        cool_cast_limit=args.cool_cast_limit)
+        cool_cast_limit=args.cool_cast_limit, gray_weight=args.gray_weight)
 
 
 class _TqdmProgress:

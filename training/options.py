@@ -66,6 +66,9 @@ class TrainOptions:
     # Pull the gray things of training photos with a blue camera cast back to CIELAB
     # b = -limit in the targets (training/cast.py); None = off.
     cool_cast_limit: Optional[float] = None
+    # Weight of the pixels whose true colour is gray in an l1 or l2 objective
+    # (losses.gray_pixel_weights); None = every pixel alike.
+    gray_weight: Optional[float] = None
     ndf: int = 64
     val_fraction: float = 0.05
     min_val_images: int = 4
@@ -121,6 +124,8 @@ class TrainOptions:
             raise ValueError("--eval-every and checkpoint interval must be at least 1")
         if self.cool_cast_limit is not None and self.cool_cast_limit < 0:
             raise ValueError("--cool-cast-limit is a distance from gray: 0 or more")
+        if self.gray_weight is not None and (self.gray_weight <= 0 or self.objective not in ("l1", "l2")):
+            raise ValueError("--gray-weight must be above 0, and goes with --objective l1 or l2")
         lo, hi = self.scale_range
         if not 1.0 <= lo <= hi:
             raise ValueError("scale_range must satisfy 1 <= low <= high")

@@ -354,17 +354,22 @@ class _Run:
 
     def _base_loss(self, x: Any, ab_norm: Any) -> tuple[Any, Any, str]:
         """The objective's own loss, the generated ab / 110 and the loss's name."""
-        from .losses import chroma_match_loss, l1_loss, l2_loss
+        from .losses import chroma_match_loss, gray_pixel_weights, l1_loss, l2_loss
 
         if self.class_loss is None:
             with self._autocast():
                 fake = self.gen_ddp(x)
+            weights = None
+            if self.options.gray_weight is not None:
+                weights = gray_pixel_weights(ab_norm, self.options.gray_weight)
             if self.pixel_loss is not None:
                 loss, name = self.pixel_loss(fake.float(), ab_norm), "loss_rebalanced"
             elif self.options.objective == "l2":
-                loss, name = l2_loss(fake.float(), ab_norm), "loss_l2"
+                loss, name = l2_loss(fake.float(), ab_norm, weights), "loss_l2"
             else:
-                loss, name = l1_loss(fake.float(), ab_norm), "loss_l1"
+                loss, name = l1_loss(fake.float(), ab_norm, weights), "loss_l1"
+            if weights is not None:
+                name += "_gray"
             if self.options.lambda_chroma:
                 loss = loss + self.options.lambda_chroma * chroma_match_loss(fake.float(), ab_norm)
                 name += "_chroma"
