@@ -117,7 +117,7 @@ def mean_abs_dl(input_lightness: np.ndarray, pred: np.ndarray) -> float:
 
 # Truth pixels this close to gray (CIELAB chroma) are gray things: stone, asphalt, fur,
 # overcast sky; inside this lightness band (black and white carry no colour anyway).
-GRAY_THING_CHROMA = 5.0
+GRAY_THING_CHROMA = color.GRAY_THING_CHROMA
 GRAY_THING_LIGHTNESS = (20.0, 95.0)
 
 

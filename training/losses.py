@@ -7,12 +7,12 @@ from typing import Optional
 import torch
 from torch import nn
 
+from colorizer_gui.core.color import GRAY_THING_CHROMA
 from colorizer_gui.nets.norm import AB_SCALE
 
-# A true colour this close to gray (CIELAB chroma) counts in full as a gray thing: the
-# threshold of bench/quality_metrics.colour_on_gray. The extra weight fades to none by
-# GRAY_FADE_CHROMA, so a pale but real colour (a light blue shirt) is not pushed to gray.
-GRAY_FULL_CHROMA = 5.0
+# A true colour up to GRAY_THING_CHROMA counts in full as a gray thing (the threshold of
+# the benches' "colour on gray"). The extra weight fades to none by GRAY_FADE_CHROMA, so
+# a pale but real colour (a light blue shirt) is not pushed to gray.
 GRAY_FADE_CHROMA = 10.0
 
 
@@ -35,14 +35,14 @@ class GANLoss(nn.Module):
 
 def gray_pixel_weights(target: torch.Tensor, gray_weight: float) -> torch.Tensor:
     """Per-pixel loss weights (N, 1, H, W) for true ab / 110 ``target`` (N, 2, H, W):
-    ``gray_weight`` where the truth is gray (chroma up to GRAY_FULL_CHROMA), 1 where it
+    ``gray_weight`` where the truth is gray (chroma up to GRAY_THING_CHROMA), 1 where it
     is coloured (from GRAY_FADE_CHROMA), linear between.
 
     An L1 net hedges towards a faint warm tint wherever it is unsure, and the colour gain
     amplifies it on stone, asphalt and fog. Weighting the gray truths more moves the
     net's median towards gray in the contexts where gray things are common."""
     chroma = torch.sqrt(target.float().pow(2).sum(dim=1, keepdim=True)) * AB_SCALE
-    share = ((GRAY_FADE_CHROMA - chroma) / (GRAY_FADE_CHROMA - GRAY_FULL_CHROMA)).clamp(0.0, 1.0)
+    share = ((GRAY_FADE_CHROMA - chroma) / (GRAY_FADE_CHROMA - GRAY_THING_CHROMA)).clamp(0.0, 1.0)
     return 1.0 + (gray_weight - 1.0) * share
 
 

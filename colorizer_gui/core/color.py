@@ -10,6 +10,11 @@ import functools
 import cv2
 import numpy as np
 
+# A colour this close to gray (CIELAB chroma) is a gray thing (stone, asphalt, fur,
+# overcast sky): what the quality benches' "colour on gray" measures and what
+# training's --gray-weight weighs.
+GRAY_THING_CHROMA = 5.0
+
 # Rows per strip when joining ab with a full-resolution L: keeps the float32
 # temporaries of a 50 MP photo to a few tens of MB instead of ~1 GB.
 _STRIP_ROWS = 512
