@@ -100,8 +100,8 @@ def raw_colours(weights: Path, photos: Sequence[Photo], render_size: Optional[in
     except BackendError as exc:
         raise SystemExit(f"{weights}: {exc}") from None
     model = backend.model
-    if getattr(model, "class_bins", 0) or not hasattr(model, "set_ab_gain"):
-        raise SystemExit(f"{weights}: not a regression lite0-unet (its vividness is not a gain)")
+    if not hasattr(model, "set_ab_gain"):
+        raise SystemExit(f"{weights}: not a lite0-unet (its vividness is not a gain)")
     own_gain = float(model.ab_gain)
     model.set_ab_gain(1.0)
     size = backend.default_render_size if render_size is None else int(render_size)

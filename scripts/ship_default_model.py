@@ -26,7 +26,7 @@ DEFAULT_OUT = REPO / "weights" / "cgan-default.safetensors"
 
 #: Metadata a shipped file keeps from its training run.
 KEPT = ("train_size", "render_size", "data_summary", "metrics", "degraded_inputs", "epochs", "init", "interpolation",
-        "first_metrics", "second_metrics", "temperature", "hint_channels", "class_bins")
+        "first_metrics", "second_metrics", "hint_channels")
 
 
 def ship(candidate: Path, out: Path, objective: str, trained_by: str,

@@ -1,5 +1,5 @@
-"""The v2 generator's parts: colour-hint inputs, the class head and its loss, growing an
-older model file, aged (degraded) training inputs and random training hints."""
+"""The generator's colour-hint inputs, growing an older model file to take hints, aged
+(degraded) training inputs, random training hints, shipping a model and its colour gain."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,10 +9,8 @@ import torch
 from colorizer_gui.backends.cgan import CganBackend
 from colorizer_gui.nets import build_generator, load_generator, save_generator
 from colorizer_gui.nets.weights_io import WeightsError
-from colorizer_gui.nets.generators import annealed_mean, zhang_ab_bins
-from training.class_loss import RebalancedClassLoss, RebalancedL1Loss, bin_prior, rebalance_weights
 from training.degrade import degrade_lightness
-from training.grow import grow_generator, widen_decoder
+from training.grow import grow_generator
 from training.hints import sample_hints
 
 TINY = {"decoder_channels": [16, 8, 8, 8, 8]}
@@ -51,34 +49,11 @@ def test_hint_net_with_no_hints_is_the_same_as_given_l_alone():
         model(torch.zeros(1, 2, 64, 64))
 
 
-def test_class_head_gives_an_annealed_mean_that_is_more_vivid_when_colder():
-    bins = zhang_ab_bins()
-    assert bins.shape == (313, 2) and bins.abs().max() == 110
-    logits = torch.zeros(1, 313, 1, 1)
-    red = int(torch.argmin(((bins - torch.tensor([60.0, 40.0])) ** 2).sum(1)))
-    gray = int(torch.argmin((bins ** 2).sum(1)))
-    logits[0, red], logits[0, gray] = 3.0, 3.5  # a little surer of gray than of red
-    warm = annealed_mean(logits, bins, 1.0)[0, :, 0, 0]
-    cold = annealed_mean(logits, bins, 0.2)[0, :, 0, 0]
-    assert torch.allclose(annealed_mean(logits, bins, 1e-4)[0, :, 0, 0], bins[gray], atol=1e-3)
-    assert abs(cold[0]) < abs(warm[0])  # colder follows the mode (gray here) more
-    logits[0, red] = 4.0
-    assert annealed_mean(logits, bins, 0.2)[0, 0, 0, 0] > annealed_mean(logits, bins, 1.0)[0, 0, 0, 0]
-
-    model = _settled(build_generator("lite0-unet", class_bins=313, **TINY))
-    x = torch.rand(2, 1, 64, 96) * 2 - 1
-    with torch.no_grad():
-        assert model(x, logits=True).shape == (2, 313, 16, 24)
-        out = model(x)
-    assert out.shape == (2, 2, 64, 96) and out.abs().max() <= 1.0
-
-
-def test_hint_and_class_nets_round_trip_through_a_model_file(tmp_path):
-    model = _settled(build_generator("lite0-unet", hint_channels=3, class_bins=313, **TINY), 4)
+def test_hint_nets_round_trip_through_a_model_file(tmp_path):
+    model = _settled(build_generator("lite0-unet", hint_channels=3, **TINY), 4)
     path = save_generator(model, tmp_path / "v2.safetensors", {"train_size": 64})
     loaded, meta = load_generator(path)
-    assert loaded.config == {"decoder_channels": [16, 8, 8, 8, 8], "hint_channels": 3,
-                             "class_bins": 313}
+    assert loaded.config == {"decoder_channels": [16, 8, 8, 8, 8], "hint_channels": 3}
     assert '"hint_channels": 3' in meta["config"]
     x = torch.rand(1, 4, 64, 64) * 2 - 1
     with torch.no_grad():
@@ -93,79 +68,8 @@ def test_growing_an_older_model_keeps_what_it_computes(tmp_path):
     l_norm = torch.rand(1, 1, 64, 64) * 2 - 1
     with torch.no_grad():
         assert torch.allclose(grown(l_norm), old(l_norm), atol=1e-6)
-    both = grow_generator(old, {"hint_channels": 3, "class_bins": 313})
-    assert both.class_bins == 313
-    assert torch.equal(both.encoder._conv_stem.weight[:, :1], old.encoder._conv_stem.weight)
-    assert not both.encoder._conv_stem.weight[:, 1:].any()
-
-
-@pytest.mark.parametrize("extra", [{"hint_channels": 3}, {"hint_channels": 3, "class_bins": 313}])
-def test_a_widened_decoder_computes_what_the_narrow_one_did_then_learns(extra):
-    narrow = _settled(build_generator("lite0-unet", **TINY, **extra), channels=4)
-    wide = widen_decoder(narrow, [24, 16, 12, 8, 12])
-    assert wide.config["decoder_channels"] == [24, 16, 12, 8, 12] and widen_decoder(wide, [24, 16, 12, 8, 12]) is wide
-    x = torch.rand(2, 4, 64, 64) * 2 - 1
-    wide.eval()
-    with torch.no_grad():
-        assert torch.allclose(wide(x), narrow(x), atol=1e-6)
-        if extra.get("class_bins"):
-            assert torch.allclose(wide(x, logits=True), narrow(x, logits=True), atol=1e-5)
-    # In training mode too (batch statistics), and the new channels get gradients at once.
-    wide.train()
-    narrow.train()
-    out = wide(x, logits=True) if extra.get("class_bins") else wide(x)
-    assert torch.allclose(out, narrow(x, logits=True) if extra.get("class_bins") else narrow(x), atol=1e-5)
-    out.square().mean().backward()
-    reader = wide.stages[1].conv[0].weight.grad   # reads stage 0's 8 new channels (16 -> 24)
-    assert reader[:, 16:24].abs().sum() > 0
-    with pytest.raises(ValueError, match="can only be widened"):
-        widen_decoder(narrow, [8, 8, 8, 8, 8])
-
-
-def test_class_loss_targets_weights_and_preference():
-    bins = zhang_ab_bins().numpy().astype(np.float64)
-    rng = np.random.default_rng(0)
-    gray_photo = np.full((16, 16, 3), 120, np.uint8)
-    red_photo = np.zeros((16, 16, 3), np.uint8)
-    red_photo[:] = (200, 30, 30)
-    prior = bin_prior([gray_photo] * 9 + [red_photo], bins, seed=0)
-    assert prior.sum() == pytest.approx(1.0)
-    weights = rebalance_weights(prior)
-    assert float(np.sum(prior * weights)) == pytest.approx(1.0)
-    gray_bin = int(np.argmin((bins ** 2).sum(1)))
-    assert weights[gray_bin] < 1.0 < weights.max()  # the common colour counts less
-
-    loss = RebalancedClassLoss(bins, weights, 110.0)
-    ab_norm = torch.zeros(1, 2, 8, 8)
-    ab_norm[:, 0] = 45.0 / 110  # a = 45: between the bins at 40 and 50
-    target, pixel_w = loss.targets(ab_norm, (2, 2))
-    assert target.shape == (1, 313, 2, 2) and pixel_w.shape == (1, 2, 2)
-    assert torch.allclose(target.sum(1), torch.ones(1, 2, 2))
-    assert float(target.max()) < 0.5  # spread over the nearest bins, not one-hot
-    right = torch.full((1, 313, 2, 2), -5.0)
-    right[:, target[0, :, 0, 0].argmax()] = 5.0
-    wrong = torch.full((1, 313, 2, 2), -5.0)
-    wrong[:, gray_bin] = 5.0
-    assert loss(right, ab_norm) < loss(wrong, ab_norm)
-    del rng
-
-
-def test_rebalanced_l1_weighs_a_miss_on_a_rare_colour_more_than_on_a_common_one():
-    bins = zhang_ab_bins().numpy().astype(np.float64)
-    gray_photo = np.full((16, 16, 3), 120, np.uint8)
-    red_photo = np.zeros((16, 16, 3), np.uint8)
-    red_photo[:] = (200, 30, 30)
-    weights = rebalance_weights(bin_prior([gray_photo] * 9 + [red_photo], bins, seed=0))
-    loss = RebalancedL1Loss(bins, weights, 110.0)
-    gray_truth = torch.zeros(1, 2, 4, 4)
-    vivid_truth = torch.zeros(1, 2, 4, 4)
-    vivid_truth[:, 1] = -60.0 / 110  # b = -60: a blue no training photo had
-    miss = torch.full((1, 2, 4, 4), 0.1)  # the same absolute error against both
-    assert loss(gray_truth + miss, gray_truth) < 0.1 < loss(vivid_truth + miss, vivid_truth)
-    assert float(loss(vivid_truth, vivid_truth)) == 0.0
-    # The common colour's weight is below 1 and a pixel's weight is its bin's.
-    gray_bin = int(np.argmin((bins ** 2).sum(1)))
-    assert torch.allclose(loss.pixel_weights(gray_truth), torch.full((1, 4, 4), float(weights[gray_bin])))
+    assert torch.equal(grown.encoder._conv_stem.weight[:, :1], old.encoder._conv_stem.weight)
+    assert not grown.encoder._conv_stem.weight[:, 1:].any()
 
 
 def test_degraded_lightness_is_aged_reproducible_and_in_range():
@@ -219,18 +123,6 @@ def test_dataset_gives_aged_l_and_hint_planes_when_asked():
     assert 3 <= sum(aged) <= 11
 
 
-def test_nearest_bin_table_agrees_with_a_direct_search():
-    from training.class_loss import nearest_bin_table
-
-    bins = zhang_ab_bins().numpy().astype(np.float64)
-    table = nearest_bin_table(bins)
-    rng = np.random.default_rng(0)
-    for a, b in rng.integers(-128, 128, (200, 2)):
-        direct = np.argmin(((bins - (a, b)) ** 2).sum(1))
-        assert np.allclose(((bins[table[a + 128, b + 128]] - (a, b)) ** 2).sum(),
-                           ((bins[direct] - (a, b)) ** 2).sum())
-
-
 def test_shipping_a_candidate_keeps_what_it_computes_and_says_how_it_was_made(tmp_path):
     import sys
     from pathlib import Path
@@ -279,5 +171,5 @@ def test_a_colour_gain_scales_the_colours_and_travels_with_the_file(tmp_path):
     assert "ab_gain" not in net.config  # a gain of 1 writes what older files had
     with pytest.raises(ValueError, match="ab_gain must be from"):
         net.set_ab_gain(3.0)
-    with pytest.raises(ValueError, match="temperature, not ab_gain"):
-        build_generator("lite0-unet", **TINY, class_bins=313, ab_gain=1.2)
+    with pytest.raises(ValueError, match="class_bins"):  # the class head is retired
+        build_generator("lite0-unet", **TINY, class_bins=313)

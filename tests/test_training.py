@@ -66,16 +66,6 @@ def tiny_options(tmp_path: Path, data: Path, **kw) -> TrainOptions:
 
 
 
-def train_both_stages(tmp_path: Path, **kw) -> list[dict]:
-    """Train a tiny net through one L1 and one GAN epoch on 64 px stripes with the
-    options ``kw``; check it ran to the end and return each step's losses."""
-    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
-    events: list = []
-    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1, **kw)
-    result = train(opts, on_progress=events.append)
-    assert not result.cancelled and result.step == result.total_steps
-    return [e.metrics for e in events if e.stage in ("l1", "gan")]
-
 # -- data -------------------------------------------------------------------
 
 def test_scan_counts_each_kind_of_skipped_file(tmp_path):
@@ -407,30 +397,6 @@ def test_init_from_a_model_file_goes_on_from_its_weights(tmp_path):
         train(tiny_options(tmp_path / "e", data, init="weights.pth"))
 
 
-def test_a_run_can_widen_the_decoder_of_its_init_file(tmp_path):
-    from colorizer_gui.nets.weights_io import load_generator
-
-    data = make_photos(tmp_path / "photos", 4)
-    first = train(tiny_options(tmp_path / "a", data, l1_epochs=1, gan_epochs=0))
-    wider = (24, 16, 12, 8, 8)
-    second = train(tiny_options(tmp_path / "b", data, init=str(first.out), l1_epochs=1, gan_epochs=0,
-                                lr_l1=1e-12, decoder_channels=wider))
-    base, _ = load_generator(first.out, "cpu")
-    grown, _ = load_generator(second.out, "cpu")
-    assert grown.config["decoder_channels"] == list(wider)
-    # It went on from the file (a vanishing rate): stage 1 reads stage 0's 16 old
-    # channels and the skip as before, and its 8 new inputs (16 -> 24) with zero weights.
-    for a, b in zip(base.encoder.parameters(), grown.encoder.parameters()):
-        assert torch.equal(a, b)
-    old_w, new_w = base.stages[1].conv[0].weight, grown.stages[1].conv[0].weight
-    assert torch.equal(new_w[:, :16], old_w[:, :16]) and torch.equal(new_w[:, 24:], old_w[:, 16:])
-    assert new_w[:, 16:24].abs().max() < 1e-6
-    with pytest.raises(TrainingError, match="--decoder-channels: a decoder can only be widened"):
-        train(tiny_options(tmp_path / "c", data, init=str(first.out), decoder_channels=(8, 8, 8, 8, 8)))
-    with pytest.raises(ValueError, match="--decoder-channels takes 5 positive widths"):
-        tiny_options(tmp_path / "d", data, decoder_channels=(8, 8)).validate()
-
-
 def test_pix2pix_gan_step_at_256(tmp_path):
     from colorizer_gui.nets.weights_io import load_generator
 
@@ -514,9 +480,10 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, monkeypatch, capsys):
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 6
 
 
-def test_class_objective_with_hints_and_aged_inputs_trains_a_hint_model(tmp_path):
-    """--objective class --hints --degrade from an older 1-channel model file: the run grows
-    the net (hint inputs, class head), trains both stages and exports a model the app loads."""
+def test_hints_and_aged_inputs_from_a_one_channel_file_train_a_hint_model(tmp_path):
+    """--hints --degrade from an older 1-channel model file (the shipped model's path to
+    hints): the run grows the net's inputs, trains both stages and exports a model the
+    app loads."""
     from colorizer_gui.backends import create_backend
     from colorizer_gui.core.color import lightness
     from colorizer_gui.nets.weights_io import load_generator
@@ -526,14 +493,14 @@ def test_class_objective_with_hints_and_aged_inputs_trains_a_hint_model(tmp_path
     data = make_photos(tmp_path / "photos", 10, h=64, w=80)
     events = []
     opts = tiny_options(tmp_path, data, init=str(base), arch_kwargs={}, size=64, batch_size=4,
-                        l1_epochs=2, gan_epochs=1, objective="class", hints=True, degrade=True)
+                        l1_epochs=2, gan_epochs=1, hints=True, degrade=True)
     result = train(opts, on_progress=events.append)
     assert not result.cancelled and result.step == result.total_steps
     losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
-    assert "loss_class" in losses[0] and {"loss_class", "loss_g_gan", "loss_l1"} <= set(losses[-1])
+    assert set(losses[0]) >= {"loss_l1"} and {"loss_g_gan", "loss_d", "loss_l1"} <= set(losses[-1])
     model, meta = load_generator(result.out)
-    assert model.config["hint_channels"] == 3 and model.config["class_bins"] == 313
-    assert meta["objective"] == "class" and meta["hint_channels"] == "3"
+    assert model.config["hint_channels"] == 3
+    assert meta["objective"] == "l1" and meta["hint_channels"] == "3"
     assert meta["base_weights"] == "old.safetensors"
     backend = create_backend("cgan", weights=result.out, device="cpu")
     backend.load()
@@ -541,114 +508,22 @@ def test_class_objective_with_hints_and_aged_inputs_trains_a_hint_model(tmp_path
     assert predicted.shape == (64, 64, 2) and np.isfinite(predicted).all()
 
 
-def test_rebalanced_objective_trains_both_stages_and_keeps_a_plain_colour_net(tmp_path):
-    """--objective rebalanced: the rarity-weighted L1 drives both stages; the exported net
-    has no class head (it still outputs ab) and says how it was trained."""
-    from colorizer_gui.nets.weights_io import load_generator
-
-    data = make_photos(tmp_path / "photos", 10, h=64, w=80)
-    events = []
-    opts = tiny_options(tmp_path, data, size=64, batch_size=4, l1_epochs=1, gan_epochs=1,
-                        objective="rebalanced")
-    result = train(opts, on_progress=events.append)
-    assert not result.cancelled and result.step == result.total_steps
-    losses = [e.metrics for e in events if e.stage in ("l1", "gan")]
-    assert "loss_rebalanced" in losses[0]
-    assert {"loss_rebalanced", "loss_g_gan", "loss_l1"} <= set(losses[-1])
-    model, meta = load_generator(result.out)
-    assert not model.config.get("class_bins") and meta["objective"] == "rebalanced"
-
-
-def test_l2_objective_aims_at_the_mean_colour_and_trains(tmp_path):
-    import torch
-
-    from colorizer_gui.nets.weights_io import load_generator
-    from training.losses import l1_loss, l2_loss
-
-    # Half the truth red-ish, half green-ish: L2 is least at the mean (gray), L1 is
-    # flat between the two, so only L2 pins the prediction to the mean.
-    truth = torch.zeros(1, 2, 4, 4)
-    truth[:, 0, :2] = 0.4
-    truth[:, 0, 2:] = -0.4
-    mean = torch.zeros_like(truth)
-    off_mean = torch.full_like(truth, 0.0)
-    off_mean[:, 0] = 0.2
-    assert float(l2_loss(mean, truth)) < float(l2_loss(off_mean, truth))
-    assert float(l1_loss(mean, truth)) == pytest.approx(float(l1_loss(off_mean, truth)))
-
-    losses = train_both_stages(tmp_path, objective="l2")
-    assert "loss_l2" in losses[0] and {"loss_l2", "loss_g_gan", "loss_l1"} <= set(losses[-1])
-    _, meta = load_generator(tmp_path / "model.safetensors")
-    assert meta["objective"] == "l2"
-
-
-def test_chroma_match_asks_each_photo_for_its_truths_colourfulness_and_trains(tmp_path):
-    import torch
-
-    from training.losses import chroma_match_loss
-
-    vivid = torch.zeros(2, 2, 8, 8)
-    vivid[:, 0] = 0.4
-    gray = torch.zeros(2, 2, 8, 8)
-    dull = 0.5 * vivid
-    assert float(chroma_match_loss(vivid, vivid)) < 1e-3
-    assert float(chroma_match_loss(gray, gray)) < 1e-3
-    assert float(chroma_match_loss(dull, vivid)) == pytest.approx(0.2, abs=1e-3)
-    # Any hue at the right strength will do: where the colour goes is L1's business.
-    other_hue = torch.zeros(2, 2, 8, 8)
-    other_hue[:, 1] = -0.4
-    assert float(chroma_match_loss(other_hue, vivid)) < 1e-3
-
-    losses = train_both_stages(tmp_path, lambda_chroma=1.0)
-    assert "loss_l1_chroma" in losses[0] and {"loss_l1_chroma", "loss_l1"} <= set(losses[-1])
-    with pytest.raises(ValueError, match="--lambda-chroma"):
-        TrainOptions(data_dir="d", out="o.safetensors", objective="class", lambda_chroma=1.0).validate()
-
-
-def test_gray_weight_pulls_the_median_to_gray_where_gray_truths_are_common(tmp_path):
-    import torch
-
-    from training.cli import build_parser, options_from_args
-    from training.losses import gray_pixel_weights, l1_loss
-
-    # ab / 110 truths of chroma 0 (gray), 7.5 (between) and 44 (vivid).
-    truth = torch.zeros(1, 2, 1, 3)
-    truth[0, 0, 0, 1] = 7.5 / 110
-    truth[0, 1, 0, 2] = 0.4
-    weights = gray_pixel_weights(truth, 3.0)
-    assert weights.shape == (1, 1, 1, 3)
-    assert weights.flatten().tolist() == pytest.approx([3.0, 2.0, 1.0])
-
-    # Four look-alike pixels: two gray truths, two vivid ones. Plain L1 cannot tell gray
-    # from the vivid colour (the median is anywhere between); weighted, gray costs less.
-    mixed = torch.zeros(1, 2, 1, 4)
-    mixed[0, 1, 0, 2:] = 0.4
-    gray_guess, vivid_guess = torch.zeros_like(mixed), torch.zeros_like(mixed)
-    vivid_guess[:, 1] = 0.4
-    assert float(l1_loss(gray_guess, mixed)) == pytest.approx(float(l1_loss(vivid_guess, mixed)))
-    w = gray_pixel_weights(mixed, 3.0)
-    assert float(l1_loss(gray_guess, mixed, w)) < 0.5 * float(l1_loss(vivid_guess, mixed, w))
-
-    losses = train_both_stages(tmp_path, gray_weight=3.0)
-    assert "loss_l1_gray" in losses[0] and "loss_l1" in losses[-1]
-    args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--gray-weight", "3"])
-    assert options_from_args(args).gray_weight == 3.0
-    for bad in (dict(gray_weight=0.0), dict(gray_weight=2.0, objective="rebalanced")):
-        with pytest.raises(ValueError, match="--gray-weight"):
-            TrainOptions(data_dir="d", out="o.safetensors", **bad).validate()
-
-
-def test_train_cli_takes_the_v2_flags(tmp_path):
+def test_train_cli_takes_the_fine_tuning_flags(tmp_path):
     from training.cli import build_parser, options_from_args
 
-    args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--objective",
-                                      "class", "--hints", "--degrade", "--lambda-class", "2",
-                                      "--lr-schedule", "cosine", "--decoder-channels",
-                                      "384,192,48,24,16"])
+    args = build_parser().parse_args([str(tmp_path), "--out", "m.safetensors", "--hints",
+                                      "--degrade", "--keep-toned", "--lr-schedule", "cosine",
+                                      "--snapshots"])
     opts = options_from_args(args)
-    assert (opts.objective, opts.hints, opts.degrade, opts.lambda_class) == ("class", True, True, 2.0)
-    assert opts.lr_schedule == "cosine" and opts.decoder_channels == (384, 192, 48, 24, 16)
-    assert opts.generator_kwargs() == {"hint_channels": 3, "class_bins": 313,
-                                       "decoder_channels": [384, 192, 48, 24, 16]}
-    with pytest.raises(ValueError, match="--objective class needs the lite0-unet"):
-        TrainOptions(data_dir="d", out="o.safetensors", arch="pix2pix", objective="class").validate()
+    assert (opts.hints, opts.degrade, opts.keep_toned, opts.keep_snapshots) == (True, True, True, True)
+    assert opts.lr_schedule == "cosine"
+    assert opts.generator_kwargs() == {"hint_channels": 3}
+    # The experiments' options are gone from the command line...
+    for retired in ("--objective", "--lambda-class", "--lambda-feature", "--lambda-chroma",
+                    "--cool-cast-limit", "--gray-weight", "--decoder-channels"):
+        assert retired not in build_parser().format_help()
+    # ...and a saved run that used one is refused, not continued as another run.
+    with pytest.raises(ValueError, match="no longer has \\(objective\\)"):
+        TrainOptions.from_dict({"data_dir": "d", "out": "o.safetensors", "objective": "class"})
+    assert TrainOptions.from_dict({"data_dir": "d", "out": "o.safetensors", "objective": "l1",
+                                   "lambda_chroma": 0.0}).hints is False

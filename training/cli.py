@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from colorizer_gui.nets.device import DEVICE_CHOICES
 
-from .options import INIT_CHOICES, LR_SCHEDULES, OBJECTIVES, TrainOptions
+from .options import INIT_CHOICES, LR_SCHEDULES, TrainOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
 
@@ -51,30 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     number("--lr-l1", float, "generator learning rate in the L1 stage")
     number("--lr-gan", float, "learning rate in the adversarial stage; lower it if colours start to "
                               "drift or blotch")
-    p.add_argument("--decoder-channels", type=_widths, default=None, metavar="W1,...,W5",
-                   help="lite0-unet decoder widths, e.g. 384,192,48,24,16; from an --init file "
-                        "with narrower ones, the decoder is widened and starts out computing "
-                        "what the file did (default: the file's own, or 192,96,48,24,16)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule,
                    help="constant, or cosine: the learning rate falls along a half cosine to 0 "
                         "at the run's last step, so the run ends settled (default: %(default)s)")
-    p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective,
-                   help="l1: regress the colours (their median); l2: regress them by squared error "
-                        "(their mean); rebalanced: regress them with rare (vivid) "
-                        "colours weighted up as in Zhang et al. 2016; class: their class-"
-                        "rebalanced colour classification, more vivid (adds a class head) "
-                        "(default: %(default)s)")
-    p.add_argument("--lambda-class", type=float, default=defaults.lambda_class,
-                   help="weight of the class loss beside the GAN loss (default: %(default)s)")
-    p.add_argument("--lambda-chroma", type=float, default=defaults.lambda_chroma,
-                   help="with l1, l2 or rebalanced: weight of a loss that matches each photo's mean "
-                        "colourfulness to the truth's, so vivid scenes stay vivid and gray ones "
-                        "gray; 0 is off (default: %(default)s)")
-    p.add_argument("--lambda-feature", type=float, default=defaults.lambda_feature,
-                   help="with l1, l2 or rebalanced: weight of a feature loss on a frozen ImageNet "
-                        "network, which compares what it sees in the coloured photo and in the "
-                        "truth (on the default model it gave duller colours, see "
-                        "bench/RESULTS.md); 0 is off (default: %(default)s)")
     switch("--hints", "train the generator to take colour hints (adds hint inputs; random hints "
                         "from the truth in half the samples)")
     switch("--degrade", "age the gray inputs like old scans (grain, blur, fading, scratches, JPEG) "
@@ -82,14 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     switch("--keep-toned", "also train on photos that look gray or toned in one hue (fog, sunsets, "
                            "skin close-ups), which are skipped as possible sepia prints otherwise; "
                            "only for folders known to hold colour photos alone")
-    p.add_argument("--cool-cast-limit", type=float, default=defaults.cool_cast_limit, metavar="B",
-                   help="in training photos whose gray things have a blue camera cast (overcast "
-                        "streets, snow), pull those gray things back to CIELAB b = -B in what the "
-                        "model learns to paint, so it leaves gray asphalt and stone gray; vivid "
-                        "colours are kept (default: off)")
-    p.add_argument("--gray-weight", type=float, default=defaults.gray_weight, metavar="W",
-                   help="weigh the pixels whose true colour is gray W times in the l1 or l2 loss, "
-                        "so the model paints less colour on stone, asphalt and fog (default: off)")
     p.add_argument("--device", default=defaults.device, choices=DEVICE_CHOICES,
                    help="auto: CUDA when available (default: %(default)s)")
     switch("--resume", "continue the run in --run-dir (or the default run folder of --out)")
@@ -107,26 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _widths(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected widths like 384,192,48,24,16, not {text!r}") from None
-
-
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
     """``TrainOptions`` from parsed arguments."""
     return TrainOptions(
         data_dir=args.data_dir, out=args.out, init=args.init, arch=args.arch,
         l1_epochs=args.l1_epochs, gan_epochs=args.gan_epochs, size=args.size,
-        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, lr_schedule=args.lr_schedule, decoder_channels=args.decoder_channels,
+        batch_size=args.batch_size, lr_l1=args.lr_l1, lr_gan=args.lr_gan, lr_schedule=args.lr_schedule,
         device=args.device, resume=args.resume, run_dir=args.run_dir,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, workers=args.workers,
         seed=args.seed, max_images=args.max_images, keep_snapshots=args.snapshots,
-        objective=args.objective, lambda_class=args.lambda_class,
-        lambda_chroma=args.lambda_chroma, lambda_feature=args.lambda_feature, hints=args.hints,
-        degrade=args.degrade, keep_toned=args.keep_toned,
-        cool_cast_limit=args.cool_cast_limit, gray_weight=args.gray_weight)
+        hints=args.hints, degrade=args.degrade, keep_toned=args.keep_toned)
 
 
 class _TqdmProgress:
@@ -150,7 +111,7 @@ class _TqdmProgress:
                 self.scan_bar = tqdm(total=event.total, desc="scanning", unit="file", leave=False)
             self.scan_bar.n = event.done
             self.scan_bar.refresh()
-        elif event.stage in ("l1", "gan"):  # "l1": the objective's own stage, class loss too
+        elif event.stage in ("l1", "gan"):
             if self.bar is None:
                 self.bar = tqdm(total=event.total, initial=event.done - 1, unit="step",
                                 dynamic_ncols=True)

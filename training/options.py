@@ -7,13 +7,18 @@ from pathlib import Path
 from typing import Any, Optional
 
 INIT_CHOICES = ("default", "imagenet", "scratch")
-OBJECTIVES = ("l1", "l2", "rebalanced", "class")
 LR_SCHEDULES = ("constant", "cosine")
 
 # Fields that may change when a run is resumed (they do not affect the model,
 # the data split or the data order); everything else comes from the saved run.
 RUNTIME_FIELDS = ("out", "device", "workers", "eval_every", "checkpoint_every", "run_dir",
                   "l1_epochs", "gan_epochs", "resume", "keep_snapshots")
+
+# Options of earlier experiments, with the value that means "off": a saved run that
+# used one cannot be continued (it would silently become another run).
+RETIRED_DEFAULTS: dict[str, Any] = {"objective": "l1", "lambda_chroma": 0.0, "lambda_feature": 0.0,
+                                    "cool_cast_limit": None, "gray_weight": None,
+                                    "decoder_channels": None}
 
 
 @dataclass
@@ -34,8 +39,6 @@ class TrainOptions:
     init: str = "default"
     arch: str = "lite0-unet"
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
-    # lite0-unet decoder widths; from an --init file, a widening (training/grow.py).
-    decoder_channels: Optional[tuple[int, ...]] = None
     size: int = 256
     batch_size: int = 16
     l1_epochs: int = 5
@@ -47,28 +50,9 @@ class TrainOptions:
     # run's last step (its epochs), so a run ends settled instead of mid-bounce.
     lr_schedule: str = "constant"
     lambda_l1: float = 100.0
-    # "l1": regress ab (the median colour); "l2": regress ab by squared error (the mean
-    # colour; with a flat colour gain, the least-error fit at a given colourfulness);
-    # "rebalanced": regress ab, each pixel weighted by its colour's
-    # rarity (Zhang et al.'s class rebalancing); "class": their bin classification
-    # (needs a generator with a class head; one is added when starting from a file without).
-    objective: str = "l1"
-    lambda_class: float = 1.0  # weight of the class loss beside the GAN loss
-    # Weight of the per-photo colourfulness match beside a regression objective
-    # (losses.chroma_match_loss); 0 = off.
-    lambda_chroma: float = 0.0
-    # Weight of the feature loss on a frozen ImageNet encoder beside a regression
-    # objective (training/feature_loss.py); 0 = off.
-    lambda_feature: float = 0.0
     hints: bool = False        # generator takes colour hints; train with random hints
     degrade: bool = False      # age the input L like a real old scan
     keep_toned: bool = False   # keep nearly gray and one-hue photos (curated colour sets only)
-    # Pull the gray things of training photos with a blue camera cast back to CIELAB
-    # b = -limit in the targets (training/cast.py); None = off.
-    cool_cast_limit: Optional[float] = None
-    # Weight of the pixels whose true colour is gray in an l1 or l2 objective
-    # (losses.gray_pixel_weights); None = every pixel alike.
-    gray_weight: Optional[float] = None
     ndf: int = 64
     val_fraction: float = 0.05
     min_val_images: int = 4
@@ -93,19 +77,6 @@ class TrainOptions:
                              f"model file, not {self.init!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"--objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
-        if self.objective == "class" and self.arch != "lite0-unet":
-            raise ValueError("--objective class needs the lite0-unet generator")
-        # Extra terms beside a regression objective (the class objective has its own vividness).
-        for flag, weight in (("--lambda-feature", self.lambda_feature), ("--lambda-chroma", self.lambda_chroma)):
-            if weight < 0 or (weight and self.objective == "class"):
-                raise ValueError(f"{flag} must be 0 or more, and goes with --objective l1, l2 or "
-                                 "rebalanced (the class objective has its own vividness)")
-        if self.decoder_channels is not None:
-            widths = tuple(self.decoder_channels)
-            if self.arch != "lite0-unet" or len(widths) != 5 or min(widths) < 1:
-                raise ValueError("--decoder-channels takes 5 positive widths, for the lite0-unet generator")
         if self.hints and self.arch != "lite0-unet":
             raise ValueError("--hints needs the lite0-unet generator")
         if self.lr_l1 <= 0 or self.lr_gan <= 0:
@@ -122,10 +93,6 @@ class TrainOptions:
             raise ValueError("val_fraction must be between 0 and 1")
         if self.eval_every < 1 or self.checkpoint_every < 1:
             raise ValueError("--eval-every and checkpoint interval must be at least 1")
-        if self.cool_cast_limit is not None and self.cool_cast_limit < 0:
-            raise ValueError("--cool-cast-limit is a distance from gray: 0 or more")
-        if self.gray_weight is not None and (self.gray_weight <= 0 or self.objective not in ("l1", "l2")):
-            raise ValueError("--gray-weight must be above 0, and goes with --objective l1 or l2")
         lo, hi = self.scale_range
         if not 1.0 <= lo <= hi:
             raise ValueError("scale_range must satisfy 1 <= low <= high")
@@ -133,16 +100,12 @@ class TrainOptions:
             raise ValueError("--max-images must be at least 2 (one to train, one to check)")
 
     def generator_kwargs(self) -> dict[str, Any]:
-        """``build_generator`` options: ``arch_kwargs`` plus what ``hints`` and ``objective`` need."""
-        from colorizer_gui.nets.generators import CLASS_BINS, HINT_CHANNELS
+        """``build_generator`` options: ``arch_kwargs`` plus what ``hints`` needs."""
+        from colorizer_gui.nets.generators import HINT_CHANNELS
 
         kwargs = dict(self.arch_kwargs)
-        if self.decoder_channels:
-            kwargs["decoder_channels"] = list(self.decoder_channels)
         if self.hints:
             kwargs["hint_channels"] = HINT_CHANNELS
-        if self.objective == "class":
-            kwargs["class_bins"] = CLASS_BINS
         return kwargs
 
     @property
@@ -156,10 +119,17 @@ class TrainOptions:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainOptions":
-        """Options from a dict (e.g. read back from JSON); unknown keys are ignored."""
+        """Options from a dict (e.g. read back from JSON); unknown keys are ignored.
+
+        A run saved with options that were retired (other objectives and loss
+        terms) is refused rather than continued as a different run."""
         known = {f.name for f in fields(cls)}
+        retired = [key for key, off in RETIRED_DEFAULTS.items() if data.get(key, off) != off]
+        if retired:
+            raise ValueError(f"this run uses options Colorizer no longer has ({', '.join(retired)}); "
+                             "start a new run")
         clean = {k: v for k, v in data.items() if k in known}
-        for key in ("betas", "scale_range", "decoder_channels"):
+        for key in ("betas", "scale_range"):
             if clean.get(key) is not None:
                 clean[key] = tuple(clean[key])
         return cls(**clean)

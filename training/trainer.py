@@ -31,7 +31,6 @@ import numpy as np
 from colorizer_gui.core.progress import ProgressCallback, ProgressEvent, StopCallback
 from colorizer_gui.nets.device import DeviceError, pick_device
 
-from .cast import limit_cool_cast
 from .checkpoint import (CHECKPOINT_NAME, capture_rng_state, load_checkpoint, restore_rng_state,
                          save_checkpoint)
 from .dataset import (ColorPhotoDataset, EpochSampler, ScanReport, center_view, scan_photos,
@@ -40,7 +39,7 @@ from .distributed import (DistInfo, any_rank, setup_distributed, sync_buffers_fr
                           teardown_distributed)
 from .errors import TrainingError
 from .evaluate import evaluate, preview_grid, save_preview
-from .grow import grow_generator, make_class_loss, make_rebalanced_l1, widen_decoder
+from .grow import grow_generator
 from .options import TrainOptions, save_options
 
 # Env var: when set to a path, each rank writes "<path>.rank<N>" with a hash of its
@@ -100,9 +99,6 @@ class _Run:
         self.best_stage: Optional[str] = None
         self.exported: Optional[Path] = None
         self.in_step = False
-        self.class_loss: Any = None  # set up with the models for --objective class
-        self.pixel_loss: Any = None  # set up with the models for --objective rebalanced
-        self.feature_loss: Any = None  # set up with the models for --lambda-feature
 
     # -- helpers -------------------------------------------------------------
     def emit(self, event: ProgressEvent) -> None:
@@ -199,10 +195,6 @@ class _Run:
                                 metrics={"summary": report.summary(), **report.counts()}))
 
         train_images = [images[i] for i in train_idx]
-        if o.cool_cast_limit is not None:
-            # Targets only, and only the training part: validation scores the real colours.
-            train_images = [limit_cool_cast(img, o.cool_cast_limit) for img in train_images]
-        self.train_images = train_images  # the rebalanced objectives' colour prior is taken from them
         self.sampler = EpochSampler(len(train_images), o.seed, self.dist.rank, self.dist.world_size)
         self.batch = min(o.batch_size, self.sampler.per_rank())
         self.steps_per_epoch = self.sampler.per_rank() // self.batch
@@ -265,13 +257,7 @@ class _Run:
                 f"{path.name} is a {gen.arch} generator, not {o.arch}; "
                 f"use --arch {gen.arch}, or --init imagenet/scratch for {o.arch}.")
         self.base_weights = str(path)
-        gen = grow_generator(gen, o.generator_kwargs())
-        if o.decoder_channels:
-            try:
-                gen = widen_decoder(gen, o.decoder_channels)
-            except ValueError as exc:
-                raise TrainingError(f"--decoder-channels: {exc}") from None
-        return gen
+        return grow_generator(gen, o.generator_kwargs())
 
     def _setup_models(self, state: Optional[dict]) -> None:
         import torch
@@ -302,20 +288,6 @@ class _Run:
         from .losses import GANLoss
 
         self.gan_loss = GANLoss().to(self.device)
-        self.class_loss = None
-        self.pixel_loss = None  # --objective rebalanced: the rarity-weighted L1
-        if o.objective == "rebalanced":
-            self.pixel_loss = make_rebalanced_l1(self.train_images).to(self.device)
-        self.feature_loss = None
-        if o.lambda_feature:
-            from .feature_loss import FeatureLoss
-
-            self.feature_loss = FeatureLoss().to(self.device)
-        if o.objective == "class":
-            if not getattr(gen, "class_bins", 0):
-                raise TrainingError("--objective class needs a generator with a class head; this "
-                                    "run's generator has none")
-            self.class_loss = make_class_loss(gen, self.train_images).to(self.device)
         self.loader.dataset.hints = bool(getattr(gen, "hint_channels", 0))
         self.epoch = 0
         self.step_in_epoch = 0
@@ -352,38 +324,13 @@ class _Run:
 
         return torch.autocast(device_type=self.device.type, enabled=self.amp)
 
-    def _base_loss(self, x: Any, ab_norm: Any) -> tuple[Any, Any, str]:
-        """The objective's own loss, the generated ab / 110 and the loss's name."""
-        from .losses import chroma_match_loss, gray_pixel_weights, l1_loss, l2_loss
+    def _base_loss(self, x: Any, ab_norm: Any) -> tuple[Any, Any]:
+        """The L1 loss and the generated ab / 110."""
+        from .losses import l1_loss
 
-        if self.class_loss is None:
-            with self._autocast():
-                fake = self.gen_ddp(x)
-            weights = None
-            if self.options.gray_weight is not None:
-                weights = gray_pixel_weights(ab_norm, self.options.gray_weight)
-            if self.pixel_loss is not None:
-                loss, name = self.pixel_loss(fake.float(), ab_norm), "loss_rebalanced"
-            elif self.options.objective == "l2":
-                loss, name = l2_loss(fake.float(), ab_norm, weights), "loss_l2"
-            else:
-                loss, name = l1_loss(fake.float(), ab_norm, weights), "loss_l1"
-            if weights is not None:
-                name += "_gray"
-            if self.options.lambda_chroma:
-                loss = loss + self.options.lambda_chroma * chroma_match_loss(fake.float(), ab_norm)
-                name += "_chroma"
-            if self.feature_loss is not None:
-                # x's first plane is the (possibly aged) input L: both images share it.
-                loss = loss + self.options.lambda_feature * self.feature_loss(x[:, :1], fake.float(), ab_norm)
-                name += "_feature"
-            return loss, fake, name
         with self._autocast():
-            logits = self.gen_ddp(x, logits=True)
-        loss = self.class_loss(logits, ab_norm)
-        # What D judges is what users get: the annealed mean at the inference temperature.
-        fake = self.gen.decode_logits(logits.float(), self.gen.temperature)
-        return loss, fake, "loss_class"
+            fake = self.gen_ddp(x)
+        return l1_loss(fake.float(), ab_norm), fake
 
     def train_step(self, x: Any, ab_norm: Any) -> dict[str, float]:
         """One optimisation step of the current stage; returns its losses.
@@ -391,20 +338,16 @@ class _Run:
         ``x`` is the generator's input: L, then hint planes for a hint-taking net;
         the discriminator sees L alone.
         """
-        from .losses import l1_loss
-
         if self.stage == "l1":
-            loss, _fake, name = self._base_loss(x, ab_norm)
+            loss, _fake = self._base_loss(x, ab_norm)
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler_g.scale(loss).backward()
             self.scaler_g.step(self.opt_g)
             self.scaler_g.update()
-            return {name: float(loss.item())}
+            return {"loss_l1": float(loss.item())}
 
-        o = self.options
-        lam = o.lambda_l1 if self.class_loss is None else o.lambda_class
         l_norm = x[:, :1]
-        loss_base, fake, name = self._base_loss(x, ab_norm)
+        loss_base, fake = self._base_loss(x, ab_norm)
         # Discriminator: real pairs -> real, generated pairs (detached) -> fake.
         _set_requires_grad(self.disc, True)
         self.opt_d.zero_grad(set_to_none=True)
@@ -415,22 +358,19 @@ class _Run:
         self.scaler_d.scale(loss_d).backward()
         self.scaler_d.step(self.opt_d)
         self.scaler_d.update()
-        # Generator: fool the frozen D, and stay close to the truth (the objective's loss).
+        # Generator: fool the frozen D, and stay close to the truth (L1).
         # The plain module (not the DDP wrapper): D gets no gradients here.
         _set_requires_grad(self.disc, False)
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
             loss_g_gan = self.gan_loss(self.disc(l_norm, fake), True)
-        loss_g = loss_g_gan.float() + lam * loss_base
+        loss_g = loss_g_gan.float() + self.options.lambda_l1 * loss_base
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         _set_requires_grad(self.disc, True)
-        losses = {name: float(loss_base.item()), "loss_g_gan": float(loss_g_gan.item()),
-                  "loss_d": float(loss_d.item())}
-        if name != "loss_l1":
-            losses["loss_l1"] = float(l1_loss(fake.detach().float(), ab_norm).item())
-        return losses
+        return {"loss_l1": float(loss_base.item()), "loss_g_gan": float(loss_g_gan.item()),
+                "loss_d": float(loss_d.item())}
 
     # -- evaluation, export, checkpoints --------------------------------------
     def run_eval(self) -> None:
@@ -468,7 +408,7 @@ class _Run:
             "metrics": record,
             "epochs": {"l1": o.l1_epochs, "gan": o.gan_epochs},
             "init": o.init,
-            "objective": o.objective,
+            "objective": "l1",
             "degraded_inputs": o.degrade,
             "hint_channels": getattr(self.gen, "hint_channels", 0),
             "base_weights": Path(self.base_weights).name if self.base_weights else "",

@@ -94,7 +94,8 @@ class CganBackend(Backend):
                                             and TEMPERATURE_RANGE[0] <= float(temperature) <= TEMPERATURE_RANGE[1]):
             raise BackendError(f"temperature must be from {TEMPERATURE_RANGE[0]} to {TEMPERATURE_RANGE[1]} "
                                f"(lower gives more vivid colours), got {temperature!r}")
-        # Vividness of models with a class head (annealed-mean temperature); None: the model's own.
+        # The regression nets have no temperature (their vividness is their ab_gain); the
+        # value is checked and kept so one command line serves zhang and cgan alike.
         self.temperature = None if temperature is None else float(temperature)
         # Average the net's colours for the photo and its mirror image (run_generator_mirrored).
         self.mirror_average = bool(mirror_average)
@@ -177,12 +178,6 @@ class CganBackend(Backend):
             raise BackendError(str(err)) from None
         except RuntimeError as err:  # e.g. CUDA out of memory while moving the model
             raise BackendError(f"Cannot load {path.name} on {device}: {err}") from None
-        if getattr(model, "class_bins", 0):
-            # The user's vividness, else the temperature chosen on validation for the model.
-            try:
-                model.temperature = self.temperature or float(meta.get("temperature") or model.temperature)
-            except ValueError:
-                pass
         self.model, self.metadata = model, meta
         self.weights_path, self.loaded_device = path, device
 

@@ -4,9 +4,7 @@ Both take normalised L (N, 1, H, W) = ``L / 50 - 1`` and return (N, 2, H, W)
 in [-1, 1] = ``ab / 110``. A ``lite0-unet`` built with ``hint_channels=3`` also
 takes colour hints: input (N, 4, H, W) = L, hint a, hint b (``ab / 110``) and a
 hint mask (1 where a hint is), zeros meaning "no hints"; given only L it adds
-the zeros itself. One built with ``class_bins=313`` predicts a distribution over
-Zhang et al.'s 313 quantised ab bins at stride 4 and returns its annealed mean
-(temperature ``model.temperature``), upsampled to full size. Each carries ``arch`` (its builder name),
+the zeros itself. Each carries ``arch`` (its builder name),
 ``config`` (the keyword arguments that rebuild it, JSON-friendly) and
 ``size_multiple`` (H and W must be multiples of it; ``run_generator`` pads).
 
@@ -24,35 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .efficientnet_lite import EfficientNetLite0Encoder, kaiming_init, load_imagenet_encoder_weights
-from .norm import AB_SCALE
 
 ARCHITECTURES = ("lite0-unet", "pix2pix")
 
 DEFAULT_DECODER_CHANNELS = (192, 96, 48, 24, 16)
 HINT_CHANNELS = 3  # hint a, hint b, mask
-CLASS_BINS = 313   # Zhang et al.'s in-gamut ab bins (colorizer_gui/backends/zhang_data)
-CLASS_HEAD_WIDTH = 128
-# Annealed-mean temperature of Zhang et al. 2016: lower is more vivid, 1 is the plain mean.
-DEFAULT_TEMPERATURE = 0.38
 # The range of a regression net's colour gain (``ab_gain``), its vividness.
 AB_GAIN_RANGE = (0.5, 2.0)
-
-
-def zhang_ab_bins() -> torch.Tensor:
-    """The 313 ab bin centres (313, 2), float32, in Zhang et al.'s channel order."""
-    import numpy as np
-
-    from ..core.paths import package_data_path
-
-    bins = np.load(package_data_path("backends", "zhang_data", "pts_in_hull.npy"), allow_pickle=False)
-    return torch.from_numpy(np.ascontiguousarray(bins, dtype=np.float32))
-
-
-def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float) -> torch.Tensor:
-    """(N, Q, H, W) bin logits -> (N, 2, H, W) ab (CIE units): the mean of the
-    distribution re-normalised at ``temperature`` (Zhang et al. 2016, eq. 5)."""
-    probs = torch.softmax(logits.float() / max(float(temperature), 1e-3), dim=1)
-    return torch.einsum("nqhw,qc->nchw", probs, bins.to(probs.dtype))
 
 
 def upsample2x_aligned(x: torch.Tensor) -> torch.Tensor:
@@ -109,7 +85,7 @@ class Lite0UNet(nn.Module):
     size_multiple = 32
 
     def __init__(self, decoder_channels: Sequence[int] = DEFAULT_DECODER_CHANNELS,
-                 pretrained: bool = False, hint_channels: int = 0, class_bins: int = 0,
+                 pretrained: bool = False, hint_channels: int = 0,
                  ab_gain: float = 1.0) -> None:
         super().__init__()
         channels = tuple(int(c) for c in decoder_channels)
@@ -117,16 +93,11 @@ class Lite0UNet(nn.Module):
             raise ValueError(f"decoder_channels needs 5 positive widths, got {decoder_channels!r}")
         if int(hint_channels) not in (0, HINT_CHANNELS):
             raise ValueError(f"hint_channels must be 0 or {HINT_CHANNELS}, got {hint_channels!r}")
-        if int(class_bins) not in (0, CLASS_BINS):
-            raise ValueError(f"class_bins must be 0 or {CLASS_BINS}, got {class_bins!r}")
         self.hint_channels = int(hint_channels)
-        self.class_bins = int(class_bins)
         self.config: dict = {"decoder_channels": list(channels)}
         # Older files have neither key; writing them only when used keeps those files' configs.
         if self.hint_channels:
             self.config["hint_channels"] = self.hint_channels
-        if self.class_bins:
-            self.config["class_bins"] = self.class_bins
         self.ab_gain = 1.0
         self.set_ab_gain(ab_gain)
         in_ch = 1 + self.hint_channels
@@ -141,25 +112,16 @@ class Lite0UNet(nn.Module):
         self.stages = nn.ModuleList(
             _UpStage(i, s, o) for i, s, o in zip(ins, stage_skips, channels))
         self.head = nn.Conv2d(channels[-1], 2, 3, padding=1)
-        self.temperature = DEFAULT_TEMPERATURE
-        if self.class_bins:
-            # From the stride-4 decoder features, as Zhang et al. predict at 1/4 size.
-            self.class_head = nn.Sequential(_ConvBnRelu(channels[2], CLASS_HEAD_WIDTH),
-                                            nn.Conv2d(CLASS_HEAD_WIDTH, self.class_bins, 1))
-            self.register_buffer("ab_bins", zhang_ab_bins())
         self._init_decoder()
 
     def set_ab_gain(self, gain: float) -> None:
         """Scale the colours this (regression) net gives by ``gain``, kept in its config.
 
         An L1-trained net predicts a median colour, duller than the truth wherever
-        it is unsure; a gain chosen on validation photos restores the vividness
-        (as the annealed-mean temperature does for class-head nets)."""
+        it is unsure; a gain chosen on validation photos restores the vividness."""
         gain = float(gain)
         if not AB_GAIN_RANGE[0] <= gain <= AB_GAIN_RANGE[1]:
             raise ValueError(f"ab_gain must be from {AB_GAIN_RANGE[0]} to {AB_GAIN_RANGE[1]}, got {gain!r}")
-        if gain != 1.0 and self.class_bins:
-            raise ValueError("a class-head lite0-unet sets its vividness by temperature, not ab_gain")
         self.ab_gain = gain
         if gain == 1.0:
             self.config.pop("ab_gain", None)  # older files have no such key
@@ -167,8 +129,7 @@ class Lite0UNet(nn.Module):
             self.config["ab_gain"] = gain
 
     def _init_decoder(self) -> None:
-        parts = [self.bridge, self.stages] + ([self.class_head] if self.class_bins else [])
-        for part in parts:
+        for part in (self.bridge, self.stages):
             part.apply(kaiming_init)
         nn.init.normal_(self.head.weight, 0.0, 0.02)
         nn.init.zeros_(self.head.bias)
@@ -184,7 +145,8 @@ class Lite0UNet(nn.Module):
         raise ValueError(f"lite0-unet with {self.hint_channels} hint channels takes 1 or "
                          f"{want} input channels, got {x.shape[1]}")
 
-    def _decode(self, x: torch.Tensor, stop_at_stride4: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """ab / 110 for input ``x`` (L, or L and hint planes)."""
         h, w = x.shape[-2:]
         if h % 32 or w % 32:
             raise ValueError(f"lite0-unet needs H and W multiples of 32, got {h}x{w}; "
@@ -192,36 +154,8 @@ class Lite0UNet(nn.Module):
         x = self.with_hint_channels(x)
         s2, s4, s8, s16, s32 = self.encoder(x)
         y = self.bridge(s32)
-        stride4 = y
-        for index, (stage, skip) in enumerate(zip(self.stages, (s16, s8, s4, s2, x))):
+        for stage, skip in zip(self.stages, (s16, s8, s4, s2, x)):
             y = stage(y, skip)
-            if index == 2:
-                stride4 = y
-                if stop_at_stride4:
-                    break
-        return y, stride4
-
-    def class_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 313, H/4, W/4) bin logits (only for nets built with ``class_bins``)."""
-        if not self.class_bins:
-            raise ValueError("this lite0-unet has no class head")
-        _, stride4 = self._decode(x, stop_at_stride4=True)
-        return self.class_head(stride4)
-
-    def decode_logits(self, logits: torch.Tensor, temperature: float) -> torch.Tensor:
-        """Bin logits -> full-size ab / 110: annealed mean, upsampled x4 (aligned)."""
-        ab = annealed_mean(logits, self.ab_bins, temperature) / AB_SCALE
-        return upsample2x_aligned(upsample2x_aligned(ab))
-
-    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """ab / 110 for input ``x``; with ``logits=True`` (class-head nets, training)
-        the stride-4 bin logits instead (a keyword so DistributedDataParallel passes it)."""
-        if self.class_bins:
-            out = self.class_logits(x)
-            return out if logits else self.decode_logits(out, self.temperature)
-        if logits:
-            raise ValueError("this lite0-unet has no class head")
-        y, _ = self._decode(x, stop_at_stride4=False)
         out = torch.tanh(self.head(y))
         return out * self.ab_gain if self.ab_gain != 1.0 else out
 
@@ -310,7 +244,7 @@ def build_generator(arch: str = "lite0-unet", **kwargs: object) -> nn.Module:
 
     ``lite0-unet``: ``decoder_channels`` (5 widths), ``pretrained`` (load the
     ImageNet encoder weights now; default False), ``hint_channels``,
-    ``class_bins``, ``ab_gain`` (``Lite0UNet.set_ab_gain``). ``pix2pix``: ``ngf``.
+    ``ab_gain`` (``Lite0UNet.set_ab_gain``). ``pix2pix``: ``ngf``.
     Unknown names or keywords raise ``ValueError``.
     """
     builders = {"lite0-unet": Lite0UNet, "pix2pix": Pix2PixUNet}
