@@ -27,7 +27,7 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .weights_io import WeightsError
+from .errors import WeightsError
 
 if TYPE_CHECKING:
     import torch

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.atomic import atomic_write
-from ..core.errors import UserError
+from .errors import WeightsError
 from .norm import AB_SCALE, L_CENTER
 
 if TYPE_CHECKING:
@@ -34,10 +34,6 @@ OUTPUT_NORM = f"ab/{AB_SCALE:g}"
 SUFFIX = ".safetensors"
 # A real header is a few tens of kB; anything huge is not a generator file.
 _MAX_HEADER_BYTES = 16 * 1024 * 1024
-
-
-class WeightsError(UserError, ValueError):
-    """A weights file cannot be used; ``str(err)`` is a message for the user."""
 
 
 def _as_text(value: Any) -> str:
