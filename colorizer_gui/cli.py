@@ -297,7 +297,8 @@ def _short_message(src: Path, message: str) -> str:
 
 def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
-    from .core.batch import HintSource, run_batch
+    from .core.batch import HintSource
+    from .core.cpu_retry import run_batch_with_cpu_retry
 
     parser = _colorize_parser(backend_names(), DEFAULT_BACKEND)
     opts = parser.parse_args(argv)
@@ -338,6 +339,9 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
                dynamic_ncols=True)
 
     def on_progress(event) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(event, str):  # a note between the tries (core.cpu_retry)
+            bar.write(event, file=sys.stderr)
+            return
         if event.stage == "frames":  # inside a video: frames, speed and time left
             bar.set_postfix_str(video_progress_text(event), refresh=True)
             return
@@ -349,10 +353,14 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
 
     with _StopOnCtrlC() as stop:
         try:
-            result = run_batch(opts.paths, opts.out, backend, render_size=opts.render_size,
-                               saturation=opts.saturation, skip_existing=opts.skip_existing,
-                               recolour=opts.recolour, on_progress=on_progress, should_stop=stop,
-                               hint_source=hint_source)
+            # Out of graphics-card memory: those photos again on the CPU, as in the window.
+            on_cpu = None if getattr(backend, "loaded_device", opts.device) == "cpu" else (
+                lambda: _loaded(create_backend(opts.backend, weights=opts.weights, device="cpu", **options)))
+            result = run_batch_with_cpu_retry(
+                opts.paths, opts.out, backend, on_cpu, render_size=opts.render_size,
+                saturation=opts.saturation, skip_existing=opts.skip_existing,
+                recolour=opts.recolour, on_progress=on_progress, should_stop=stop,
+                hint_source=hint_source)
         except BackendError as err:
             bar.close()
             _error(str(err))
@@ -379,6 +387,12 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
     if result.failed or result.total == 0:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _loaded(backend):  # type: ignore[no-untyped-def]
+    """``backend``, loaded (a CPU copy is made only when the card runs out of memory)."""
+    backend.load()
+    return backend
 
 
 # --------------------------------------------------------------------------- info

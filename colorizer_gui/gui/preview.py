@@ -90,7 +90,7 @@ class Preview:
         if video_preview.is_video(app.current):
             self.set_shown({})
             self.draw("Colorizing the preview..." if config or dest else "")
-            app.start_job(ev.PREVIEW, video_preview.preview, app.current, config,
+            app.start_job(ev.PREVIEW, workers.video_frame_preview, app.current, config,
                           video_preview.fraction(app.window), dest)
             return
         hints = app.hints.hints_for(app.current)

@@ -1,5 +1,6 @@
 """Videos in the window: list entries (first-frame thumbnail, duration), the frame
-slider under the preview, the preview of one frame, and frame progress.
+slider under the preview and frame progress (one frame's preview is a worker job:
+``workers.video_frame_preview``).
 
 Kept apart from app.py (which only calls in here at a few points) so the
 window's feature modules stay separate. Workers here run in job threads and
@@ -12,9 +13,8 @@ from typing import Any, Optional
 
 import PySimpleGUI as sg
 
-from ..core import pipeline
 from ..core.text import format_duration
-from ..core.video import VideoError, display_oriented, is_video_file, read_frame, video_looks_colour
+from ..core.video import display_oriented, is_video_file, read_frame, video_looks_colour
 from . import events as ev, images
 
 #: Element keys: the frame slider under the preview, and its "0:12 / 1:30" label.
@@ -58,42 +58,6 @@ def thumbnail(path: str, size: int = 40) -> dict[str, Any]:
     shown = display_oriented(frame, info.rotation)
     return {"path": path, "png": images.thumbnail_png(shown, size), "is_colour": video_looks_colour(info),
             "size": info.display_size, "duration": info.duration_s}
-
-
-def preview(job: Any, path: str, config: Any, fraction: float, result_file: Optional[str] = None) -> dict[str, Any]:
-    """One frame of a video, with its colorized version: from the written colour
-    copy when there is one, else colorized on its own (a still frame needs no
-    steadying; the copy itself is steadied along the motion)."""
-    from .workers import PREVIEW_SIDE, BackendConfig, Cancelled, _colorize_with_fallback
-
-    frame, info = read_frame(Path(path), fraction)
-    shown = display_oriented(frame, info.rotation)
-    original = images.fit(images.to_pil(shown), PREVIEW_SIDE, PREVIEW_SIDE)
-    data = {"path": path, "original": original, "colour": None, "note": "", "is_colour": video_looks_colour(info),
-            "size": info.display_size, "duration": info.duration_s, "fraction": fraction,
-            "frames": info.estimated_frames()}
-    if result_file:
-        try:
-            done, done_info = read_frame(Path(result_file), fraction)
-            data["colour"] = images.fit(images.to_pil(display_oriented(done, done_info.rotation)),
-                                        PREVIEW_SIDE, PREVIEW_SIDE)
-        except VideoError:
-            pass  # the copy is gone or unreadable: show the original alone
-        return data
-    if config is None:
-        return data
-    if job.should_stop():
-        raise Cancelled()
-    import numpy as np
-
-    small = np.asarray(original)
-
-    def run(backend: Any, cfg: BackendConfig) -> Any:
-        return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation)
-
-    rgb, note = _colorize_with_fallback(job, config, run)
-    data.update(colour=images.to_pil(rgb), note=note)
-    return data
 
 
 # ----------------------------------------------------------------- event loop side

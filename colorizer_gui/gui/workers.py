@@ -19,8 +19,10 @@ from ..core import model_store, pipeline
 from ..core.errors import UserError
 from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, make_folders
+from ..core.cpu_retry import run_batch_with_cpu_retry, run_with_cpu_retry
 from ..core.pipeline import is_out_of_memory
 from ..core.progress import ProgressEvent
+from ..core.video import VideoError, display_oriented, read_frame, video_looks_colour
 from . import events, images, video_preview
 
 log = logging.getLogger(__name__)
@@ -183,26 +185,23 @@ BACKENDS = BackendCache()
 
 def _colorize_with_fallback(job: Job, config: BackendConfig, run: Callable[[Any, BackendConfig], Any]) -> tuple[Any, str]:
     """Run ``run(backend, config)``; when the graphics card runs out of memory, run
-    it again on the CPU. Returns (result, note for the user). (A smaller render
-    size on out-of-memory is the core's retry, the same as the command line's.)"""
-    attempts = [(config, "")]
-    if config.device != "cpu":
-        attempts.append((config.on_cpu(), "The graphics card ran out of memory, so this ran on the CPU."))
-    last: Optional[BaseException] = None
-    for attempt, note in attempts:
+    it again on the CPU (``core.cpu_retry``, as the command line does). Returns
+    (result, note for the user). (A smaller render size on out-of-memory is the
+    core's retry too, the same as the command line's.)"""
+    def attempt(cfg: BackendConfig) -> Any:
         if job.should_stop():
             raise Cancelled()
-        try:
-            with BACKENDS.lock:
-                return run(BACKENDS.get(attempt), attempt), note
-        except Exception as err:  # noqa: BLE001 - only OOM is retried
-            if not is_out_of_memory(err):
-                raise
-            log.warning("out of memory with %s: %s", attempt, err)
-            last = err
-            _free_cuda_memory()
-    assert last is not None
-    raise last
+        with BACKENDS.lock:
+            return run(BACKENDS.get(cfg), cfg)
+
+    on_cpu = config.on_cpu if config.device != "cpu" else None
+    result, _used, note = run_with_cpu_retry(attempt, config, on_cpu, _out_of_memory)
+    return result, note
+
+
+def _out_of_memory(err: BaseException) -> None:
+    log.warning("out of memory: %s", err)
+    _free_cuda_memory()
 
 
 def _free_cuda_memory() -> None:
@@ -313,6 +312,40 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
     return info
 
 
+def video_frame_preview(job: Any, path: str, config: Any, fraction: float, result_file: Optional[str] = None) -> dict[str, Any]:
+    """One frame of a video, with its colorized version: from the written colour
+    copy when there is one, else colorized on its own (a still frame needs no
+    steadying; the copy itself is steadied along the motion)."""
+    frame, info = read_frame(Path(path), fraction)
+    shown = display_oriented(frame, info.rotation)
+    original = images.fit(images.to_pil(shown), PREVIEW_SIDE, PREVIEW_SIDE)
+    data = {"path": path, "original": original, "colour": None, "note": "", "is_colour": video_looks_colour(info),
+            "size": info.display_size, "duration": info.duration_s, "fraction": fraction,
+            "frames": info.estimated_frames()}
+    if result_file:
+        try:
+            done, done_info = read_frame(Path(result_file), fraction)
+            data["colour"] = images.fit(images.to_pil(display_oriented(done, done_info.rotation)),
+                                        PREVIEW_SIDE, PREVIEW_SIDE)
+        except VideoError:
+            pass  # the copy is gone or unreadable: show the original alone
+        return data
+    if config is None:
+        return data
+    if job.should_stop():
+        raise Cancelled()
+    import numpy as np
+
+    small = np.asarray(original)
+
+    def run(backend: Any, cfg: BackendConfig) -> Any:
+        return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation)
+
+    rgb, note = _colorize_with_fallback(job, config, run)
+    data.update(colour=images.to_pil(rgb), note=note)
+    return data
+
+
 def _join_notes(*parts: str) -> str:
     """Notes for the user as sentences, in order, the empty ones left out."""
     return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in parts if p)
@@ -356,8 +389,6 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
           skip_existing: bool, recolour: bool) -> Any:
     """Colorize many photos with the core's batch engine; each photo's outcome is
     posted as it lands. Photos that ran out of GPU memory are retried on the CPU."""
-    from ..core.batch import run_batch
-
     last_post = [0.0]
 
     def on_progress(event: ProgressEvent) -> None:
@@ -368,27 +399,24 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
             last_post[0] = now
             job.post(events.PROGRESS, event)
 
+    def post(event: Any) -> None:
+        if isinstance(event, str):  # the note before the CPU retry (core.cpu_retry)
+            job.post(events.PROGRESS, event)
+        else:
+            on_progress(event)
+
+    def on_cpu() -> Any:
+        with BACKENDS.lock:
+            return BACKENDS.get(config.on_cpu())
+
     # The backend is not thread-safe: hold it for the whole batch (previews wait).
     with BACKENDS.lock:
-        backend = BACKENDS.get(config)
-        result = run_batch([Path(p) for p in inputs], Path(out_dir) if out_dir else None, backend,
-                           render_size=config.render_size, saturation=config.saturation,
-                           skip_existing=skip_existing, recolour=recolour,
-                           on_progress=on_progress, should_stop=job.should_stop)
-    oom = [src for src, msg in result.failed if is_out_of_memory(msg)]
-    if oom and config.device != "cpu" and not result.cancelled:
-        job.post(events.PROGRESS, "The graphics card ran out of memory; retrying those photos on the CPU.")
-        _free_cuda_memory()
-        with BACKENDS.lock:
-            cpu_backend = BACKENDS.get(config.on_cpu())
-        again = run_batch(oom, Path(out_dir) if out_dir else None, cpu_backend,
-                          render_size=config.render_size, saturation=config.saturation,
-                          skip_existing=skip_existing, recolour=recolour,
-                          on_progress=on_progress, should_stop=job.should_stop)
-        result.failed = [(s, m) for s, m in result.failed if s not in oom] + again.failed
-        result.done += again.done
-        result.skipped += again.skipped
-        result.cancelled = again.cancelled
+        result = run_batch_with_cpu_retry(
+            [Path(p) for p in inputs], Path(out_dir) if out_dir else None, BACKENDS.get(config),
+            on_cpu if config.device != "cpu" else None, _out_of_memory,
+            render_size=config.render_size, saturation=config.saturation,
+            skip_existing=skip_existing, recolour=recolour,
+            on_progress=post, should_stop=job.should_stop)
     if result.cancelled:
         job.cancel()  # ends with CANCELLED, carrying the partial result
     return result
