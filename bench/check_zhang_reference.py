@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorizer_gui.backends.zhang_prototxt import read_layers  # noqa: E402
+from colorizer_gui.backends.zhang.prototxt import read_layers  # noqa: E402
 
 OURS = Path(__file__).resolve().parents[1] / "colorizer_gui" / "backends" / "zhang_data"
 

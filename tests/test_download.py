@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from colorizer_gui.core import model_store, paths
-from colorizer_gui.core.download import (DownloadCancelled, DownloadError, download_file, download_zhang,
-                                         partial_path)
-from colorizer_gui.core.model_store import ZHANG_WEIGHTS_NAME
-from colorizer_gui.core.zhang_files import ZHANG_SHA256, ZhangSource, zhang_sources
+from colorizer_gui.backends.zhang.download import download_zhang
+from colorizer_gui.core.download import DownloadCancelled, DownloadError, download_file, partial_path
+from colorizer_gui.backends.zhang import ZHANG_WEIGHTS_NAME
+from colorizer_gui.backends.zhang.files import ZHANG_SHA256, ZhangSource, zhang_sources
 
 PAYLOAD = np.random.default_rng(0).bytes(300_000)
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

@@ -12,7 +12,7 @@ from colorizer_gui.core.hints import HintsError
 from colorizer_gui.core.model_store import ModelImportError
 from colorizer_gui.core.photo import PhotoError
 from colorizer_gui.core.video import VideoError
-from colorizer_gui.core.zhang_files import CaffeModelError
+from colorizer_gui.backends.zhang.files import CaffeModelError
 from colorizer_gui.nets.weights_check import WeightsCheckError
 from colorizer_gui.nets.weights_io import WeightsError
 from training.checkpoint import CheckpointError

@@ -806,7 +806,7 @@ def test_download_is_verified_in_a_temp_file_and_never_installed_when_wrong(tmp_
 def test_models_download_of_a_wrong_file_installs_nothing(tmp_path, isolated_user_dirs):
     from test_download import _Server
 
-    from colorizer_gui.core.model_store import ZHANG_WEIGHTS_NAME
+    from colorizer_gui.backends.zhang import ZHANG_WEIGHTS_NAME
 
     server = _Server()
     try:

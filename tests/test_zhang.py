@@ -11,9 +11,10 @@ from colorizer_gui.backends import create_backend
 from colorizer_gui.backends.base import BackendError, MissingWeightsError
 from colorizer_gui.backends.zhang import (BINS_NAME, PROTOTXT_NAME, ZhangBackend,
                                           import_weights, package_file)
-from colorizer_gui.backends.zhang_prototxt import read_layers
+from colorizer_gui.backends.zhang.prototxt import read_layers
 from colorizer_gui.core import color, model_store, paths
-from colorizer_gui.core.model_store import ZHANG_WEIGHTS_NAME, ModelImportError
+from colorizer_gui.backends.zhang import ZHANG_WEIGHTS_NAME
+from colorizer_gui.core.model_store import ModelImportError
 from colorizer_gui.core.pipeline import colorize_array
 
 from zhang_model import cached_random_zhang_caffemodel

@@ -13,11 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from colorizer_gui.backends import zhang
-from colorizer_gui.backends.zhang_convert import _field, convert_pth_to_caffemodel
+from colorizer_gui.backends.zhang.convert import _field, convert_pth_to_caffemodel
 from colorizer_gui.core import paths
-from colorizer_gui.core.download import DownloadError, download_zhang, partial_path
-from colorizer_gui.core.model_store import ZHANG_WEIGHTS_NAME
-from colorizer_gui.core.zhang_files import ZHANG_SOURCES, ZhangSource
+from colorizer_gui.backends.zhang.download import download_zhang
+from colorizer_gui.core.download import DownloadError, partial_path
+from colorizer_gui.backends.zhang import ZHANG_WEIGHTS_NAME
+from colorizer_gui.backends.zhang.files import ZHANG_SOURCES, ZhangSource
 
 from test_download import _Server
 

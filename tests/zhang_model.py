@@ -1,7 +1,7 @@
 """Build a Zhang-shaped .caffemodel with random weights, for tests.
 
 The file is written by the app's own Caffe writer
-(``colorizer_gui.backends.zhang_convert``), with blob shapes from the project's
+(``colorizer_gui.backends.zhang.convert``), with blob shapes from the project's
 prototxt, so the real OpenCV loading code reads the result exactly as it would
 read the released weights.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorizer_gui.backends.zhang_convert import blob_shapes, write_caffemodel, zhang_layers
+from colorizer_gui.backends.zhang.convert import blob_shapes, write_caffemodel, zhang_layers
 
 _CACHE: dict[int, Path] = {}
 

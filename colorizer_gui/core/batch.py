@@ -36,7 +36,7 @@ from .text import format_duration
 from .video import is_video_file
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
-    from ..backends.base import Backend
+    from .backend_type import Backend
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TypeVar
 from .pipeline import is_out_of_memory
 
 if TYPE_CHECKING:
-    from .backend_type import ColorBackend
+    from .backend_type import Backend
     from .batch import BatchResult
     from .progress import ProgressCallback
 
@@ -46,8 +46,8 @@ def run_with_cpu_retry(run: Callable[[B], T], first: B, on_cpu: Optional[Callabl
     return run(second), second, CPU_NOTE
 
 
-def run_batch_with_cpu_retry(inputs: Sequence[Path], out_dir: Optional[Path], backend: "ColorBackend",
-                             on_cpu: Optional[Callable[[], "ColorBackend"]],
+def run_batch_with_cpu_retry(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend",
+                             on_cpu: Optional[Callable[[], "Backend"]],
                              on_out_of_memory: Callable[[BaseException], None] = _nothing,
                              on_progress: Optional["ProgressCallback"] = None,
                              **options: Any) -> "BatchResult":

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
 
 from . import paths
 from .atomic import atomic_write, atomic_write_text
 from .errors import UserError
 
 CGAN_DEFAULT_NAME = "cgan-default.safetensors"
-ZHANG_WEIGHTS_NAME = "colorization_release_v2.caffemodel"
 _SETTINGS_NAME = "models.json"
 
 
@@ -97,7 +97,7 @@ def list_weight_files() -> list[tuple[str, Path]]:
     return found
 
 
-# --- Importing a model file the user picked (Zhang backend engineer) ---------
+# --- Importing a model file the user picked ---------
 
 _PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".pickle", ".bin", ".tar")
 
@@ -151,42 +151,53 @@ def _same_bytes(a: Path, b: Path) -> bool:
         return False
 
 
-def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], None]] = None,
-                      verify_safetensors: Optional[Callable[[Path], None]] = None) -> Path:
+@dataclass(frozen=True)
+class ImportRule:
+    """How a backend's own model format (other than .safetensors) is imported: the one
+    ``file_name`` it gets in the weights folder, the ``check`` the user's file must pass
+    first (raising ``ModelImportError`` or the backend's error), and its ``label``
+    for messages. The backend owns these facts; the store only follows them."""
+
+    file_name: str
+    check: Callable[[Path], None]
+    label: str
+
+
+def import_model_file(src: Path, verify_safetensors: Optional[Callable[[Path], None]] = None,
+                      other_formats: Mapping[str, ImportRule] = {}) -> Path:
     """Copy a model file the user picked into the user weights folder; return the new path.
 
-    Accepts ``.safetensors`` (any case) and the Zhang ``.caffemodel``; refuses
+    Accepts ``.safetensors`` (any case) and the formats of ``other_formats`` (suffix ->
+    ``ImportRule``, given by the backend that owns the format); refuses
     everything else, pickle-based files above all. The user's own file is
     checked BEFORE anything is copied (a 2 GB file that is not a model is never
     copied), so messages name it: its header must parse, then
     ``verify_safetensors`` (the full generator check, e.g.
-    ``colorizer_gui.backends.cgan.verify_weights``) or, for a .caffemodel, the
-    protobuf structure and ``verify_caffemodel`` (an OpenCV load check) must
+    ``colorizer_gui.backends.cgan.verify_weights``), or the rule's check, must
     pass. The copy goes to a temp file, then is renamed into place. An imported
-    generator keeps its own name (``imported_name``); a .caffemodel becomes the
-    Zhang model, replacing an older one only once the new one is verified.
+    generator keeps its own name (``imported_name``); another format gets its rule's
+    fixed name, replacing an older one only once the new one is verified.
     """
-    from .zhang_files import check_caffemodel_file
-
     src = Path(src)
     suffix = src.suffix.lower()
+    also = "".join(f" (and {rule.label})" for rule in other_formats.values())
     if suffix in _PICKLE_SUFFIXES:
         raise ModelImportError(
-            "pickle-based model files can run code when opened; Colorizer only loads "
-            ".safetensors (and the Zhang .caffemodel)")
-    if suffix not in (".safetensors", ".caffemodel"):
-        raise ModelImportError(f"{src.name}: Colorizer only loads .safetensors (and the Zhang .caffemodel)")
+            f"pickle-based model files can run code when opened; Colorizer only loads .safetensors{also}")
+    rule = other_formats.get(suffix)
+    if suffix != ".safetensors" and rule is None:
+        raise ModelImportError(f"{src.name}: Colorizer only loads .safetensors{also}")
     if not src.is_file():
         raise ModelImportError(f"{src} does not exist")
     before = src.stat()
-    if suffix == ".safetensors":
+    if rule is None:
         _check_safetensors(src)
         if verify_safetensors is not None:
             verify_safetensors(src)
     else:
-        check_caffemodel_file(src, ModelImportError, verify_caffemodel)
+        rule.check(src)
     folder = paths.user_weights_dir()
-    dest = folder / ZHANG_WEIGHTS_NAME if suffix == ".caffemodel" else imported_name(src, folder)
+    dest = folder / rule.file_name if rule is not None else imported_name(src, folder)
 
     def copy_unchanged(tmp: str) -> None:
         shutil.copyfile(src, tmp)
@@ -195,7 +206,7 @@ def import_model_file(src: Path, verify_caffemodel: Optional[Callable[[Path], No
                 Path(tmp).stat().st_size != before.st_size:
             raise ModelImportError(f"{src.name} changed while it was being imported; try again")
 
-    if suffix == ".caffemodel":  # one fixed name: a re-import replaces it
+    if rule is not None:  # one fixed name: a re-import replaces it
         return atomic_write(dest, copy_unchanged)
     if dest.exists():  # imported before: the very same bytes (imported_name)
         return dest

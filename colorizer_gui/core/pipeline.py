@@ -19,7 +19,7 @@ from .hints import Hint, hint_planes
 from .photo import Photo, load_photo, output_path, record_output, save_photo, saves_bgr, saves_lossy
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
-    from ..backends.base import Backend
+    from .backend_type import Backend
 
 
 def predict_ab_for(lightness_full: np.ndarray, backend: "Backend",

@@ -26,7 +26,7 @@ from .. import __version__
 from .photo import display_name
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
-    from ..backends.base import Backend
+    from .backend_type import Backend
 
 #: Colorizer's own XMP namespace (a private one, as XMP allows) and its prefix.
 NAMESPACE = "http://ns.colorizer-app.org/provenance/1.0/"

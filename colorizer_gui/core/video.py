@@ -33,7 +33,7 @@ from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop,
 from .temporal import Steadier, SteadyOptions
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
-    from ..backends.base import Backend
+    from .backend_type import Backend
 
 log = logging.getLogger(__name__)
 

@@ -423,18 +423,16 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
 
 
 def download_zhang_model(job: Job) -> Any:
-    """Download and verify the Zhang model with the core's downloader."""
-    from ..core import download
+    """Download and verify the Zhang model, as ``models download zhang`` does."""
+    from ..backends.zhang import ZhangBackend
+    from ..core.download import DownloadCancelled
 
     def on_progress(event: ProgressEvent) -> None:
         job.post(events.PROGRESS, event)
 
-    from ..backends.zhang import verify_caffemodel
-
     try:
-        result = download.download_zhang(on_progress=on_progress, should_stop=job.should_stop,
-                                         verify=verify_caffemodel)
-    except download.DownloadCancelled:
+        result = ZhangBackend.download_weights(on_progress=on_progress, should_stop=job.should_stop)
+    except DownloadCancelled:
         raise Cancelled() from None
     if job.should_stop():
         raise Cancelled()

@@ -10,10 +10,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from .errors import UserError
-from .model_store import ZHANG_WEIGHTS_NAME
+from ...core import paths
+from ...core.errors import UserError
+
+if TYPE_CHECKING:
+    from ...core.model_store import ImportRule
+
+#: The file name of the Zhang model in a weights folder (downloaded or imported).
+ZHANG_WEIGHTS_NAME = "colorization_release_v2.caffemodel"
+PROTOTXT_NAME = "colorization_deploy_v2.prototxt"
+BINS_NAME = "pts_in_hull.npy"
+
+
+def package_file(name: str) -> Path:
+    """A file shipped with this backend (the net description and the ab bins)."""
+    return paths.package_data_path("backends", "zhang_data", name)
+
 
 ZHANG_SIZE = 128_946_764
 # Published with the file's size in OpenVINO's open_model_zoo
@@ -156,3 +170,14 @@ def check_caffemodel_file(path: Path, error: type[Exception],
         raise error(str(err)) from None
     if verify is not None:
         verify(path)
+
+
+def caffemodel_import_rule(verify: Optional[Callable[[Path], None]] = None) -> "dict[str, ImportRule]":
+    """``model_store.import_model_file``'s rule for a ``.caffemodel``: the Zhang net's
+    structure, then ``verify`` (the backend's OpenCV load), installed under the one
+    name the backend looks for (a re-import replaces it once the new file passed)."""
+    from ...core.model_store import ImportRule, ModelImportError
+
+    return {".caffemodel": ImportRule(
+        ZHANG_WEIGHTS_NAME, lambda path: check_caffemodel_file(path, ModelImportError, verify),
+        "the Zhang .caffemodel")}

@@ -20,9 +20,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..core.atomic import atomic_write
-from .base import BackendError
-from .zhang_prototxt import Layer, read_layers
+from ...core.atomic import atomic_write
+from ..base import BackendError
+from .files import PROTOTXT_NAME, package_file
+from .prototxt import Layer, read_layers
 
 # The PyTorch port feeds (L - 50) / 100 where the Caffe net takes L - 50, and
 # applies the softmax to the logits directly where Caffe scales them by 2.606
@@ -96,8 +97,6 @@ def blob_shapes(layers: list[Layer]) -> dict[str, list[tuple[int, ...]]]:
 
 def zhang_layers() -> list[Layer]:
     """The layers of the backend's Zhang deploy net."""
-    from .zhang import PROTOTXT_NAME, package_file
-
     return read_layers(package_file(PROTOTXT_NAME).read_text(encoding="utf-8"))
 
 

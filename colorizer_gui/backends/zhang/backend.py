@@ -12,15 +12,13 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from ..core import model_store, paths
-from ..core.model_store import ZHANG_WEIGHTS_NAME
-from .base import Availability, Backend, BackendError, MissingWeightsError
+from ...core import model_store
+from ..base import Availability, Backend, BackendError, MissingWeightsError
+from .files import BINS_NAME, PROTOTXT_NAME, ZHANG_WEIGHTS_NAME, package_file
 
 if TYPE_CHECKING:
-    from ..core.progress import ProgressCallback, StopCallback
+    from ...core.progress import ProgressCallback, StopCallback
 
-PROTOTXT_NAME = "colorization_deploy_v2.prototxt"
-BINS_NAME = "pts_in_hull.npy"
 NET_SIZE = 224
 N_BINS = 313
 # The release scales logits by 2.606 before the softmax: temperature T = 1/2.606.
@@ -28,11 +26,6 @@ RELEASE_TEMPERATURE = 1.0 / 2.606
 TEMPERATURE_RANGE = (0.01, 2.0)
 DEVICES = ("auto", "cpu", "cuda")
 DOWNLOAD_HINT = "python -m colorizer_gui models download zhang (or Models > Download in the app)"
-
-
-def package_file(name: str) -> Path:
-    """A file shipped with this backend (the net description and the ab bins)."""
-    return paths.package_data_path("backends", "zhang_data", name)
 
 
 def _side_or_package(weights: Path, name: str) -> Path:
@@ -109,8 +102,8 @@ def download_weights(on_progress: Optional["ProgressCallback"] = None,
                      base_url: Optional[str] = None) -> Path:
     """Download the official weights, trying each source in turn (SHA-256, size and an
     OpenCV load check; the authors' PyTorch release is converted to Caffe once); return the path."""
-    from ..core.download import download_zhang
-    from .zhang_convert import convert_pth_to_caffemodel
+    from .convert import convert_pth_to_caffemodel
+    from .download import download_zhang
 
     return download_zhang(on_progress=on_progress, should_stop=should_stop, base_url=base_url,
                           verify=verify_caffemodel, convert_pth=convert_pth_to_caffemodel)
@@ -119,10 +112,11 @@ def download_weights(on_progress: Optional["ProgressCallback"] = None,
 def import_weights(src: Path) -> Path:
     """Import a model file the user picked: a .caffemodel is checked with OpenCV
     too, a .safetensors generator with every check the cgan backend makes."""
-    from .cgan import verify_weights
+    from ..cgan import verify_weights
+    from .files import caffemodel_import_rule
 
-    return model_store.import_model_file(Path(src), verify_caffemodel=verify_caffemodel,
-                                         verify_safetensors=verify_weights)
+    return model_store.import_model_file(Path(src), verify_safetensors=verify_weights,
+                                         other_formats=caffemodel_import_rule(verify_caffemodel))
 
 
 class ZhangBackend(Backend):
