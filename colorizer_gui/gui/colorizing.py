@@ -15,7 +15,7 @@ from ..core.text import format_eta
 from . import events as ev, video_preview, workers
 
 if TYPE_CHECKING:
-    from .app import App
+    from .shell import Shell
 
 #: Jobs the Cancel button (and Escape) stop.
 CANCELLABLE = (ev.BATCH, ev.DOWNLOAD, ev.FULLRES, ev.SAVE)
@@ -24,7 +24,7 @@ CANCELLABLE = (ev.BATCH, ev.DOWNLOAD, ev.FULLRES, ev.SAVE)
 class Colorizing:
     """Batch and save jobs of one app window, and what they leave behind."""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: "Shell") -> None:
         self.app = app
         self.last_summary: Optional[str] = None
         self.last_result: Any = None

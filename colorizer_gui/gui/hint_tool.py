@@ -27,7 +27,7 @@ from .layout import SWATCH_BUTTONS, hex_colour
 from .settings import save_settings
 
 if TYPE_CHECKING:
-    from .app import App
+    from .shell import Shell
 
 #: Rings: outer (dark) and inner (light, filled with the hint's colour) radii in canvas pixels.
 RING_OUTER, RING_INNER = 8, 5
@@ -45,7 +45,7 @@ _TEXT_WIDGETS = ("Entry", "TEntry", "TCombobox", "Text", "Spinbox", "TSpinbox")
 class HintTool:
     """The colour-hint tool of one app window."""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: "Shell") -> None:
         self.app = app
         self.editor = HintEditor()
         self.on = False

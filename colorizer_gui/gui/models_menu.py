@@ -18,7 +18,7 @@ from ..core.text import format_eta
 from . import events as ev, workers
 
 if TYPE_CHECKING:
-    from .app import App
+    from .shell import Shell
 
 CHECKING_TEXT = "Checking which methods can run..."
 READY_COLOUR, NOT_READY_COLOUR, CHECKING_COLOUR = "#1b5e20", "#b71c1c", "#444444"
@@ -46,7 +46,7 @@ def backend_config(settings: Any) -> workers.BackendConfig:
 class ModelsMenu:
     """Backend availability and the Models menu of one app window."""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: "Shell") -> None:
         self.app = app
         self.backends: dict[str, tuple[bool, str]] = {}  # name -> (can run, why or what it uses)
         self.checking = False

@@ -15,7 +15,7 @@ import PySimpleGUI as sg
 from . import events as ev, video_preview, workers
 
 if TYPE_CHECKING:
-    from .app import App
+    from .shell import Shell
 
 #: What the Open files dialog offers: photos, videos (video_preview.py), anything.
 PHOTO_TYPES = (("Photos", "*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp"), video_preview.FILE_TYPES,
@@ -46,7 +46,7 @@ def status_text(row: Row) -> str:
 class PhotoList:
     """The list of photos of one app window (the tree at the left)."""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: "Shell") -> None:
         self.app = app
         self.rows: dict[str, Row] = {}
         self.auto_selected = False  # the preview shows a photo the app picked, not the user

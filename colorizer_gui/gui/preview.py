@@ -21,7 +21,7 @@ from PIL import Image
 from . import events as ev, geometry, images, video_preview, workers
 
 if TYPE_CHECKING:
-    from .app import App
+    from .shell import Shell
 
 #: Slider moves redraw at most this often (the last position is always drawn).
 SLIDER_INTERVAL_S = 0.03
@@ -38,7 +38,7 @@ EMPTY_TEXT = "Open a folder (Ctrl+O) or drop photos here.\nClick a photo in the 
 class Preview:
     """The preview canvas of one app window."""
 
-    def __init__(self, app: "App", canvas_size: tuple[int, int]) -> None:
+    def __init__(self, app: "Shell", canvas_size: tuple[int, int]) -> None:
         self.app = app
         self.canvas_size = canvas_size
         self.shown: dict[str, Any] = {}   # preview images of the current photo (workers.preview)
