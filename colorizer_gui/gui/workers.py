@@ -240,7 +240,7 @@ def warmup(job: Job) -> dict[str, Any]:
 
 def scan(job: Job, paths: list[str]) -> list[str]:
     """Find the photos and videos in the given files and folders (recursively)."""
-    from ..core.batch import is_media_file, written_by_colorizer
+    from ..core.batch_plan import is_media_file, written_by_colorizer
 
     found = find_photos([Path(p) for p in paths], recursive=True, accept=is_media_file)
     # Our own earlier copies are not new photos to colorize (the user's own
