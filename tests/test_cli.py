@@ -228,3 +228,14 @@ def test_models_download_failure_is_one_clear_line_and_installs_nothing(monkeypa
     assert result.returncode == 1
     assert "download failed" in result.stderr and "Traceback" not in result.stderr
     assert not list(isolated_user_dirs.rglob("*.caffemodel"))
+
+
+def test_no_recolor_is_listed_once_and_the_british_spelling_still_works():
+    from colorizer_gui.commands.colorize import _colorize_parser
+
+    parser = _colorize_parser(["cgan", "zhang"], "cgan")
+    shown = parser.format_help()
+    assert "--no-recolor" in shown and "--no-recolour" not in shown
+    assert parser.parse_args(["a.jpg"]).recolor is True
+    assert parser.parse_args(["a.jpg", "--no-recolor"]).recolor is False
+    assert parser.parse_args(["a.jpg", "--no-recolour"]).recolor is False

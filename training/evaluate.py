@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from colorizer_gui.core.color import colourfulness, lab_to_rgb
-from colorizer_gui.nets.norm import AB_SCALE, L_CENTER
+from colorizer_gui.nets.inference import AB_SCALE, L_CENTER
 
 from .checkpoint import atomic_write_bytes
 

@@ -213,7 +213,7 @@ class CganBackend(Backend):
         self.load()
         import torch
 
-        from ..nets.norm import (denormalize_ab, normalize_hints, normalize_l, run_generator,
+        from ..nets.inference import (denormalize_ab, normalize_hints, normalize_l, run_generator,
                                  run_generator_mirrored)
 
         device = torch.device(self.loaded_device)

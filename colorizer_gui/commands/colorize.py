@@ -67,8 +67,10 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
     parser.add_argument("--skip-existing", action="store_true",
                         help="skip photos whose own colour copy (written by Colorizer from this "
                              "photo) is already in the output folder")
-    parser.add_argument("--no-recolour", "--no-recolor", dest="recolour", action="store_false",
+    parser.add_argument("--no-recolor", dest="recolor", action="store_false",
                         help="skip photos that are already in colour (default: colorize them too)")
+    # The British spelling still works, unlisted.
+    parser.add_argument("--no-recolour", dest="recolor", action="store_false", help=argparse.SUPPRESS)
     hints = parser.add_mutually_exclusive_group()
     hints.add_argument("--hints", type=Path, default=None, metavar="FILE.json",
                        help="colour hints for the one photo given (the README has the format); "
@@ -161,7 +163,7 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
             result = run_batch_with_cpu_retry(
                 opts.paths, opts.out, backend, on_cpu, render_size=opts.render_size,
                 saturation=opts.saturation, skip_existing=opts.skip_existing,
-                recolour=opts.recolour, on_progress=on_progress, should_stop=stop,
+                recolour=opts.recolor, on_progress=on_progress, should_stop=stop,
                 hint_source=hint_source)
         except BackendError as err:
             bar.close()

@@ -20,14 +20,14 @@ _WHERE = {
     "ARCHITECTURES": "generators",
     "Lite0UNet": "generators",
     "Pix2PixUNet": "generators",
-    "normalize_l": "norm",
-    "denormalize_ab": "norm",
-    "L_CENTER": "norm",
-    "AB_SCALE": "norm",
-    "pad_to_multiple": "norm",
-    "crop_back": "norm",
-    "run_generator": "norm",
-    "run_generator_mirrored": "norm",
+    "normalize_l": "inference",
+    "denormalize_ab": "inference",
+    "L_CENTER": "inference",
+    "AB_SCALE": "inference",
+    "pad_to_multiple": "inference",
+    "crop_back": "inference",
+    "run_generator": "inference",
+    "run_generator_mirrored": "inference",
     "load_imagenet_encoder_weights": "efficientnet_lite",
     "EfficientNetLite0Encoder": "efficientnet_lite",
     "save_generator": "weights_io",
@@ -46,8 +46,8 @@ def __getattr__(name: str) -> Any:
     # Explicit imports (not importlib on a string) so PyInstaller sees them.
     if module_name == "generators":
         from . import generators as module
-    elif module_name == "norm":
-        from . import norm as module
+    elif module_name == "inference":
+        from . import inference as module
     elif module_name == "efficientnet_lite":
         from . import efficientnet_lite as module
     else:

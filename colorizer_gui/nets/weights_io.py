@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.atomic import atomic_write
 from .errors import WeightsError
-from .norm import AB_SCALE, L_CENTER
+from .inference import AB_SCALE, L_CENTER
 
 if TYPE_CHECKING:
     import torch

@@ -28,7 +28,7 @@ is installed; it is registered with Pillow the first time such a file is opened.
 """
 from __future__ import annotations
 
-from .colour import looks_colour
+from .already_color import looks_colour
 from .decode import count_pages, load_photo, load_rgb8, photo_pixel_count
 from .finding import count_readable_photos, find_photos
 from .formats import (ALLOWED_FORMATS, DEFAULT_MAX_PIXELS, RAW_EXTENSIONS, SUPPORTED_EXTENSIONS,

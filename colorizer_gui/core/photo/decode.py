@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, TiffImagePlugin, UnidentifiedImageError
 
-from .colour import looks_colour
+from .already_color import looks_colour
 from .formats import DEFAULT_MAX_PIXELS, _EXIF_KEEP_TAGS, _ORIENTATION, open_allowed, unsupported_format_reason
 from .model import Photo, PhotoError
 from .pixels import (_apply_orientation, _decode_with_opencv, _icc_colour_space, _pixels_from_pillow, _to_uint16,

@@ -1,4 +1,4 @@
-"""Is this photo already in colour? (``looks_colour``: gray and single-tone
+"""Is this photo already in color? (``looks_colour``: gray and single-tone
 tinted prints, such as sepia, are not.)"""
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The generator's input/output normalisation and size handling.
+"""Running a generator on a photo: its input/output normalisation, its size handling
+and the mirror average (``run_generator``, ``run_generator_mirrored``).
 
 The generators take L scaled to [-1, 1] (``L / 50 - 1``) and return ab scaled
 to [-1, 1] (``ab / 110``, through tanh). They need sizes that are a multiple of
