@@ -14,7 +14,7 @@ FIFO and a device file named on the command line, in a temp folder; runs
 random cGAN model (what is measured here is the handling of each file, not the
 colours), checks the originals are byte-identical afterwards and that the
 sentinel was never created. Then each broken model file of
-tests/test_model_checks.py (NaN, Inf, int8, wrong shape, foreign, oversized
+tests/nets/test_weights_check.py (NaN, Inf, int8, wrong shape, foreign, oversized
 config, too many parameters) goes through ``models import``, ``models
 set-default``, ``colorize --weights`` and ``train --init``, each in its own
 process whose peak memory (VmHWM) is recorded. Prints markdown tables and
@@ -144,7 +144,7 @@ def main() -> int:
         "\nAlso covered by the tests (not in this table): a 100 MP gray PNG (colorized at "
         "10000x10000, peak RSS about 1.5 GB), a file deleted mid-batch, read-only and full "
         "output disks, symlinks at output names, kill -9 during batches and training, "
-        "pickled model files; and for issue 18 (tests/test_upright_and_depth.py, tests/test_found_and_said.py): "
+        "pickled model files; and for issue 18 (tests/core/test_upright_and_depth.py, tests/test_cli_outcomes.py): "
         "all eight orientations in JPEG, PNG, WebP, HEIC and 8/16-bit TIFF (also through the window's Save), a "
         "photo whose path is past PATH_MAX (failed and named), a 1000-level folder tree, non-UTF-8 folder "
         "names through the CLI, skip rules (a copy matched to its own source, the user's own `colorized` "

@@ -768,7 +768,7 @@ def test_wrong_shapes_and_other_architecture_are_refused_by_the_cli(tmp_path):
 
 
 def test_download_is_verified_in_a_temp_file_and_never_installed_when_wrong(tmp_path):
-    from test_download import _Server
+    from http_server import _Server
 
     from colorizer_gui.core.download import DownloadError, download_file, partial_path
 
@@ -804,7 +804,7 @@ def test_download_is_verified_in_a_temp_file_and_never_installed_when_wrong(tmp_
 
 
 def test_models_download_of_a_wrong_file_installs_nothing(tmp_path, isolated_user_dirs):
-    from test_download import _Server
+    from http_server import _Server
 
     from colorizer_gui.backends.zhang import ZHANG_WEIGHTS_NAME
 

@@ -230,7 +230,7 @@ def _join_lab_8bit(lightness_full: np.ndarray, ab: np.ndarray, saturation: float
     the float path by a mean of about 0.6 CIE Delta-E, well under what an eye
     can tell apart (about 2.3); rarely by a few RGB levels in dark saturated
     colours, where sRGB is steepest. The lightness is kept: mean |dL| stays well
-    under 0.5 (tests/test_fast_paths.py). Against the float path: 50.6 dB PSNR,
+    under 0.5 (tests/core/test_pipeline_shortcuts.py). Against the float path: 50.6 dB PSNR,
     about the error of a quality-95 JPEG encode itself (49.3 dB), so the pipeline
     takes this path only for lossy outputs; PNG and TIFF copies stay exact.
     """

@@ -233,7 +233,7 @@ def _finish_photo(path: Path, fmt: str, pixels: np.ndarray, alpha: Optional[np.n
 
 #: Formats whose pixels OpenCV 4.x (pinned in requirements.txt) returns upright
 #: even with IMREAD_UNCHANGED: its TIFF decoder applies the Orientation tag,
-#: its PNG decoder ignores eXIf. tests/test_photo.py checks both assumptions.
+#: its PNG decoder ignores eXIf. tests/core/test_photo.py checks both assumptions.
 _OPENCV_TURNS_UPRIGHT = frozenset({"TIFF"})
 
 

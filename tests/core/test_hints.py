@@ -15,7 +15,7 @@ from colorizer_gui.core import color
 from colorizer_gui.core.hints import (Hint, HintsError, find_sidecar, hint_planes, hints_for,
                                       load_hints, parse_hints, save_hints, sidecar_beside)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _gray_photo(path: Path, w: int = 96, h: int = 64) -> Path:

@@ -22,7 +22,7 @@ from colorizer_gui.core.temporal import SteadyOptions, temporal_flicker
 from tiny_cgan import make_tiny_generator_file
 from video_factory import audio_packets, clip_facts, make_clip, video_frames
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from colorizer_gui.nets.weights_io import WeightsError, load_generator
 from photo_factory import colour_scene, gray_scene, make_jpeg
 from tiny_cgan import make_tiny_generator_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _tensors(good: Path) -> tuple[dict, dict]:

@@ -11,55 +11,19 @@ import hashlib
 import logging
 import threading
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer_gui.backends.base import Availability, Backend, BackendError
+from colorizer_gui.backends.base import BackendError
 from colorizer_gui.core import color
 from colorizer_gui.core.batch import BatchResult, run_batch
 from colorizer_gui.core.progress import ProgressEvent
 from colorizer_gui.core.photo import OUTPUT_MARKER
 
+from fake_backends import FormulaBackend, RunsOutOfMemoryWhenLarge
 from photo_factory import colour_scene, gray_scene, make_jpeg, make_png, make_png16, ramp16
-
-
-class FormulaBackend(Backend):
-    """Test-only backend: a = (L - 50) * 0.4, b = 25, at a quarter of the photo's size."""
-
-    name = "formula"
-    title = "Formula (tests)"
-
-    def __init__(self, fail_on_width: Optional[int] = None, error: Optional[BaseException] = None) -> None:
-        super().__init__()
-        self.loads = 0
-        self.calls = 0
-        self.threads: set[int] = set()
-        self.fail_on_width = fail_on_width
-        self.error = error
-
-    def availability(self) -> Availability:
-        return Availability(True)
-
-    def load(self) -> None:
-        self.loads += 1
-
-    def render_shape(self, height: int, width: int, render_size: Optional[int]) -> tuple[int, int]:
-        if render_size:
-            return render_size, render_size
-        return max(1, height // 4), max(1, width // 4)
-
-    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        self.threads.add(threading.get_ident())
-        if self.fail_on_width is not None and lightness.shape[1] == self.fail_on_width // 4:
-            raise self.error or RuntimeError("boom")
-        ab = np.empty(lightness.shape + (2,), np.float32)
-        ab[:, :, 0] = (lightness - 50.0) * 0.4
-        ab[:, :, 1] = 25.0
-        return ab
 
 
 def digest(path: Path) -> str:
@@ -315,20 +279,6 @@ def test_jpeg_outputs_halve_chroma_only_when_the_colours_are_coarser(tmp_path):
     assert sampling(coarse.done[0][1]) == 2 and sampling(fine.done[0][1]) == 0
     assert sampling(colorize_file(src, tmp_path / "one", FormulaBackend())) == 2
     assert sampling(colorize_file(src, tmp_path / "two", FormulaBackend(), render_size=40)) == 0
-
-
-class RunsOutOfMemoryWhenLarge(FormulaBackend):
-    """Raises ``error`` whenever it is given L with a side longer than ``limit``."""
-
-    def __init__(self, limit: int, error: BaseException) -> None:
-        super().__init__()
-        self.limit, self.error, self.sizes = limit, error, []
-
-    def predict_ab(self, lightness: np.ndarray) -> np.ndarray:
-        self.sizes.append(max(lightness.shape))
-        if max(lightness.shape) > self.limit:
-            raise self.error
-        return super().predict_ab(lightness)
 
 
 @pytest.mark.parametrize("error", [RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),

@@ -5,7 +5,7 @@ A few small generated photos (no dataset needed) are colorized with
 (chroma limit and hint spreading included) is compared with the values stored in
 ``tests/data/shipped_weights_ab.npz``. A refactor of the backend, the nets or the
 pipeline must leave them as they are. If a deliberate change of the shipped model
-moves them, rewrite the file with ``python tests/test_shipped_weights.py --write``
+moves them, rewrite the file with ``python tests/backends/test_cgan_shipped_weights.py --write``
 and say why in the commit.
 """
 from __future__ import annotations
@@ -21,16 +21,16 @@ from colorizer_gui.core import color
 from colorizer_gui.core.hints import Hint
 from colorizer_gui.core.pipeline import predict_ab_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "weights" / "cgan-default.safetensors"
-EXPECTED = Path(__file__).resolve().parent / "data" / "shipped_weights_ab.npz"
+EXPECTED = Path(__file__).resolve().parents[1] / "data" / "shipped_weights_ab.npz"
 #: ab units (of about +-110): far below what an eye sees (about 2), above fp noise.
 TOLERANCE = 0.05
 
 
 def _photos() -> dict[str, tuple[np.ndarray, tuple[Hint, ...]]]:
     """Name -> (gray lightness of a generated photo, hints)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the factories
     from photo_factory import colour_scene, gray_scene
 
     scene = color.lightness(colour_scene(48, 64, seed=0))

@@ -26,7 +26,7 @@ from PIL import Image, ImageFile
 
 from photo_factory import colour_scene, gray_scene, make_jpeg, make_png
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEMP_NAME = re.compile(r"^\.colorizer-[0-9a-f]{12}\.partial$")
 
 

@@ -51,7 +51,7 @@ def test_saving_one_photo_in_the_app_retries_smaller_like_the_command_line(tmp_p
     user's render size, it colorizes at half, says so, and the copy records it."""
     from colorizer_gui.core.provenance import read_provenance
     from photo_factory import gray_scene, make_png
-    from test_batch import RunsOutOfMemoryWhenLarge
+    from fake_backends import RunsOutOfMemoryWhenLarge
 
     backend = RunsOutOfMemoryWhenLarge(limit=200, error=RuntimeError("CPU out of memory"))
     monkeypatch.setattr(workers.BACKENDS, "get", lambda config: backend)
@@ -189,7 +189,7 @@ def test_photos_under_a_folder_named_colorized_above_the_opened_one_are_listed(t
     and the batch colorizes them (one rule for both, the batch engine's)."""
     from colorizer_gui.core.batch import run_batch
     from photo_factory import gray_scene, make_jpeg
-    from test_batch import FormulaBackend
+    from fake_backends import FormulaBackend
 
     scans = tmp_path / "colorized" / "scans"
     make_jpeg(scans / "wedding.jpg", gray_scene(30, 40))

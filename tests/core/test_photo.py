@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the factories
 
 import photo_factory as pf  # noqa: E402
 from colorizer_gui.core.photo import decode as photo_decode  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from test_gui import make_app, pump, tiny_model  # noqa: F401 - fixtures
+from test_app import make_app, pump, tiny_model  # noqa: F401 - fixtures
 from video_factory import clip_facts, make_clip
 
 pytestmark = pytest.mark.gui

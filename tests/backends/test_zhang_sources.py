@@ -20,7 +20,7 @@ from colorizer_gui.core.download import DownloadError, partial_path
 from colorizer_gui.backends.zhang import ZHANG_WEIGHTS_NAME
 from colorizer_gui.backends.zhang.files import ZHANG_SOURCES, ZhangSource
 
-from test_download import _Server
+from http_server import _Server
 
 # A well-formed NetParameter with the colorization net's layer names (and some bulk).
 GOOD = _field(1, b"LtoAB") + b"".join(_field(100, _field(1, n)) for n in (b"conv1_2norm", b"conv8_313", b"class8_ab")) \

@@ -24,7 +24,7 @@ from colorizer_gui.nets.generators import upsample2x_aligned
 from tiny_cgan import TINY_CONFIGS, make_tiny_generator_file
 
 torch.set_num_threads(2)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _tiny(arch: str, seed: int = 0) -> torch.nn.Module:

@@ -24,7 +24,7 @@ from training.losses import GANLoss
 from training.options import TrainOptions
 from training.trainer import STATE_HASH_ENV, train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY_DECODER = {"decoder_channels": [16, 16, 8, 8, 8]}
 
 
@@ -110,7 +110,7 @@ def test_training_never_learns_from_colorizers_own_copies(tmp_path):
     """A folder the user once colorized holds our guesses beside their photos: a
     model trained on those would learn its own mistakes."""
     from colorizer_gui.core.batch import run_batch
-    from test_batch import FormulaBackend
+    from fake_backends import FormulaBackend
 
     data = make_photos(tmp_path / "photos", 2, h=80, w=100)
     done = run_batch([data / "photo_00.png"], None, FormulaBackend())  # -> photos/colorized/

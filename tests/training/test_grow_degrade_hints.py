@@ -127,7 +127,7 @@ def test_shipping_a_candidate_keeps_what_it_computes_and_says_how_it_was_made(tm
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
     from ship_default_model import ship
 
     torch.manual_seed(0)

@@ -19,7 +19,7 @@ from colorizer_gui.core.photo import OUTPUT_MARKER
 
 from photo_factory import gray_scene, make_png
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _start_batch(tmp_path: Path, model: Path, count: int = 40) -> tuple[subprocess.Popen, Path]:

@@ -16,7 +16,7 @@ import photo_factory as pf
 from colorizer_gui.core.batch import run_batch
 from colorizer_gui.core.photo import OUTPUT_MARKER, load_photo, output_path, save_photo
 from colorizer_gui.core.provenance import Provenance, read_provenance
-from test_batch import FormulaBackend
+from fake_backends import FormulaBackend
 from test_cli import run_cli, tiny_cgan  # noqa: F401 - the fixture is used by name
 
 # ------------------------------------------------------------------ skip rules

@@ -13,7 +13,7 @@ from PIL import Image
 
 from colorizer_gui.core import color
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import quality  # noqa: E402

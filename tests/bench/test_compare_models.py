@@ -11,7 +11,7 @@ from PIL import Image
 
 from tiny_cgan import make_tiny_generator_file
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import compare_models as cm  # noqa: E402

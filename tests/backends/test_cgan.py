@@ -17,7 +17,7 @@ from colorizer_gui.core.pipeline import colorize_array
 from tiny_cgan import make_tiny_generator_file
 
 torch.set_num_threads(2)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from conftest import GUI_SCREEN
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: The virtual screen (conftest.py starts it once per session): a small but common one.
 SCREEN = GUI_SCREEN
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from test_gui import make_app, pump  # noqa: F401 - fixtures
+from test_app import make_app, pump  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
 
