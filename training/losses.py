@@ -61,7 +61,7 @@ def l2_loss(prediction: torch.Tensor, target: torch.Tensor,
     colourfulness (an energy of ab), the one with the least squared error is that mean
     times one flat gain, so L2 plus the net's ``ab_gain`` aims at the best PSNR for the
     colour asked; L1's median is a different point. (On the default model's data it
-    was no better than L1 and put more colour on gray things: bench/RESULTS.md, run 16.)
+    was no better than L1 and put more colour on gray things: weights/cgan-default.md.)
     Each pixel is times ``weights`` if given."""
     error = torch.square(prediction - target)
     return torch.mean(error if weights is None else error * weights)
