@@ -1,6 +1,6 @@
 """Build the balanced training mix of the default model as a folder of links.
 
-    python scripts/make_training_mix.py ../shared/datasets runs/mix-v2 [--per-kind 600] [--val-per-kind 20]
+    python scripts/make_training_mix.py ../shared/datasets runs/mix-v4 [--per-kind 600] [--val-per-kind 20]
 
 Writes OUT/train/<kind>/... and OUT/val/<kind>/... as symbolic links to the
 photos (nothing is copied: the images never enter the project). Only the
@@ -15,7 +15,7 @@ video frames (camvid) hold out whole sequences instead, smallest first, and
 train on none of their frames: neighbouring frames are near copies, and a
 validation frame a few seconds from a training frame measures memory, not new
 streets. (runs/mix-v2 was built before this, with camvid frames drawn across
-all sequences; see bench/RESULTS.md, "Run 12".)
+all sequences: the mix of the shipped weights, weights/cgan-default.md.)
 """
 from __future__ import annotations
 

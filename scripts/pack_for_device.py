@@ -1,11 +1,11 @@
-"""Pack a training mix into small real files that can travel to a lent GPU machine.
+"""Pack a training mix into small real files that can be copied to a GPU machine.
 
     python scripts/pack_for_device.py runs/mix-v4/train runs/device/train [--short 224] [--budget-mib 48]
 
 A mix from ``make_training_mix.py`` is a folder of links into ``../shared/datasets``,
-and links do not travel: the device machine gets the work tree alone, 64 MiB of it
-in all, about 10 MiB of it the project's own files (``scripts/device_train.sh`` says
-how a run there goes). This writes each photo again as WebP with its short side at
+and links do not survive a copy to another machine; the pack keeps the repository
+and its photos small enough to copy quickly (``scripts/device_train.sh`` says how a
+run there goes). This writes each photo again as WebP with its short side at
 most ``--short`` pixels, keeping the kind folders. WebP, because the default mix's
 7,746 photos come to 42 MiB at quality 75 (50 MiB at 80), against 60-70 MiB as JPEG
 at 75-85; the app and the trainer read both. 224 px keeps nearly all of what 192 px

@@ -62,7 +62,7 @@ def average_generators(paths: Sequence[Path], out: Path) -> Path:
     Stochastic weight averaging (Izmailov et al., 2018): where a run at a constant
     learning rate wanders around a good basin, the mean of its snapshots generalises
     better than any of them. Where the run drifts away, the mean drifts too; compare
-    it with the run's start on validation photos (bench/RESULTS.md, probe 17)."""
+    it with the run's start on validation photos (bench/compare_models.py)."""
     if len(paths) < 2:
         raise ValueError("averaging needs at least two models")
     record = {"mean_of": [Path(p).name for p in paths]}
