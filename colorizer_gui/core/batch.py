@@ -28,7 +28,7 @@ from PIL import Image
 from . import pipeline, provenance, video
 from .errors import UserError
 from .hints import Hint, HintsError, hints_for, load_hints
-from .photo import (Photo, PhotoError, display_name, find_photos, is_photo_file, load_photo, make_folders,
+from .photo import (Photo, PhotoError, copy_name, display_name, find_photos, is_photo_file, load_photo, make_folders,
                     output_extension, photo_pixel_count, recorded_outputs, remove_stale_partials,
                     saves_bgr)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
@@ -246,12 +246,14 @@ def _existing_output(job: _Job) -> Optional[Path]:
         return None
     ext = (video.OUTPUT_EXTENSION if is_video_file(job.src.name)
            else output_extension("", job.src)).lower()
-    stem = f"{job.src.stem}_color".casefold()
     for name in sorted(recorded):
         candidate = Path(name)
         if candidate.suffix.lower() != ext or not looks_like_output(candidate):
             continue
-        if re.sub(r"-\d+$", "", candidate.stem).casefold() != stem:
+        counter = re.search(r"-(\d+)$", candidate.stem)
+        number = int(counter.group(1)) if counter else 1
+        # The same naming as the copy was written with (a long name is shortened).
+        if copy_name(job.src, candidate.suffix, number).casefold() != name.casefold():
             continue
         path = job.dest_dir / name
         if not path.is_file():

@@ -35,14 +35,14 @@ from .formats import (ALLOWED_FORMATS, DEFAULT_MAX_PIXELS, RAW_EXTENSIONS, SUPPO
                       UNSUPPORTED_PHOTO_EXTENSIONS, has_photo_signature, is_photo_file, open_allowed, read_head,
                       sniff_format, unsupported_format_reason)
 from .model import Photo, PhotoError
-from .naming import (OUTPUT_MARKER, display_name, output_extension, output_path, record_output, recorded_outputs,
-                     saves_bgr, saves_lossy)
+from .naming import (OUTPUT_MARKER, copy_name, display_name, output_extension, output_path, record_output,
+                     recorded_outputs, saves_bgr, saves_lossy)
 from .save import (STALE_PARTIAL_S, make_folders, new_partial_path, publish_partial, remove_stale_partials,
                    save_photo)
 
 __all__ = [
     "ALLOWED_FORMATS", "DEFAULT_MAX_PIXELS", "OUTPUT_MARKER", "RAW_EXTENSIONS", "STALE_PARTIAL_S",
-    "SUPPORTED_EXTENSIONS", "UNSUPPORTED_PHOTO_EXTENSIONS", "Photo", "PhotoError", "count_pages",
+    "SUPPORTED_EXTENSIONS", "UNSUPPORTED_PHOTO_EXTENSIONS", "Photo", "PhotoError", "copy_name", "count_pages",
     "count_readable_photos", "display_name", "find_photos", "has_photo_signature", "is_photo_file",
     "load_photo", "load_rgb8", "looks_colour", "make_folders", "new_partial_path", "open_allowed",
     "output_extension", "output_path", "photo_pixel_count", "publish_partial", "read_head", "record_output",
