@@ -295,6 +295,12 @@ def _short_message(src: Path, message: str) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
+def _temperature_ignored(backend: str) -> str:
+    """The one line saying ``--temperature`` does nothing with this backend's model."""
+    return (f"NOTE: --temperature is ignored: it applies to the zhang backend and to cgan models "
+            f"that predict colour classes, and this {backend} model does not")
+
+
 def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
     from .core.batch import HintSource, run_batch
@@ -331,6 +337,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
         _error(f"the {opts.backend} backend cannot start: {err}")
         return EXIT_USAGE
     log.info("backend: %s", backend.describe())
+    if opts.temperature is not None and not backend.uses_temperature():
+        print(_temperature_ignored(opts.backend), file=sys.stderr)
 
     from tqdm import tqdm
 

@@ -207,6 +207,10 @@ class CganBackend(Backend):
             return target, max(short_floor, int(round(width * scale)))
         return max(short_floor, int(round(height * scale))), target
 
+    def uses_temperature(self) -> bool:
+        """Only models that predict colour classes have an annealed-mean temperature."""
+        return bool(getattr(self.model, "class_bins", 0))
+
     @property
     def accepts_hints(self) -> bool:
         """True for models trained with colour-hint inputs (``hint_channels`` in their config)."""
