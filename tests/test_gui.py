@@ -209,6 +209,29 @@ def test_drop_data_parsing():
     assert parse_drop_data("") == []
 
 
+@pytest.mark.parametrize("name", ["we}ird.jpg", "we{ird.jpg", "a b/we}ird.jpg", "{a b}.jpg", "back\\slash x.jpg",
+                                  "x} {y.jpg"])
+def test_dropped_names_with_braces_are_never_split(tmp_path, name):
+    import tkinter
+
+    from colorizer_gui.gui.dnd import parse_drop_data, split_tcl_list
+
+    photo = tmp_path / name
+    photo.parent.mkdir(parents=True, exist_ok=True)
+    photo.write_bytes(b"x")
+    other = tmp_path / "other one.png"
+    other.write_bytes(b"x")
+    tcl = tkinter.Tcl()  # the list exactly as tkdnd's Tcl side builds it
+    tcl.setvar("a", str(photo))
+    tcl.setvar("b", str(other))
+    as_tcl_list = tcl.eval("list $a $b")
+    naive = "{%s} {%s}" % (photo, other)  # tkdnd builds that wrap names in braces unescaped
+    for data in (as_tcl_list, naive):
+        assert parse_drop_data(data) == [photo, other], data
+        assert parse_drop_data(data, tcl.splitlist) == [photo, other], data
+    assert split_tcl_list(as_tcl_list) == list(tcl.splitlist(as_tcl_list))
+
+
 def test_settings_persist_across_two_launches(make_app, tiny_model, photo_folder, tmp_path):
     from colorizer_gui.gui import events as ev
 
