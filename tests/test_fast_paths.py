@@ -89,8 +89,18 @@ def eight_bit(lightness: np.ndarray) -> np.ndarray:
 def test_lightness8_is_the_rounded_lightness():
     gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
     np.testing.assert_array_equal(color.lightness8(gray), eight_bit(color.lightness(gray)))
-    rgb = np.random.default_rng(2).integers(0, 256, (33, 21, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(color.lightness8(rgb), eight_bit(color.lightness(rgb)))
+
+
+def test_lightness8_of_rgb_is_within_a_level_or_two_of_the_rounded_lightness():
+    # OpenCV's integer RGB -> Lab (3x faster on a 12 MP scan): a gray scan stored
+    # as RGB stays within one 8-bit level (0.39 L), colours within two.
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    gray_rgb = np.repeat(levels[:, :, None], 3, axis=2)
+    diff = np.abs(color.lightness8(gray_rgb).astype(int) - eight_bit(color.lightness(gray_rgb)))
+    assert diff.max() <= 1
+    rgb = np.random.default_rng(2).integers(0, 256, (600, 210, 3), dtype=np.uint8)  # two strips
+    diff = np.abs(color.lightness8(rgb).astype(int) - eight_bit(color.lightness(rgb)))
+    assert diff.max() <= 2 and diff.mean() < 0.5
 
 
 def test_lossy_copies_take_the_8_bit_path_and_lossless_copies_stay_exact(tmp_path):
