@@ -199,3 +199,15 @@ def test_photos_under_a_folder_named_colorized_above_the_opened_one_are_listed(t
     assert [d.name for _s, d in result.done] == ["wedding_color.jpg"]
     # ...while the copies Colorizer wrote are not listed as photos to colorize.
     assert workers.scan(_Job(), [str(scans)]) == listed
+
+
+def test_long_names_in_the_photo_list_keep_their_start_and_end():
+    from colorizer_gui.gui.photo_list import ROW_NAME_CHARS, middle_ellipsis
+
+    assert middle_ellipsis("wedding.jpg", ROW_NAME_CHARS) == "wedding.jpg"
+    name = "Großmutter und Großvater auf der Hochzeit 1952-07.jpg"
+    short = middle_ellipsis(name, ROW_NAME_CHARS)
+    assert len(short) == ROW_NAME_CHARS and "\u2026" in short
+    assert short.startswith("Großmutter") and short.endswith("07.jpg")
+    cjk = "照" * 84 + ".jpg"
+    assert middle_ellipsis(cjk, 10).endswith(".jpg") and len(middle_ellipsis(cjk, 10)) == 10

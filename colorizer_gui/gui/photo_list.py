@@ -38,6 +38,22 @@ class Row:
     duration: Optional[float] = None  # videos: length in seconds
 
 
+#: Characters of a photo's name the list shows (its column is 16 wide; a name
+#: runs on a little under the status column before its middle goes).
+ROW_NAME_CHARS = 24
+
+
+def middle_ellipsis(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: a long one keeps its start and its
+    end (where the number and extension are: ``Großmutter…1952-07.jpg``)."""
+    if len(text) <= limit:
+        return text
+    keep = max(2, limit - 1)
+    suffix = len(Path(text).suffix)
+    tail = max(keep * 2 // 5, suffix + 1 if suffix + 3 <= keep else 0)
+    return f"{text[:keep - tail]}\u2026{text[len(text) - tail:]}"
+
+
 def status_text(row: Row) -> str:
     """The Status column's text for a row."""
     return STATUS_TEXT.get(row.status, row.status)
@@ -144,9 +160,12 @@ class PhotoList:
 
     def row_name(self, path: str) -> str:
         """The name shown for a photo; with its folder when another photo has the same name,
-        and a video's length."""
+        and a video's length. A long name loses its middle (``middle_ellipsis``); the
+        line under the preview shows it whole."""
         p = Path(path)
-        name = f"{p.name}   ({p.parent.name})" if len({Path(q).name for q in self.rows}) < len(self.rows) else p.name
+        name = middle_ellipsis(p.name, ROW_NAME_CHARS)
+        if len({Path(q).name for q in self.rows}) < len(self.rows):
+            name = f"{name}   ({middle_ellipsis(p.parent.name, ROW_NAME_CHARS // 2)})"
         row = self.rows.get(path)
         return video_preview.row_label(name, row.duration) if row is not None else name
 
