@@ -315,3 +315,17 @@ def test_writers_merge_side_by_side_only_within_the_pixel_budget(tmp_path, monke
     assert len(result.done) == 8 and not result.failed
     assert [src.name for src, _ in result.done] == [f"p{i}.jpg" for i in range(8)]  # reported in order
     assert most == most_merging
+
+
+@pytest.mark.parametrize("subsampling", [0, 2])
+def test_jpegs_decoded_by_opencv_give_exactly_pillows_pixels(tmp_path, subsampling):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    gray = gray_scene(90, 120)
+    colour = np.clip(np.dstack([gray, gray[::-1], gray[:, ::-1]]) + rng.normal(0, 9, (90, 120, 3)), 0, 255)
+    for pixels in (gray, colour.astype(np.uint8)):
+        src = tmp_path / "p.jpg"
+        Image.fromarray(pixels).save(src, quality=90, subsampling=subsampling)
+        with Image.open(src) as im:
+            np.testing.assert_array_equal(load_photo(src).pixels, np.asarray(im.convert(im.mode)))
