@@ -297,6 +297,27 @@ def test_save_never_overwrites(make_app, tiny_model, photo_folder):
     assert first.parent == current.parent / "colorized"
 
 
+def test_window_lists_previews_and_saves_a_255_byte_name(make_app, tiny_model, tmp_path):
+    from colorizer_gui.core.filenames import name_bytes
+    from colorizer_gui.gui import events as ev
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    name = "照" * 83 + "xy.png"  # 255 UTF-8 bytes
+    photo = _grey(folder / name, 3)
+    app = make_app([str(folder)])
+    pump(app, lambda: app.current is not None and app.shown.get("colour") is not None, what="the preview")
+    label = app.photos.row_name(app.current)
+    assert label.endswith("xy.png") and "\u2026" in label and len(label) < 40  # start and end kept
+    assert name in app.window[ev.K_CAPTION].get()  # the whole name under the preview
+    assert app.rows[app.current].status != "error"
+    app.save(ask=False)
+    pump(app, lambda: app.rows[app.current].dest is not None, what="the save")
+    saved = Path(app.rows[app.current].dest)
+    assert saved.is_file() and saved.parent == folder / "colorized" and name_bytes(saved.name) <= 255
+    assert photo.is_file()
+
+
 def test_finetune_dialog_runs_a_tiny_job_to_the_end(make_app, tiny_model, tmp_path):
     from colorizer_gui.core import model_store
 
