@@ -156,3 +156,12 @@ def test_window_hint_editing_and_save_work_on_255_byte_names(tmp_path, script):
     for _ in range(2):
         saved = save_colour_copy(photo, tmp_path / "colorized", backend, hints=editor.hints)
         assert name_bytes(saved.path.name) <= NAME_MAX_BYTES and saved.path.is_file()
+
+
+def test_an_imported_model_with_a_255_byte_name_gets_a_name_that_fits(tmp_path):
+    from colorizer_gui.core.model_store import imported_name
+
+    src = tmp_path / name_of_255_bytes("模", ".safetensors")
+    assert name_bytes(src.name) == NAME_MAX_BYTES
+    dest = imported_name(src, tmp_path / "weights")
+    assert dest.suffix == ".safetensors" and name_bytes(dest.name) <= NAME_MAX_BYTES
