@@ -265,7 +265,8 @@ _MAX_J2K_REDUCE = 5
 
 
 def _decode_reduced(im: Image.Image, side: int) -> None:
-    """Ask ``im``'s decoder (before it loads) for a smaller picture that at least ``side`` on its long side, where the format can decode one directly."""
+    """Ask ``im``'s decoder (before it loads) for a smaller picture, still at least
+    ``side`` on its long side, where the format can decode one directly."""
     width, height = im.size
     factor = max(width, height) // side
     if factor < 2:
