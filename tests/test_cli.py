@@ -123,6 +123,16 @@ def test_colorize_with_cgan_all_good_exits_zero_and_defaults_beside_photos(tmp_p
     assert "Skipped 1 photo" in again.stdout
 
 
+def test_temperature_with_the_cgan_backend_says_it_is_ignored(tmp_path, tiny_cgan):
+    make_png(tmp_path / "a.png", gray_scene(40, 56))
+    result = run_cli("colorize", tmp_path / "a.png", "--backend", "cgan", "--weights", tiny_cgan,
+                     "--temperature", "0.2", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "--temperature" in line]
+    assert notes == ["NOTE: --temperature is ignored: only the zhang backend has a temperature, not cgan"]
+    assert (tmp_path / "out" / "a_color.png").is_file()
+
+
 def test_backend_not_available_is_a_usage_error_with_its_reason(tmp_path):
     make_png(tmp_path / "a.png", gray_scene(20, 20))
     bogus = tmp_path / "broken.safetensors"

@@ -53,6 +53,10 @@ class Backend(ABC):
         self.weights = Path(weights) if weights else None
         self.device = device
 
+    def uses_temperature(self) -> bool:
+        """Whether a temperature given to this (loaded) backend changes its colours."""
+        return self.has_temperature
+
     @abstractmethod
     def availability(self) -> Availability:
         """Say whether the backend can run (weights found, libraries present) and why not."""

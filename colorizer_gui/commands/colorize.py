@@ -62,8 +62,8 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                         help=f"colour strength from {SATURATION_RANGE[0]:g} to {SATURATION_RANGE[1]:g}: "
                              "1 as predicted, 0 gray, >1 stronger (default 1)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="vividness of zhang and of cgan models that predict colour classes: "
-                             "the annealed-mean temperature, 0.05-1 (lower: more vivid)")
+                        help="zhang only: vividness, the annealed-mean temperature, 0.05-1 "
+                             "(lower: more vivid); other backends say it is ignored")
     parser.add_argument("--skip-existing", action="store_true",
                         help="skip photos whose own colour copy (written by Colorizer from this "
                              "photo) is already in the output folder")
@@ -98,6 +98,11 @@ def _short_message(src: Path, message: str) -> str:
     prefix = f"{src.name}: "
     return message[len(prefix):] if message.startswith(prefix) else message
 
+
+
+def _temperature_ignored(backend: str) -> str:
+    """The one line saying ``--temperature`` does nothing with this backend."""
+    return f"NOTE: --temperature is ignored: only the zhang backend has a temperature, not {backend}"
 
 def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from ..backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
@@ -136,6 +141,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
         _error(f"the {opts.backend} backend cannot start: {err}")
         return EXIT_USAGE
     log.info("backend: %s", backend.describe())
+    if opts.temperature is not None and not backend.uses_temperature():
+        print(_temperature_ignored(opts.backend), file=sys.stderr)
 
     from tqdm import tqdm
 

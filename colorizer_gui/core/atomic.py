@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from .filenames import NAME_MAX_BYTES, fit_name
 from .paths import new_file_mode
 
 #: ``(dest, counter) -> the counter-th alternative name`` (counter starts at 2).
@@ -27,8 +28,20 @@ NextName = Callable[[Path, int], Path]
 
 
 def counter_name(dest: Path, counter: int) -> Path:
-    """``<stem>-<counter><ext>`` beside ``dest``."""
-    return dest.with_name(f"{dest.stem}-{counter}{dest.suffix}")
+    """``<stem>-<counter><ext>`` beside ``dest``, within the name limit (``filenames.fit_name``)."""
+    return dest.with_name(fit_name(dest.stem, f"-{counter}", dest.suffix))
+
+
+# mkstemp adds 8 random characters; with the "." before and "-" and ".tmp" after,
+# a temp name is its prefix plus 14 bytes.
+_TEMP_EXTRA_BYTES = 14
+
+
+def _temp_prefix(path: Path) -> str:
+    """The start of ``path``'s temp file names: ``.<name>-``, the name shortened (with
+    a hash) when the temp name would pass the limit, so any name the file system
+    takes can be written atomically."""
+    return f".{fit_name(path.name, limit=NAME_MAX_BYTES - _TEMP_EXTRA_BYTES)}-"
 
 
 def fsync_folder(folder: Path) -> None:
@@ -99,7 +112,7 @@ def atomic_write(path: Path, write: Callable[[str], object], *, overwrite: bool 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
@@ -119,9 +132,17 @@ def _remove_stale_temps(path: Path) -> None:
 
     Called only after the new file is safely in place; a checkpoint temp can be
     tens of MB, so repeated crashes would otherwise fill the disk."""
-    for stale in path.parent.glob(f".{path.name}-*.tmp"):
+    prefix = _temp_prefix(path)
+    try:
+        # A scan, not a glob: a name holding "[" or "*" must match only itself.
+        entries = [entry.path for entry in os.scandir(path.parent)
+                   if entry.name.startswith(prefix) and entry.name.endswith(".tmp")
+                   and len(entry.name) == len(prefix) + 8 + 4]
+    except OSError:
+        return
+    for stale in entries:
         try:
-            stale.unlink()
+            os.unlink(stale)
         except OSError:
             pass
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import provenance, video
-from .photo import find_photos, is_photo_file, output_extension, recorded_outputs
+from .photo import copy_name, find_photos, is_photo_file, output_extension, recorded_outputs
 from .video import is_video_file
 
 #: Name of the folder made beside each photo when no output folder is given.
@@ -130,12 +130,14 @@ def _existing_output(job: _Job) -> Optional[Path]:
         return None
     ext = (video.OUTPUT_EXTENSION if is_video_file(job.src.name)
            else output_extension("", job.src)).lower()
-    stem = f"{job.src.stem}_color".casefold()
     for name in sorted(recorded):
         candidate = Path(name)
         if candidate.suffix.lower() != ext or not looks_like_output(candidate):
             continue
-        if re.sub(r"-\d+$", "", candidate.stem).casefold() != stem:
+        counter = re.search(r"-(\d+)$", candidate.stem)
+        number = int(counter.group(1)) if counter else 1
+        # The same naming as the copy was written with (a long name is shortened).
+        if copy_name(job.src, candidate.suffix, number).casefold() != name.casefold():
             continue
         path = job.dest_dir / name
         if not path.is_file():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -29,6 +30,7 @@ import numpy as np
 from . import color
 from .atomic import atomic_write_bytes
 from .errors import UserError
+from .filenames import fit_name, shorten
 
 FORMAT_VERSION = 1
 SIDECAR_SUFFIX = ".colorizer.json"
@@ -146,9 +148,12 @@ def hints_document(hints: Sequence[Hint]) -> bytes:
 
 
 def sidecar_beside(photo: Path) -> Path:
-    """``<photo file name>.colorizer.json`` in the photo's folder."""
+    """``<photo file name>.colorizer.json`` in the photo's folder; for a photo whose
+    name leaves no room for the suffix (near the 255-byte limit), the name is
+    shortened with a hash of the whole (``filenames.fit_name``), so every photo the
+    file system takes has a sidecar of its own."""
     photo = Path(photo)
-    return photo.with_name(photo.name + SIDECAR_SUFFIX)
+    return photo.with_name(fit_name(photo.name, ext=SIDECAR_SUFFIX))
 
 
 def sidecar_in_data_folder(photo: Path) -> Path:
@@ -157,13 +162,15 @@ def sidecar_in_data_folder(photo: Path) -> Path:
     from .paths import user_data_dir
 
     key = hashlib.sha256(str(Path(photo).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    return user_data_dir() / "hints" / f"{Path(photo).name[:60]}-{key}{SIDECAR_SUFFIX}"
+    return user_data_dir() / "hints" / f"{shorten(Path(photo).name, 60)}-{key}{SIDECAR_SUFFIX}"
 
 
 def find_sidecar(photo: Path) -> Optional[Path]:
-    """The photo's hints file, beside it or in the user's data folder, if there is one."""
+    """The photo's hints file, beside it or in the user's data folder, if there is one.
+    A path the system cannot look up (too long as a whole, unreadable folder) is
+    simply no sidecar."""
     for candidate in (sidecar_beside(photo), sidecar_in_data_folder(photo)):
-        if candidate.is_file():
+        if os.path.isfile(candidate):  # False for any OSError, unlike Path.is_file
             return candidate
     return None
 

@@ -16,6 +16,7 @@ from typing import Callable, Mapping, Optional
 from . import paths
 from .atomic import atomic_write, atomic_write_text
 from .errors import UserError
+from .filenames import fit_name
 
 CGAN_DEFAULT_NAME = "cgan-default.safetensors"
 _SETTINGS_NAME = "models.json"
@@ -128,11 +129,11 @@ def imported_name(src: Path, folder: Path) -> Path:
     stem = Path(src).stem
     if (stem + ".safetensors").casefold() == CGAN_DEFAULT_NAME.casefold():
         stem += "-imported"  # must never shadow the bundled default
-    dest = folder / f"{stem}.safetensors"
+    dest = folder / fit_name(stem, ext=".safetensors")
     counter = 1
     while dest.exists() and not _same_bytes(dest, src):
         counter += 1
-        dest = folder / f"{stem}-{counter}.safetensors"
+        dest = folder / fit_name(stem, f"-{counter}", ".safetensors")
     return dest
 
 

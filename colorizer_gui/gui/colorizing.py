@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import PySimpleGUI as sg
 
+from ..core.photo import copy_name
 from ..core.text import format_eta
 from . import events as ev, video_preview, workers
 
@@ -176,7 +177,7 @@ class Colorizing:
             src = Path(app.current)
             initial = Path(app.out_dir() or src.parent / "colorized")
             dest = sg.popup_get_file("Save colorized photo as", save_as=True, no_window=True,
-                                     default_path=str(initial / f"{src.stem}_color{src.suffix}"),
+                                     default_path=str(initial / copy_name(src, src.suffix)),
                                      initial_folder=str(initial), default_extension=src.suffix)
             if not dest:
                 return

@@ -5,7 +5,9 @@ carrying the list of paths; the event loop decides what to do with them.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -14,41 +16,113 @@ from . import events
 log = logging.getLogger(__name__)
 
 
-def parse_drop_data(data: str, splitlist: Optional[Callable[[str], Iterable[str]]] = None) -> list[Path]:
-    """Paths from a tkdnd drop string: a Tcl list where names with spaces are in braces.
+def parse_drop_data(data: str, splitlist: Optional[Callable[[str], Iterable[str]]] = None,
+                    exists: Callable[[str], bool] = os.path.lexists) -> list[Path]:
+    """Paths from a tkdnd drop string: a Tcl list (names with spaces in braces,
+    a lone brace escaped with a backslash: ``/a\\ b/we\\}ird.jpg``).
 
-    ``splitlist`` is Tk's own list parser when a Tk interpreter is at hand; without
-    one, a small parser for the same braces-and-spaces format is used.
+    ``splitlist`` is Tk's own list parser when a Tk interpreter is at hand, else
+    ``split_tcl_list`` reads the same format. Some tkdnd builds wrap each name in
+    braces without escaping the braces inside it (``{C:/we}ird.jpg}``, which is no
+    valid list); that reading is tried too, and when the readings differ the one
+    whose every path ``exists`` wins, so a name holding a brace is never split.
     """
     if not data:
         return []
-    if splitlist is not None:
-        items = list(splitlist(data))
-    else:
-        items, word, depth = [], "", 0
-        for char in data:
-            if char == "{" and depth == 0 and not word:
-                depth = 1
-            elif char == "}" and depth == 1:
-                items.append(word)
-                word, depth = "", 0
-            elif char.isspace() and depth == 0:
-                if word:
-                    items.append(word)
-                word = ""
+    readings: list[list[str]] = []
+    plain_braces = functools.partial(_split_plain_braces, exists=exists)
+    for parse in (splitlist or split_tcl_list, plain_braces):
+        try:
+            items = [_uri_to_path(str(item)) for item in parse(data)]
+        except Exception:  # Tcl's "unmatched open brace in list" and the like
+            continue
+        items = [item for item in items if item]
+        if items and items not in readings:
+            readings.append(items)
+    if not readings:
+        return []
+    chosen = next((items for items in readings if all(exists(item) for item in items)), readings[0])
+    return [Path(item) for item in chosen]
+
+
+def _uri_to_path(item: str) -> str:
+    """A file path from one dropped item (some file managers send file:// URIs)."""
+    if item.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+        return unquote(urlparse(item).path)
+    return item
+
+
+_TCL_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+def split_tcl_list(data: str) -> list[str]:
+    """The elements of a Tcl list, read as Tcl reads them: braced elements kept
+    verbatim (nested braces counted, escaped ones not), quoted and bare elements
+    with backslash escapes. ``ValueError`` for a list Tcl would refuse."""
+    items, pos, size = [], 0, len(data)
+    while True:
+        while pos < size and data[pos].isspace():
+            pos += 1
+        if pos >= size:
+            return items
+        if data[pos] == "{":
+            depth, end = 1, pos + 1
+            while end < size and depth:
+                if data[end] == "\\":
+                    end += 1
+                elif data[end] == "{":
+                    depth += 1
+                elif data[end] == "}":
+                    depth -= 1
+                end += 1
+            if depth or (end < size and not data[end].isspace()):
+                raise ValueError("unmatched brace in list")
+            items.append(data[pos + 1:end - 1])
+            pos = end
+            continue
+        quoted = data[pos] == '"'
+        pos += quoted
+        word = []
+        while pos < size and (data[pos] != '"' if quoted else not data[pos].isspace()):
+            if data[pos] == "\\" and pos + 1 < size:
+                pos += 1
+                word.append(_TCL_ESCAPES.get(data[pos], data[pos]))
             else:
-                word += char
-        if word:
-            items.append(word)
-    # Some file managers send file:// URIs.
-    paths = []
-    for item in items:
-        if item.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-            item = unquote(urlparse(item).path)
-        if item:
-            paths.append(Path(item))
-    return paths
+                word.append(data[pos])
+            pos += 1
+        if quoted:
+            if pos >= size:
+                raise ValueError("unmatched quote in list")
+            pos += 1
+        items.append("".join(word))
+
+
+def _split_plain_braces(data: str, exists: Callable[[str], bool] = os.path.lexists) -> list[str]:
+    """Names each wrapped in braces with nothing escaped: a braced name runs to the
+    first ``}`` followed by a space or the end; unbraced names run to a space."""
+    items, pos, size = [], 0, len(data)
+    while pos < size:
+        if data[pos].isspace():
+            pos += 1
+            continue
+        if data[pos] == "{":
+            # Each "}" before a space or the end may close it: the first giving a
+            # name that exists (a name may hold "} " itself), else the first.
+            ends = [end for end in range(pos + 1, size)
+                    if data[end] == "}" and (end + 1 == size or data[end + 1].isspace())]
+            if not ends:
+                raise ValueError("unmatched brace")
+            end = next((end for end in ends if exists(_uri_to_path(data[pos + 1:end]))), ends[0])
+            items.append(data[pos + 1:end])
+            pos = end + 1
+        else:
+            end = pos
+            while end < size and not data[end].isspace():
+                end += 1
+            items.append(data[pos:end])
+            pos = end
+    return items
 
 
 def handle_drop(window: Any, data: str) -> list[Path]:

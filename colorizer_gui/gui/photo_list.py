@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import PySimpleGUI as sg
 
@@ -38,6 +38,41 @@ class Row:
     duration: Optional[float] = None  # videos: length in seconds
 
 
+#: Characters of a photo's name the list shows (its column is 16 wide; a name
+#: runs on a little under the status column before its middle goes).
+ROW_NAME_CHARS = 24
+
+
+def middle_ellipsis(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: a long one keeps its start and its
+    end (where the number and extension are: ``Großmutter…1952-07.jpg``)."""
+    if len(text) <= limit:
+        return text
+    keep = max(2, limit - 1)
+    suffix = len(Path(text).suffix)
+    tail = max(keep * 2 // 5, suffix + 1 if suffix + 3 <= keep else 0)
+    return f"{text[:keep - tail]}\u2026{text[len(text) - tail:]}"
+
+
+def fit_label(text: str, width: int, measure: Callable[[str], int]) -> str:
+    """``text``, or its ``middle_ellipsis`` with as many characters as fit in ``width``
+    pixels as ``measure`` (a Tk font's) says: CJK letters are twice as wide as Latin."""
+    if measure(text) <= width:
+        return text
+    low, high = 2, len(text) - 1  # characters kept, ellipsis included
+    while low < high:
+        mid = (low + high + 1) // 2
+        if measure(middle_ellipsis(text, mid)) <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return middle_ellipsis(text, low)
+
+
+#: Pixels of the Photo column taken by the thumbnail and its margins.
+_THUMB_COLUMN_PX = 66
+
+
 def status_text(row: Row) -> str:
     """The Status column's text for a row."""
     return STATUS_TEXT.get(row.status, row.status)
@@ -50,6 +85,7 @@ class PhotoList:
         self.app = app
         self.rows: dict[str, Row] = {}
         self.auto_selected = False  # the preview shows a photo the app picked, not the user
+        self._font: Any = None  # the list's font, to fit long names to its column
 
     @property
     def tree(self) -> Any:
@@ -144,11 +180,31 @@ class PhotoList:
 
     def row_name(self, path: str) -> str:
         """The name shown for a photo; with its folder when another photo has the same name,
-        and a video's length."""
+        and a video's length. A long name loses its middle (``middle_ellipsis``); the
+        line under the preview shows it whole."""
         p = Path(path)
-        name = f"{p.name}   ({p.parent.name})" if len({Path(q).name for q in self.rows}) < len(self.rows) else p.name
+        name = p.name
+        if len({Path(q).name for q in self.rows}) < len(self.rows):
+            name = f"{middle_ellipsis(name, ROW_NAME_CHARS)}   ({middle_ellipsis(p.parent.name, ROW_NAME_CHARS // 2)})"
         row = self.rows.get(path)
-        return video_preview.row_label(name, row.duration) if row is not None else name
+        label = video_preview.row_label(name, row.duration) if row is not None else name
+        extra = label[len(name):]  # a video's length: always shown whole
+        fitted = self._fit_to_column(name, extra)
+        return (fitted if fitted is not None else middle_ellipsis(name, ROW_NAME_CHARS)) + extra
+
+    def _fit_to_column(self, text: str, after: str = "") -> Optional[str]:
+        """``text`` fitted to the Photo column's width in its font, leaving room for
+        ``after``; None without a window."""
+        try:
+            widget = self.tree.Widget
+            width = int(widget.column("#0", "width")) - _THUMB_COLUMN_PX
+            if self._font is None:
+                from tkinter import font as tkfont, ttk
+                style = widget.cget("style") or "Treeview"
+                self._font = tkfont.Font(root=widget, font=ttk.Style(widget).lookup(style, "font") or "TkDefaultFont")
+        except Exception:  # no window yet (or no Tk): the character count serves
+            return None
+        return fit_label(text, max(40, width - self._font.measure(after)), self._font.measure)
 
     def set_row(self, path: str, status: str, dest: Optional[str] = None) -> None:
         """Change a photo's status in the list."""

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence
 from ..core import model_store, pipeline
 from ..core.errors import UserError
 from ..core.hints import Hint
-from ..core.photo import PhotoError, find_photos, load_photo, make_folders
+from ..core.photo import PhotoError, find_photos, load_photo, load_reduced, make_folders
 from ..core.cpu_retry import run_batch_with_cpu_retry, run_with_cpu_retry
 from ..core.pipeline import is_out_of_memory
 from ..core.progress import ProgressEvent
@@ -259,9 +259,9 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
                 payload = video_preview.thumbnail(path, size)
                 job.post(events.ITEM, payload)
                 continue
-            photo = load_photo(Path(path))
+            photo = load_reduced(Path(path), 2 * size)  # a 100 MP scan decodes at 1/8
             payload = {"path": path, "png": images.thumbnail_png(photo.pixels, size),
-                       "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
+                       "is_colour": photo.is_colour, "size": photo.info["full_size"]}
         except PhotoError as err:
             payload = {"path": path, "error": str(err)}
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the others
@@ -286,10 +286,10 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
         info = {"path": path, "original": original, "colour": None, "note": "",
                 "is_colour": shown.get("is_colour", False), "size": shown.get("size")}
     else:
-        photo = load_photo(Path(path))
+        photo = load_reduced(Path(path), PREVIEW_SIDE)
         original = images.fit(images.to_pil(photo.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
         info = {"path": path, "original": original, "colour": None, "note": "",
-                "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
+                "is_colour": photo.is_colour, "size": photo.info["full_size"]}
     info["hints_unused"] = False
     if result_file:
         done = load_photo(Path(result_file))

@@ -209,6 +209,29 @@ def test_drop_data_parsing():
     assert parse_drop_data("") == []
 
 
+@pytest.mark.parametrize("name", ["we}ird.jpg", "we{ird.jpg", "a b/we}ird.jpg", "{a b}.jpg", "back\\slash x.jpg",
+                                  "x} {y.jpg"])
+def test_dropped_names_with_braces_are_never_split(tmp_path, name):
+    import tkinter
+
+    from colorizer_gui.gui.dnd import parse_drop_data, split_tcl_list
+
+    photo = tmp_path / name
+    photo.parent.mkdir(parents=True, exist_ok=True)
+    photo.write_bytes(b"x")
+    other = tmp_path / "other one.png"
+    other.write_bytes(b"x")
+    tcl = tkinter.Tcl()  # the list exactly as tkdnd's Tcl side builds it
+    tcl.setvar("a", str(photo))
+    tcl.setvar("b", str(other))
+    as_tcl_list = tcl.eval("list $a $b")
+    naive = "{%s} {%s}" % (photo, other)  # tkdnd builds that wrap names in braces unescaped
+    for data in (as_tcl_list, naive):
+        assert parse_drop_data(data) == [photo, other], data
+        assert parse_drop_data(data, tcl.splitlist) == [photo, other], data
+    assert split_tcl_list(as_tcl_list) == list(tcl.splitlist(as_tcl_list))
+
+
 def test_settings_persist_across_two_launches(make_app, tiny_model, photo_folder, tmp_path):
     from colorizer_gui.gui import events as ev
 
@@ -272,6 +295,27 @@ def test_save_never_overwrites(make_app, tiny_model, photo_folder):
     second = Path(app.rows[app.current].dest)
     assert first != second and first.is_file() and second.is_file()
     assert first.parent == current.parent / "colorized"
+
+
+def test_window_lists_previews_and_saves_a_255_byte_name(make_app, tiny_model, tmp_path):
+    from colorizer_gui.core.filenames import name_bytes
+    from colorizer_gui.gui import events as ev
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    name = "照" * 83 + "xy.png"  # 255 UTF-8 bytes
+    photo = _grey(folder / name, 3)
+    app = make_app([str(folder)])
+    pump(app, lambda: app.current is not None and app.shown.get("colour") is not None, what="the preview")
+    label = app.photos.row_name(app.current)
+    assert label.startswith("照") and label.endswith(".png") and "\u2026" in label  # start and end kept
+    assert name in app.window[ev.K_CAPTION].get()  # the whole name under the preview
+    assert app.rows[app.current].status != "error"
+    app.save(ask=False)
+    pump(app, lambda: app.rows[app.current].dest is not None, what="the save")
+    saved = Path(app.rows[app.current].dest)
+    assert saved.is_file() and saved.parent == folder / "colorized" and name_bytes(saved.name) <= 255
+    assert photo.is_file()
 
 
 def test_finetune_dialog_runs_a_tiny_job_to_the_end(make_app, tiny_model, tmp_path):

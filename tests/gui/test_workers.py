@@ -199,3 +199,29 @@ def test_photos_under_a_folder_named_colorized_above_the_opened_one_are_listed(t
     assert [d.name for _s, d in result.done] == ["wedding_color.jpg"]
     # ...while the copies Colorizer wrote are not listed as photos to colorize.
     assert workers.scan(_Job(), [str(scans)]) == listed
+
+
+def test_long_names_in_the_photo_list_keep_their_start_and_end():
+    from colorizer_gui.gui.photo_list import ROW_NAME_CHARS, middle_ellipsis
+
+    assert middle_ellipsis("wedding.jpg", ROW_NAME_CHARS) == "wedding.jpg"
+    name = "Großmutter und Großvater auf der Hochzeit 1952-07.jpg"
+    short = middle_ellipsis(name, ROW_NAME_CHARS)
+    assert len(short) == ROW_NAME_CHARS and "\u2026" in short
+    assert short.startswith("Großmutter") and short.endswith("07.jpg")
+    cjk = "照" * 84 + ".jpg"
+    assert middle_ellipsis(cjk, 10).endswith(".jpg") and len(middle_ellipsis(cjk, 10)) == 10
+
+
+def test_fit_label_keeps_as_much_of_a_long_name_as_its_column_shows():
+    from colorizer_gui.gui.photo_list import fit_label
+
+    def measure(text: str) -> int:  # CJK twice as wide as Latin, as in a real font
+        return sum(14 if ord(ch) > 0x2e80 else 7 for ch in text)
+
+    assert fit_label("short.jpg", 100, measure) == "short.jpg"
+    latin = fit_label("Großmutter und Großvater auf der Hochzeit 1952-07.jpg", 100, measure)
+    cjk = fit_label("照" * 83 + "xy.jpg", 100, measure)
+    for label in (latin, cjk):
+        assert measure(label) <= 100 and "\u2026" in label and label.endswith(".jpg")
+    assert latin.startswith("Groß") and cjk.startswith("照")

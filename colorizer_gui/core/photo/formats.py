@@ -42,8 +42,16 @@ _heif_registered = False
 _AVIF_AVAILABLE = importlib.util.find_spec("PIL._avif") is not None
 
 
+#: Archive formats: JPEG 2000 (national libraries and archives deliver scans so)
+#: and netpbm (scanner exports, 8 or 16 bits).
+_JPEG2000_EXTENSIONS = frozenset({".jp2", ".j2k", ".j2c", ".jpf", ".jpx"})
+
+
+_NETPBM_EXTENSIONS = frozenset({".pgm", ".ppm", ".pnm", ".pbm"})
+
+
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"} | _JPEG2000_EXTENSIONS | _NETPBM_EXTENSIONS
     | (_HEIF_EXTENSIONS if _HEIF_AVAILABLE else frozenset())
     | ({".avif"} if _AVIF_AVAILABLE else frozenset())
 )
@@ -70,8 +78,25 @@ UNSUPPORTED_PHOTO_EXTENSIONS: frozenset[str] = RAW_EXTENSIONS | (
 # plugin of that one format is allowed to read it. Anything else (EPS and PDF,
 # whose plugins start Ghostscript; SVG; the many exotic formats Pillow knows) is
 # refused before Pillow sees a byte. MPO (multi-picture JPEG) comes from the
-# JPEG plugin itself; a GIF gives its first frame.
-ALLOWED_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF", "HEIF", "AVIF")
+# JPEG plugin itself; a GIF gives its first frame. A BigTIFF is a "TIFF" here and
+# is read by tifffile (see decode), JPEG 2000 by Pillow's OpenJPEG plugin, netpbm
+# by Pillow's PPM plugin (16-bit ones by decode itself).
+ALLOWED_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF", "HEIF", "AVIF", "JPEG2000", "PPM")
+
+
+#: First bytes of a BigTIFF (TIFF with 64-bit offsets, for files over 4 GB).
+BIGTIFF_MAGIC = (b"II+\x00", b"MM\x00+")
+
+
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+
+
+_J2K_CODESTREAM = b"\xff\x4f\xff\x51"
+
+
+def is_bigtiff(head: bytes) -> bool:
+    """True when ``head`` starts a BigTIFF."""
+    return head[:4] in BIGTIFF_MAGIC
 
 
 # Bytes read to identify a file: enough for an ISO-BMFF 'ftyp' box with its brands.
@@ -140,8 +165,12 @@ def sniff_format(head: bytes) -> Optional[str]:
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:4] in (b"II*\x00", b"MM\x00*") or is_bigtiff(head):
         return "TIFF"
+    if head.startswith(_JP2_SIGNATURE) or head.startswith(_J2K_CODESTREAM):
+        return "JPEG2000"
+    if len(head) > 2 and head[:1] == b"P" and head[1:2] in b"123456" and head[2:3].isspace():
+        return "PPM"
     if head.startswith(b"BM"):
         return "BMP"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":

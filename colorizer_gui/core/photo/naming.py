@@ -13,6 +13,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..filenames import fit_name
 from .model import Photo, PhotoError
 
 
@@ -27,9 +28,6 @@ _WRITE_EXTENSIONS: dict[str, tuple[str, ...]] = {
 
 
 _FORMAT_ALIASES = {"JPG": "JPEG", "MPO": "JPEG", "JPE": "JPEG", "JFIF": "JPEG", "TIF": "TIFF", "DIB": "BMP"}
-
-
-_NAME_MAX_BYTES = 255
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -114,13 +112,21 @@ def _safe_component(text: str) -> str:
     return text.lstrip(" .").rstrip()
 
 
-def _fit_name(stem: str, tail: str, ext: str) -> str:
-    """``stem + tail + ext``, shortening the stem so the name fits in 255 UTF-8 bytes."""
-    budget = _NAME_MAX_BYTES - len((tail + ext).encode("utf-8"))
-    raw = stem.encode("utf-8")
-    if len(raw) > budget:
-        stem = raw[:max(budget, 0)].decode("utf-8", "ignore").rstrip(" .")
-    return f"{stem or 'photo'}{tail}{ext}"
+def _copy_stem(src: Path) -> str:
+    """The part of a colour copy's name taken from its source, made safe."""
+    # The name as this OS splits paths: on Linux and macOS a backslash is an
+    # ordinary character ("back\\slash.jpg" -> "back_slash_color.jpg").
+    raw_name = Path(src).name or str(src)
+    return _safe_component(Path(raw_name).stem if raw_name not in (".", "..") else "") or "photo"
+
+
+def copy_name(src: Path, ext: str, counter: int = 1, suffix: str = "_color") -> str:
+    """The file name of ``src``'s colour copy with extension ``ext``: ``<stem><suffix><ext>``,
+    ``<stem><suffix>-<counter><ext>`` from counter 2; always within the 255-byte
+    name limit (a long stem is shortened and given a hash, ``filenames.fit_name``)."""
+    safe_suffix = _UNSAFE_NAME_CHARS.sub("_", _CONTROL_CHARS.sub("", suffix))
+    tail = safe_suffix if counter == 1 else f"{safe_suffix}-{counter}"
+    return fit_name(_copy_stem(src), tail, ext)
 
 
 def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color", ext: Optional[str] = None) -> Path:
@@ -129,22 +135,16 @@ def output_path(src: Path, out_dir: Path, fmt: str, suffix: str = "_color", ext:
     ``ext``: the extension to use (videos: ``.mp4``); by default the one
     ``output_extension`` picks for the photo format ``fmt``. Never returns an existing path. The stem is made safe (no separators, no
     '..', no control characters) and shortened so the name fits the usual
-    255-byte limit; the result is always directly inside ``out_dir``.
+    255-byte limit (``copy_name``); the result is always directly inside ``out_dir``.
     """
     src = Path(src)
     out_dir = Path(out_dir)
-    # The name as this OS splits paths: on Linux and macOS a backslash is an
-    # ordinary character ("back\\slash.jpg" -> "back_slash_color.jpg").
-    raw_name = src.name or str(src)
-    stem = _safe_component(Path(raw_name).stem if raw_name not in (".", "..") else "") or "photo"
     ext = ext or output_extension(fmt, src)
-    safe_suffix = _UNSAFE_NAME_CHARS.sub("_", _CONTROL_CHARS.sub("", suffix))
     for counter in range(1, 1_000_000):
-        tail = safe_suffix if counter == 1 else f"{safe_suffix}-{counter}"
-        candidate = out_dir / _fit_name(stem, tail, ext)
+        candidate = out_dir / copy_name(src, ext, counter, suffix)
         if not os.path.lexists(candidate):
             return candidate
-    raise PhotoError(f"cannot find a free file name for {raw_name} in {out_dir}")
+    raise PhotoError(f"cannot find a free file name for {src.name or src} in {out_dir}")
 
 
 #: A hidden file in every folder Colorizer writes copies into, listing the names

@@ -19,7 +19,8 @@ import numpy as np
 from ..atomic import publish_new
 from .encode import _encode_16bit, _encode_jpeg, _encode_with_pillow, _exif_for_output, _tiff_add_metadata
 from .model import Photo, PhotoError
-from .naming import _WRITE_EXTENSIONS, _fit_name, _opencv_encodes
+from ..filenames import fit_name
+from .naming import _WRITE_EXTENSIONS, _opencv_encodes
 from .pixels import _icc_colour_space, _to_uint16, _to_uint8
 
 
@@ -232,7 +233,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
 
 
 def _next_name(dest: Path, counter: int) -> Path:
-    return dest.parent / _fit_name(dest.stem, f"-{counter}", dest.suffix)
+    return dest.parent / fit_name(dest.stem, f"-{counter}", dest.suffix)
 
 
 def _publish(tmp: Path, dest: Path) -> Path:
