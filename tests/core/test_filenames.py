@@ -18,7 +18,7 @@ from colorizer_gui.core.photo import OUTPUT_MARKER, copy_name, output_path
 
 from photo_factory import gray_scene, make_jpeg
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def name_of_255_bytes(letter: str, ext: str = ".jpg", variant: str = "") -> str:
