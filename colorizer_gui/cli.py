@@ -4,6 +4,7 @@
 
     colorizer [PATH...]                      open the window (PATHs pre-loaded)
     colorizer colorize PATH... [-o OUTDIR] [--backend ...] [--device ...] ...
+    colorizer repair PATH... [-o OUTDIR] [--sensitivity S] [--save-mask] ...
     colorizer models [list | download zhang | import FILE | set-default FILE | set-default --reset]
     colorizer train DATA_DIR --out MODEL.safetensors ...
 
@@ -29,7 +30,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = ("colorize", "models", "train", "info", "gui")
+COMMANDS = ("colorize", "repair", "models", "train", "info", "gui")
 #: The saturation factors ``--saturation`` accepts (the window's slider goes to 2).
 SATURATION_RANGE = (0.0, 5.0)
 #: The largest ``--render-size`` (a network at 8192 px needs tens of GB).
@@ -61,6 +62,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if command == "colorize":
             return _cmd_colorize(args[1:], verbose)
+        if command == "repair":
+            from .cli_repair import cmd_repair
+
+            return cmd_repair(args[1:], verbose)
         if command == "models":
             return _cmd_models(args[1:])
         if command == "train":
@@ -124,7 +129,8 @@ def _top_help() -> str:
     return (
         f"colorizer {__version__}: bring black-and-white family photos to colour.\n\n"
         "usage: colorizer [-v] [PATH...]              open the window\n"
-        "       colorizer [-v] colorize PATH... [-o OUTDIR] [options]\n"
+        "       colorizer [-v] colorize PATH... [-o OUTDIR] [--repair] [options]\n"
+        "       colorizer [-v] repair PATH... [-o OUTDIR] [--sensitivity S] [--save-mask]\n"
         "       colorizer [-v] models [list | download zhang | import FILE | set-default FILE|--reset]\n"
         "       colorizer [-v] train DATA_DIR --out MODEL.safetensors [options]\n"
         "       colorizer info COPY...                   how a colour copy was made (and its original's EXIF)\n"
@@ -224,6 +230,9 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                             "without it, each photo's <name>.colorizer.json sidecar is used")
     hints.add_argument("--no-hints", action="store_true",
                        help="ignore hint sidecar files")
+    from .cli_repair import add_repair_options
+
+    add_repair_options(parser, in_colorize=True)
     return parser
 
 
@@ -297,10 +306,13 @@ def _short_message(src: Path, message: str) -> str:
 
 def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
+    from .cli_repair import repair_settings
     from .core.batch import HintSource, run_batch
 
     parser = _colorize_parser(backend_names(), DEFAULT_BACKEND)
     opts = parser.parse_args(argv)
+    if opts.save_mask and not opts.repair:
+        parser.error("--save-mask needs --repair")
     options = {}
     if opts.temperature is not None:
         if not 0.05 <= opts.temperature <= 1.0:
@@ -352,7 +364,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
             result = run_batch(opts.paths, opts.out, backend, render_size=opts.render_size,
                                saturation=opts.saturation, skip_existing=opts.skip_existing,
                                recolour=opts.recolour, on_progress=on_progress, should_stop=stop,
-                               hint_source=hint_source)
+                               hint_source=hint_source, repair=repair_settings(opts),
+                               save_damage_mask=opts.save_mask)
         except BackendError as err:
             bar.close()
             _error(str(err))
@@ -395,7 +408,7 @@ def _cmd_info(argv: list[str]) -> int:
     from .core.provenance import read_provenance
 
     code = EXIT_OK
-    labels = {"Version": "version", "Backend": "backend", "Model": "model file", "ModelSHA256": "model SHA-256",
+    labels = {"Version": "version", "Repaired": "repair", "Backend": "backend", "Model": "model file", "ModelSHA256": "model SHA-256",
               "Settings": "settings", "Hints": "colour hints", "Source": "from", "Page": "page",
               "Date": "made on"}
     for path in opts.files:
@@ -408,7 +421,10 @@ def _cmd_info(argv: list[str]) -> int:
         ours, exif = found["colorizer"], found["exif"]
         print(f"{_shown(path)}:")
         if ours:
-            print("  Colourised by Colorizer (the colours are predicted, not the original's)")
+            if ours.get("Colourised", "True") != "False":
+                print("  Colourised by Colorizer (the colours are predicted, not the original's)")
+            if ours.get("Repaired"):
+                print("  Repaired by Colorizer (scratches, dust and creases painted out)")
             for key, label in labels.items():
                 if ours.get(key):
                     print(f"  {label + ':':<15}{ours[key]}")

@@ -31,6 +31,8 @@ from .hints import Hint, HintsError, hints_for, load_hints
 from .photo import (Photo, PhotoError, display_name, find_photos, is_photo_file, load_photo, make_folders,
                     output_extension, photo_pixel_count, recorded_outputs, remove_stale_partials,
                     saves_bgr)
+from .repair import RepairSettings
+from .repair.files import repair_photo, save_mask, settings_text
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .text import format_duration
 from .video import is_video_file
@@ -88,6 +90,7 @@ class BatchResult:
     total: int = 0
     cancelled: bool = False
     elapsed_s: float = 0.0
+    verb: str = "Colorized"  # what the batch did to each photo ("Repaired")
 
     @property
     def ok(self) -> bool:
@@ -111,7 +114,7 @@ class BatchResult:
                       "(not photos to colorize).")
         if self.total == 0:
             return "No photos found." + copies
-        parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
+        parts = [f"{self.verb} {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
         if self.recoloured:
             parts.append(f"{photos(len(self.recoloured))} already in colour "
                          f"{'was' if len(self.recoloured) == 1 else 'were'} colorized anyway.")
@@ -122,7 +125,7 @@ class BatchResult:
             detail = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
             parts.append(f"Skipped {photos(len(self.skipped))} ({detail}).")
         if self.failed:
-            parts.append(f"{photos(len(self.failed))} could not be colorized.")
+            parts.append(f"{photos(len(self.failed))} could not be {self.verb.lower()}.")
         if self.notes:
             parts.append(f"{photos(len({src for src, _note in self.notes}))} came with a note "
                          "(which page of several, a damaged optional part that was ignored).")
@@ -151,9 +154,10 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-_OUTPUT_STEM = re.compile(r".*_color(-\d+)?")
+_OUTPUT_STEM = re.compile(r".*_(color|repaired)(-\d+)?(_mask(-\d+)?)?")
 def looks_like_output(path: Path) -> bool:
-    """Whether ``path`` is named like a colour copy Colorizer wrote (``<stem>_color[-N].<ext>``)."""
+    """Whether ``path`` is named like a copy Colorizer wrote (``<stem>_color[-N].<ext>``,
+    ``<stem>_repaired[-N].<ext>``, or the damage mask ``..._mask.png`` beside one)."""
     return _OUTPUT_STEM.fullmatch(Path(path).stem) is not None
 
 
@@ -177,12 +181,13 @@ def written_by_colorizer(path: Path, recorded: Optional[frozenset[str]] = None) 
 def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
               skipped: Optional[list[tuple[Path, str]]] = None,
               problems: Optional[list[tuple[Path, str]]] = None,
-              left_out: Optional[list[Path]] = None) -> tuple[list[_Job], list[tuple[Path, str]]]:
+              left_out: Optional[list[Path]] = None,
+              out_name: str = DEFAULT_OUT_NAME) -> tuple[list[_Job], list[tuple[Path, str]]]:
     """Expand ``inputs`` into (source, output folder) jobs, and list inputs that do not exist.
 
     Folders are searched recursively. With ``out_dir`` the sub-folders of a folder
     input are mirrored under it (so ``a/x.jpg`` and ``b/x.jpg`` stay apart);
-    without it each photo gets a ``colorized`` folder beside it. Copies Colorizer
+    without it each photo gets an ``out_name`` (``colorized``) folder beside it. Copies Colorizer
     wrote earlier (``written_by_colorizer``) are not picked up again from a folder
     input, and are listed in ``left_out``; photos a folder holds in a format
     Colorizer cannot read go to ``skipped`` with the reason, and photos that cannot
@@ -218,7 +223,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
                     continue
                 # find_photos walks the folder itself, so src is item/<sub-folders>/<name>.
                 rel_parent = src.parent.relative_to(item) if _inside(src, item) else Path()
-                add(src, Path(out_dir) / rel_parent if out_dir is not None else src.parent / DEFAULT_OUT_NAME)
+                add(src, Path(out_dir) / rel_parent if out_dir is not None else src.parent / out_name)
             for path, message in found_problems:
                 if message.startswith("this format is not supported"):
                     if skipped is not None:
@@ -226,7 +231,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
                 elif problems is not None:
                     problems.append((path, message))
         elif item.exists():  # a FIFO or device too: load_photo says it is not a regular file
-            add(item, Path(out_dir) if out_dir is not None else item.parent / DEFAULT_OUT_NAME)
+            add(item, Path(out_dir) if out_dir is not None else item.parent / out_name)
         else:
             missing.append((item, "no such file or folder"))
     return jobs, missing
@@ -285,17 +290,27 @@ class HintSource:
         return [], ""
 
 
-def _decode(src: Path, hint_source: HintSource) -> tuple[Photo, np.ndarray, list[Hint], str]:
-    """I/O thread: read the photo, compute its full-resolution L, read its hints."""
+def _decode(src: Path, hint_source: HintSource, repair: Optional[RepairSettings] = None
+            ) -> tuple[Photo, np.ndarray, list[Hint], str, Optional[np.ndarray]]:
+    """I/O thread: read the photo, repair it (``repair``: the colorizer never sees
+    the damage), compute its full-resolution L, read its hints. The last item is
+    the damage mask (None without ``repair``)."""
     photo = load_photo(src)
     hints, note = hint_source.hints(src)
-    return photo, pipeline.photo_lightness(photo), hints, note
+    mask = None
+    if repair is not None:
+        photo, repaired, repair_note = repair_photo(photo, repair)
+        mask = repaired.mask
+        note = "; ".join(n for n in (note, repair_note) if n)
+    return photo, pipeline.photo_lightness(photo), hints, note, mask
 
 
 def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
                     saturation: float, dest_dir: Path,
-                    made_by: Optional[provenance.Provenance] = None) -> Path:
-    """Writer thread: join ab with the full-resolution L and save atomically."""
+                    made_by: Optional[provenance.Provenance] = None,
+                    damage_mask: Optional[np.ndarray] = None) -> Path:
+    """Writer thread: join ab with the full-resolution L and save atomically
+    (and ``damage_mask``, when given, beside the copy)."""
     # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
     bgr = saves_bgr(photo)
     pixels = pipeline.merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
@@ -303,8 +318,11 @@ def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
         make_folders(dest_dir)
     except OSError as err:
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
-    return pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
-                                   ab_shape=ab.shape[:2], bgr=bgr, made_by=made_by)
+    written = pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
+                                      ab_shape=ab.shape[:2], bgr=bgr, made_by=made_by)
+    if damage_mask is not None:
+        save_mask(damage_mask, written)
+    return written
 
 
 def _colorize_video(job: _Job, backend: "Backend", render_size: Optional[int], saturation: float,
@@ -354,7 +372,8 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
               skip_existing: bool = False, recolour: bool = True,
               on_progress: Optional[ProgressCallback] = None,
               should_stop: Optional[StopCallback] = None, io_threads: int = 2,
-              hint_source: HintSource = HintSource()) -> BatchResult:
+              hint_source: HintSource = HintSource(), repair: Optional[RepairSettings] = None,
+              save_damage_mask: bool = False) -> BatchResult:
     """Colorize every photo in ``inputs`` (files and folders, searched recursively).
 
     ``out_dir``: one output folder (sub-folders of folder inputs mirrored under it),
@@ -366,8 +385,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     photos that are already in colour. ``on_progress`` gets ProgressEvent(stage=
     "colorize") as photos start and finish; ``should_stop`` is polled between
     photos. A bad photo is listed in ``failed`` and the batch goes on. Colour
-    hints come from ``hint_source`` (sidecar files by default). Loads the backend
-    first (raising its ``BackendError`` before any photo is touched).
+    hints come from ``hint_source`` (sidecar files by default). ``repair``: each
+    photo is repaired first (``core.repair``), its damage mask saved beside the copy
+    with ``save_damage_mask``; videos are colorized without repair, with a note.
+    Loads the backend first (raising its ``BackendError`` before any photo is touched).
     """
     started = time.monotonic()
     report = on_progress or no_progress
@@ -388,6 +409,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
 
     backend.load()
     made_by = provenance.for_backend(backend, render_size, saturation, 0)
+    if repair is not None:
+        made_by = dataclasses.replace(made_by, repaired=settings_text(repair))
+    video_repair_said = False
     for folder in {job.dest_dir for job in jobs}:
         remove_stale_partials(folder)
         video.remove_abandoned_partials(folder)  # left by a run that was killed
@@ -457,7 +481,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             if pending_reads and queued + pixels > PREFETCH_PIXELS:
                 return  # decode it once the photos ahead of it are done
             upcoming.clear()
-            pending_reads.append((job, readers.submit(_decode, job.src, hint_source), pixels))
+            pending_reads.append((job, readers.submit(_decode, job.src, hint_source, repair), pixels))
 
     emit()
     try:
@@ -475,6 +499,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 continue
             emit(job.src.name)
             if fut is _VIDEO:
+                if repair is not None and not video_repair_said:
+                    video_repair_said = True
+                    result.notes.append((job.src, "video repair is not supported: videos are "
+                                                  "colorized without repair"))
                 try:
                     outcome = _colorize_video(job, backend, render_size, saturation, recolour, report, stop)
                 except video.VideoStopped:
@@ -489,7 +517,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 finish(job.src, outcome[0], outcome[1], counted=outcome[0] == "done")
                 continue
             try:
-                photo, lightness_full, hints, note = fut.result()
+                photo, lightness_full, hints, note, damage = fut.result()
                 result.notes.extend((job.src, photo_note) for photo_note in photo.notes)
                 if photo.is_colour and not recolour:
                     finish(job.src, "skipped", "already in colour", counted=False)
@@ -518,9 +546,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 _merge_and_save, photo, lightness_full, ab, saturation, job.dest_dir,
                 dataclasses.replace(made_by, hints=len(hints) if hints and backend.accepts_hints else 0,
                                     **({"settings": {**made_by.settings, "render_size": str(used_size)}}
-                                       if used_size != render_size else {}))),
+                                       if used_size != render_size else {})),
+                damage if save_damage_mask else None),
                 pixels))
-            del photo, lightness_full, ab  # the writer holds them now
+            del photo, lightness_full, ab, damage  # the writer holds them now
         collect_writes(keep=0)
     finally:
         for _job, fut, _pixels in pending_reads:

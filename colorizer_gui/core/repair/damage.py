@@ -17,8 +17,9 @@ from .detect import photo_scale
 
 @dataclass(frozen=True)
 class DamageAmount:
-    """How many marks of each kind (at the reference size; more on larger photos
-    in proportion to their area is not wanted: a print has the damage it has)."""
+    """How many marks of each kind on a print of the reference size (800x600 at
+    ``photo_scale`` 1): ``add_damage`` scales specks with the print's area and
+    lines with its side, so a small print is not buried under marks."""
     light_scratches: int = 3
     dark_scratches: int = 1
     specks: int = 30
@@ -69,6 +70,12 @@ def add_damage(photo: np.ndarray, rng: np.random.Generator,
     diag = float(np.hypot(h, w))
     out = photo.astype(np.float32)
     lum = out if out.ndim == 2 else out.mean(axis=2)
+    # The print's size in reference pixels (a higher-resolution scan of the same print has the same marks).
+    area_ratio = (h * w) / (s * s) / (800.0 * 600.0)
+
+    def count(n: int, per_area: bool) -> int:
+        want = n * (area_ratio if per_area else np.sqrt(area_ratio))
+        return int(np.floor(want + rng.random())) if n else 0
 
     def paint(coverage: np.ndarray, target: np.ndarray | float, strength: float) -> None:
         nonlocal out
@@ -80,8 +87,8 @@ def add_damage(photo: np.ndarray, rng: np.random.Generator,
             tgt = target
         out = out * (1 - a) + a * tgt
 
-    for kind, count in (("light", amount.light_scratches), ("dark", amount.dark_scratches)):
-        for _ in range(count):
+    for kind, n_marks in (("light", amount.light_scratches), ("dark", amount.dark_scratches)):
+        for _ in range(count(n_marks, False)):
             cov = np.zeros((h, w), np.float32)
             pts = _curve(rng, h, w, rng.uniform(0.15, 0.7) * diag, 0.004)
             _draw(cov, pts, rng.uniform(1.0, 3.0) * s)
@@ -90,7 +97,7 @@ def add_damage(photo: np.ndarray, rng: np.random.Generator,
             cov *= cv2.resize(fade, (w, h))
             target = rng.uniform(225, 255) if kind == "light" else rng.uniform(0, 35)
             paint(cov, target, rng.uniform(0.75, 1.0))
-    for _ in range(amount.specks):
+    for _ in range(count(amount.specks, True)):
         cov = np.zeros((h, w), np.float32)
         r = rng.uniform(0.5, 2.5) * s
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
@@ -99,12 +106,12 @@ def add_damage(photo: np.ndarray, rng: np.random.Generator,
                     cv2.LINE_AA, shift=2)
         light = rng.random() < 0.5
         paint(cov, rng.uniform(230, 255) if light else rng.uniform(0, 30), rng.uniform(0.8, 1.0))
-    for _ in range(amount.hairs):
+    for _ in range(count(amount.hairs, False)):
         cov = np.zeros((h, w), np.float32)
         _draw(cov, _curve(rng, h, w, rng.uniform(40, 200) * s, 0.08), rng.uniform(1.0, 2.0) * s)
         light = rng.random() < 0.3
         paint(cov, rng.uniform(220, 250) if light else rng.uniform(5, 40), rng.uniform(0.7, 0.95))
-    for _ in range(amount.creases):
+    for _ in range(count(amount.creases, False)):
         core = np.zeros((h, w), np.float32)
         pts = _curve(rng, h, w, rng.uniform(0.3, 0.8) * diag, 0.01)
         _draw(core, pts, rng.uniform(1.5, 3.0) * s)

@@ -135,8 +135,8 @@ def _keep_damage_shapes(labels: np.ndarray, stats: np.ndarray, seeded: np.ndarra
     bh = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     length = np.hypot(bw, bh)
     width = area / np.maximum(length, 1.0)
-    is_speck = np.maximum(bw, bh) <= 6.0 * scale
-    is_line = (length >= 10.0 * scale) & (width <= 4.5 * scale)
+    is_speck = np.maximum(bw, bh) <= 8.0 * scale
+    is_line = (length >= 10.0 * scale) & (width <= 7.0 * scale)
     # Neighbours: seeded structures centred near this one's centre (itself excluded).
     idx = np.flatnonzero(seeded)
     neighbours = np.zeros(n)
