@@ -49,13 +49,44 @@ def _thresholds(sensitivity: float) -> tuple[float, float, float]:
     s = float(np.clip(sensitivity, 0.0, 1.0))
     seed_k = 9.0 - 6.0 * s          # 9 sigma at 0, 6 at the default, 3 at 1
     min_contrast = 34.0 - 28.0 * s  # levels of 255 a mark must stand out by
-    busy = 1.0 + 4.0 * s            # other marks allowed close by (text, spokes are crowded)
+    busy = 2.0 + 6.0 * s            # other marks allowed close by (text, spokes are crowded)
     return seed_k, min_contrast, busy
 
 
 def _residual(g: np.ndarray, ksize: int) -> np.ndarray:
     """photo - median background, in levels (float32)."""
     return g.astype(np.float32) - cv2.medianBlur(g, ksize).astype(np.float32)
+
+
+#: Half-widths (reference px) at which a bar is compared with both its sides.
+_BAR_RADII = (2.0, 4.0, 6.0)
+#: Directions across a bar (8 of them: every 22.5 degrees, both ways are tested at once).
+_DIRECTIONS = tuple((np.cos(a), np.sin(a)) for a in np.arange(8) * np.pi / 8)
+
+
+def _shifted(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), flags=cv2.INTER_NEAREST,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _bar_residual(g: np.ndarray, scale: float) -> np.ndarray:
+    """How far each pixel stands out from BOTH sides of it in some direction
+    (float32 levels; > 0 light, < 0 dark). A bar or a speck (scratch, hair, dust)
+    differs from both sides; the side of a step edge (an object's outline) differs
+    from one side only and scores about 0, so outlines are not taken for damage."""
+    sides = cv2.blur(g, (3, 3))
+    light = np.zeros(g.shape, np.int16)
+    dark = np.zeros(g.shape, np.int16)
+    g16 = g.astype(np.int16)
+    for radius in _BAR_RADII:
+        r = radius * scale
+        for cx, cy in _DIRECTIONS:
+            a = _shifted(sides, r * cx, r * cy)
+            b = _shifted(sides, -r * cx, -r * cy)
+            np.maximum(light, g16 - cv2.max(a, b).astype(np.int16), out=light)
+            np.maximum(dark, cv2.min(a, b).astype(np.int16) - g16, out=dark)
+    return np.where(light >= dark, light, -dark).astype(np.float32)
 
 
 def _local_sigma(resid: np.ndarray, window: int) -> np.ndarray:
@@ -74,26 +105,54 @@ def detect_damage(gray: np.ndarray, sensitivity: float = DEFAULT_SENSITIVITY) ->
     if h < 8 or w < 8:
         return np.zeros((h, w), bool)
     scale = photo_scale(h, w)
-    seed_k, min_contrast, busy = _thresholds(sensitivity)
-
-    # Two background scales: a small one for specks and hairlines, a larger one for
-    # wider scratches and creases. The strongest response wins.
-    resid = None
-    for size in (7.0, 15.0):
-        r = _residual(g, _odd(size * scale))
-        resid = r if resid is None else np.where(np.abs(r) > np.abs(resid), r, resid)
+    seed_k, min_contrast, _busy = _thresholds(sensitivity)
+    resid = damage_residual(g, scale)
     sigma = _local_sigma(resid, _odd(31 * scale))
     z = np.abs(resid) / sigma
     seeds = (z > seed_k) & (np.abs(resid) > min_contrast)
     grow = (z > seed_k * 0.5) & (np.abs(resid) > min_contrast * 0.5)
-    # Light and dark marks are separate structures.
+    return keep_damage_shapes(grow, seeds, resid > 0, sensitivity)
+
+
+def damage_residual(g: np.ndarray, scale: float) -> np.ndarray:
+    """How far each pixel of ``g`` (uint8) stands out as a mark (float32 levels,
+    > 0 light, < 0 dark): the difference from a median background at two scales
+    (specks and hairlines; wider scratches and creases), kept only where the pixel
+    also differs from both its sides in some direction, i.e. not on an outline."""
+    resid = None
+    for size in (7.0, 15.0):
+        r = _residual(g, _odd(size * scale))
+        resid = r if resid is None else np.where(np.abs(r) > np.abs(resid), r, resid)
+    bar = _bar_residual(g, scale)
+    return np.where((bar * resid > 0) & (np.abs(bar) >= 0.4 * np.abs(resid)), resid, 0.0).astype(np.float32)
+
+
+def keep_damage_shapes(grow: np.ndarray, seeds: np.ndarray, light: np.ndarray,
+                       sensitivity: float = DEFAULT_SENSITIVITY, families_only: bool = False) -> np.ndarray:
+    """The damage among candidate pixels ``grow`` (bool HxW): the connected
+    structures holding a ``seeds`` pixel that are specks or single thin lines, in
+    a place not crowded with others like them (text, spokes, stars, wires,
+    hatching), widened by a pixel for their soft rim. ``light``: where a mark
+    would be lighter than its surroundings (light and dark marks are separate
+    structures). ``families_only``: keep every structure except families of real
+    lines (a net of lines such as a spoked wheel, long lines running beside
+    others), for a detector whose candidates are already
+    damage-shaped (the learned one)."""
+    h, w = grow.shape
+    scale = photo_scale(h, w)
+    _seed_k, _contrast, busy = _thresholds(sensitivity)
     mask = np.zeros((h, w), bool)
-    # Light and dark marks are separate structures; neighbours of both kinds count
-    # towards how busy a place is.
-    parts = [_components(grow & polarity, seeds & polarity) for polarity in (resid > 0, resid < 0)]
-    crowd = _crowding([p[3] for p in parts], (h, w), _odd(61 * scale))
-    for labels, stats, seeded, centroids in parts:
-        mask |= _keep_damage_shapes(labels, stats, seeded, centroids, crowd, scale, busy)
+    # Neighbours of both kinds count towards how busy a place is.
+    parts = [_components(grow & polarity, seeds & polarity) for polarity in (light, ~light)]
+    shapes = [_classify(labels, stats, seeded, scale) for labels, stats, seeded, _c in parts]
+    crowd = _crowding([p[3] for p in parts], (h, w), _odd(121 * scale))
+    speck_crowd = _crowding([cents[kind[np.flatnonzero(seeded)] == SPECK]
+                             for (_l, _s, seeded, cents), (kind, _w) in zip(parts, shapes)],
+                            (h, w), _odd(121 * scale))
+    density = cv2.blur(grow.astype(np.float32), (_odd(31 * scale),) * 2)
+    for (labels, stats, seeded, cents), (kind, width) in zip(parts, shapes):
+        mask |= _keep(labels, stats, seeded, cents, kind, width, crowd, speck_crowd, density,
+                      _odd(31 * scale), scale, busy, families_only)
     if mask.any():
         # The soft rim of a mark carries its halo: paint a pixel beyond it.
         r = max(1, int(round(scale)))
@@ -123,29 +182,91 @@ def _crowding(centroid_sets: list[np.ndarray], shape: tuple[int, int], win: int)
     return cv2.boxFilter(dots, -1, (win, win), normalize=False, borderType=cv2.BORDER_CONSTANT)
 
 
-def _keep_damage_shapes(labels: np.ndarray, stats: np.ndarray, seeded: np.ndarray,
-                        centroids: np.ndarray, crowd: np.ndarray, scale: float, busy: float) -> np.ndarray:
-    """The seeded structures that look like damage: small specks and thin lines in a
-    place not crowded with other marks (text, spokes, texture)."""
+SPECK, LINE, OTHER = 1, 2, 0
+
+
+def _long_neighbours(labels: np.ndarray, stats: np.ndarray, long_line: np.ndarray, scale: float) -> np.ndarray:
+    """For each long line, how many other long lines come within a band around it."""
+    out = np.zeros(len(stats))
+    ids = np.flatnonzero(long_line)
+    if len(ids) < 2:
+        return out
+    lut = np.zeros(len(stats), np.int32)
+    lut[ids] = ids
+    long_labels = lut[labels]
+    band = max(3, int(round(20 * scale)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    h, w = labels.shape
+    for i in ids:
+        x, y, cw, ch = stats[i, :4]
+        x0, y0, x1, y1 = max(0, x - band), max(0, y - band), min(w, x + cw + band), min(h, y + ch + band)
+        crop = long_labels[y0:y1, x0:x1]
+        near = cv2.dilate((crop == i).astype(np.uint8), kernel).astype(bool)
+        found = np.unique(crop[near])
+        out[i] = np.count_nonzero((found != 0) & (found != i))
+    return out
+
+
+def _classify(labels: np.ndarray, stats: np.ndarray, seeded: np.ndarray, scale: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(kind, width) of each structure: SPECK (small blob), LINE (one thin curve:
+    its skeleton is hardly longer than its box's diagonal, so a spoked wheel or a
+    net of lines is not one), or OTHER."""
     n = len(stats)
-    if n <= 1:
-        return np.zeros(labels.shape, bool)
+    kind = np.zeros(n, np.int8)
+    width = np.zeros(n)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     bw = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
     bh = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
-    length = np.hypot(bw, bh)
-    width = area / np.maximum(length, 1.0)
-    is_speck = np.maximum(bw, bh) <= 8.0 * scale
-    is_line = (length >= 10.0 * scale) & (width <= 7.0 * scale)
-    # Neighbours: seeded structures centred near this one's centre (itself excluded).
-    idx = np.flatnonzero(seeded)
-    neighbours = np.zeros(n)
+    diag = np.hypot(bw, bh)
+    kind[(np.maximum(bw, bh) <= 8.0 * scale) & seeded] = SPECK
+    for i in np.flatnonzero(seeded & (diag >= 10.0 * scale) & (kind != SPECK)):
+        x, y, cw, ch = stats[i, :4]
+        crop = (labels[y:y + ch, x:x + cw] == i).astype(np.uint8) * 255
+        skeleton = float(np.count_nonzero(cv2.ximgproc.thinning(crop)))
+        width[i] = area[i] / max(skeleton, 1.0)
+        if width[i] <= 5.0 * scale and skeleton <= 2.5 * diag[i]:
+            kind[i] = LINE
+        elif skeleton <= 2.5 * diag[i]:
+            width[i] = 0.0  # a wide blob, not a net of lines
+    return kind, width
+
+
+def _keep(labels: np.ndarray, stats: np.ndarray, seeded: np.ndarray, centroids: np.ndarray,
+          kind: np.ndarray, width: np.ndarray, crowd: np.ndarray, speck_crowd: np.ndarray,
+          density: np.ndarray, window: int, scale: float, busy: float,
+          families_only: bool = False) -> np.ndarray:
+    """The structures that look like damage: specks and thin lines in a place not
+    crowded with other marks (text, spokes, stars, hatching, texture)."""
+    n = len(stats)
+    if n <= 1:
+        return np.zeros(labels.shape, bool)
     h, w = labels.shape
+    idx = np.flatnonzero(seeded)
     xs = np.clip(np.rint(centroids[:, 0]).astype(int), 0, w - 1)
     ys = np.clip(np.rint(centroids[:, 1]).astype(int), 0, h - 1)
-    neighbours[idx] = crowd[ys, xs] - 1.0
-    # Long scratches cross many places: judge them by their own shape only.
-    crowded = (neighbours > busy) & (length < 80.0 * scale)
-    keep = seeded & (is_speck | is_line) & ~crowded
+    near = np.zeros(n)
+    near[idx] = crowd[ys, xs] - 1.0            # any marks centred close by
+    near_specks = np.zeros(n)
+    near_specks[idx] = speck_crowd[ys, xs] - (kind[idx] == SPECK)  # specks further around
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    # Along a line: the share of its neighbourhood other candidates fill (hatching, fabric).
+    around = np.bincount(labels.ravel(), weights=density.ravel(), minlength=n) / np.maximum(area, 1)
+    others = around - np.maximum(width, 1.0) / window
+    length = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    speck_ok = (kind == SPECK) & (near <= busy) & (near_specks <= busy)
+    long_line = (kind == LINE) & (length >= 60.0 * scale)
+    short_ok = (kind == LINE) & ~long_line & (near <= busy) & (others <= 0.02 + 0.02 * busy)
+    # A long line stays damage unless other long lines run beside or across it:
+    # spokes, wires, hatching and railings come in families, a scratch alone.
+    long_ok = long_line & (_long_neighbours(labels, stats, long_line, scale) <= busy / 2.0)
+    line_ok = short_ok | long_ok
+    if families_only:
+        net_of_lines = (kind == OTHER) & (length >= 60.0 * scale) & (width > 0)
+        family = (long_line & ~long_ok) | net_of_lines
+        keep = seeded & ~family
+        keep[0] = False
+        return keep[labels]
+    keep = seeded & (speck_ok | line_ok)
     keep[0] = False
     return keep[labels]
