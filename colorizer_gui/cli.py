@@ -306,13 +306,18 @@ def _short_message(src: Path, message: str) -> str:
 
 def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from .backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
-    from .cli_repair import repair_settings
+    from .cli_repair import DetectorUnavailable, repair_detector, repair_settings
     from .core.batch import HintSource, run_batch
 
     parser = _colorize_parser(backend_names(), DEFAULT_BACKEND)
     opts = parser.parse_args(argv)
     if opts.save_mask and not opts.repair:
         parser.error("--save-mask needs --repair")
+    try:
+        detector = repair_detector(opts) if opts.repair else None
+    except DetectorUnavailable as err:
+        _error(str(err))
+        return EXIT_USAGE
     options = {}
     if opts.temperature is not None:
         if not 0.05 <= opts.temperature <= 1.0:
@@ -365,7 +370,7 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
                                saturation=opts.saturation, skip_existing=opts.skip_existing,
                                recolour=opts.recolour, on_progress=on_progress, should_stop=stop,
                                hint_source=hint_source, repair=repair_settings(opts),
-                               save_damage_mask=opts.save_mask)
+                               save_damage_mask=opts.save_mask, repair_detector=detector)
         except BackendError as err:
             bar.close()
             _error(str(err))

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from .core.repair import DEFAULT_SENSITIVITY, RepairSettings
+from .core.repair import DEFAULT_SENSITIVITY, Detector, RepairSettings
 
 
 def _sensitivity(text: str) -> float:
@@ -36,8 +36,37 @@ def add_repair_options(parser: argparse.ArgumentParser, in_colorize: bool) -> No
                              "higher for heavily damaged scans)")
     parser.add_argument("--restore-contrast", action="store_true",
                         help="also stretch the contrast of faded prints (levels and CLAHE on the lightness)")
+    parser.add_argument("--detector", choices=("auto", "classical", "learned"), default="auto",
+                        help="how damage is found: the learned detector (a small network, when its "
+                             "model file is installed), the classical filters, or auto (default: "
+                             f"{DEFAULT_DETECTOR})")
     parser.add_argument("--save-mask", action="store_true",
                         help="write the damage mask (<copy>_mask.png, white = painted out) beside each copy")
+
+
+#: What ``--detector auto`` uses (the one that won on bench/repair.py).
+DEFAULT_DETECTOR = "classical"
+
+
+class DetectorUnavailable(Exception):
+    """``--detector learned`` without its model file or PyTorch; the message says which."""
+
+
+def repair_detector(opts: argparse.Namespace) -> Optional[Detector]:
+    """The detector asked for (None: the classical one, the core's default)."""
+    choice = getattr(opts, "detector", "auto")
+    if choice == "auto":
+        choice = DEFAULT_DETECTOR
+    if choice == "classical":
+        return None
+    try:
+        from .nets.damage_net import DETECTOR_FILE, bundled_detector_path, learned_detector
+    except ImportError as err:
+        raise DetectorUnavailable(f"the learned detector needs PyTorch ({err})") from None
+    path = bundled_detector_path()
+    if path is None:
+        raise DetectorUnavailable(f"the learned detector's model file {DETECTOR_FILE} is not installed")
+    return learned_detector(path)
 
 
 def repair_settings(opts: argparse.Namespace) -> Optional[RepairSettings]:
@@ -68,12 +97,17 @@ def cmd_repair(argv: list[str], verbose: int) -> int:
     """Run ``colorizer repair``; return the exit code."""
     from tqdm import tqdm
 
-    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, _shown, _short_message, _StopOnCtrlC
+    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _error, _shown, _short_message, _StopOnCtrlC
     from .core.repair.batch import VIDEO_NOT_SUPPORTED, run_repair_batch
 
     opts = _repair_parser().parse_args(argv)
     settings = repair_settings(opts)
     assert settings is not None
+    try:
+        detector = repair_detector(opts)
+    except DetectorUnavailable as err:
+        _error(str(err))
+        return EXIT_USAGE
     bar = tqdm(total=0, unit="photo", file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True)
 
     def on_progress(event) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +120,8 @@ def cmd_repair(argv: list[str], verbose: int) -> int:
     with _StopOnCtrlC() as stop:
         try:
             result = run_repair_batch(opts.paths, opts.out, settings, save_damage_mask=opts.save_mask,
-                                      on_progress=on_progress, should_stop=stop, use_edits=not opts.no_brush)
+                                      on_progress=on_progress, should_stop=stop, use_edits=not opts.no_brush,
+                                      detector=detector)
         finally:
             bar.close()
     for src, message in result.failed:

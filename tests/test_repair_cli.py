@@ -129,3 +129,25 @@ def test_ctrl_c_stops_a_repair_batch_leaving_whole_files(tmp_path: Path) -> None
     for f in files:
         assert _gray(f).shape == (600, 800)
     assert "Stopped by the user" in stdout
+
+
+def test_repair_uses_the_brush_strokes_and_survives_a_bad_sidecar(tmp_path: Path) -> None:
+    from colorizer_gui.core.repair.edits import RepairEdits, make_stroke, save_edits
+
+    clean, damaged, truth = _damaged(240, 320, seed=2)
+    marked = damaged.copy()
+    marked[100:104, 20:300] = 250  # a scratch the user tells repair to leave (say, a real wire)
+    photo = make_png(tmp_path / "in" / "wire.png", marked)
+    save_edits(photo, RepairEdits((make_stroke("remove", 0.03, [[0.0, 102 / 240], [1.0, 102 / 240]]),
+                                   make_stroke("add", 0.02, [[0.9, 0.9]]))))
+    result = run_cli("repair", photo, "-o", tmp_path / "out", "--save-mask")
+    assert result.returncode == 0, result.stderr
+    fixed = _gray(tmp_path / "out" / "wire_repaired.png")
+    mask = cv2.imread(str(tmp_path / "out" / "wire_repaired_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
+    assert np.array_equal(fixed[100:104, 20:300], marked[100:104, 20:300])  # removed: kept as it was
+    assert mask[216, 288] and not mask[95:110].any()                       # added: painted out
+    (tmp_path / "in" / "wire.png.colorizer.json").write_text('{"version": 1, "repair": {"strokes": 5}}')
+    bad = run_cli("repair", photo, "-o", tmp_path / "out2")
+    assert bad.returncode == 0, bad.stderr
+    assert "NOTE" in bad.stderr and "repaired without the brush strokes" in bad.stderr
+    assert (tmp_path / "out2" / "wire_repaired.png").is_file()

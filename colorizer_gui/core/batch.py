@@ -31,7 +31,7 @@ from .hints import Hint, HintsError, hints_for, load_hints
 from .photo import (Photo, PhotoError, display_name, find_photos, is_photo_file, load_photo, make_folders,
                     output_extension, photo_pixel_count, recorded_outputs, remove_stale_partials,
                     saves_bgr)
-from .repair import RepairSettings
+from .repair import Detector, RepairSettings
 from .repair.files import repair_photo, save_mask, settings_text
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .text import format_duration
@@ -290,7 +290,8 @@ class HintSource:
         return [], ""
 
 
-def _decode(src: Path, hint_source: HintSource, repair: Optional[RepairSettings] = None
+def _decode(src: Path, hint_source: HintSource, repair: Optional[RepairSettings] = None,
+            repair_detector: Optional[Detector] = None
             ) -> tuple[Photo, np.ndarray, list[Hint], str, Optional[np.ndarray]]:
     """I/O thread: read the photo, repair it (``repair``: the colorizer never sees
     the damage), compute its full-resolution L, read its hints. The last item is
@@ -299,7 +300,7 @@ def _decode(src: Path, hint_source: HintSource, repair: Optional[RepairSettings]
     hints, note = hint_source.hints(src)
     mask = None
     if repair is not None:
-        photo, repaired, repair_note = repair_photo(photo, repair)
+        photo, repaired, repair_note = repair_photo(photo, repair, detector=repair_detector)
         mask = repaired.mask
         note = "; ".join(n for n in (note, repair_note) if n)
     return photo, pipeline.photo_lightness(photo), hints, note, mask
@@ -373,7 +374,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
               on_progress: Optional[ProgressCallback] = None,
               should_stop: Optional[StopCallback] = None, io_threads: int = 2,
               hint_source: HintSource = HintSource(), repair: Optional[RepairSettings] = None,
-              save_damage_mask: bool = False) -> BatchResult:
+              save_damage_mask: bool = False, repair_detector: Optional[Detector] = None) -> BatchResult:
     """Colorize every photo in ``inputs`` (files and folders, searched recursively).
 
     ``out_dir``: one output folder (sub-folders of folder inputs mirrored under it),
@@ -387,7 +388,8 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     photos. A bad photo is listed in ``failed`` and the batch goes on. Colour
     hints come from ``hint_source`` (sidecar files by default). ``repair``: each
     photo is repaired first (``core.repair``), its damage mask saved beside the copy
-    with ``save_damage_mask``; videos are colorized without repair, with a note.
+    with ``save_damage_mask`` (``repair_detector``: another detector than the
+    classical one); videos are colorized without repair, with a note.
     Loads the backend first (raising its ``BackendError`` before any photo is touched).
     """
     started = time.monotonic()
@@ -481,7 +483,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             if pending_reads and queued + pixels > PREFETCH_PIXELS:
                 return  # decode it once the photos ahead of it are done
             upcoming.clear()
-            pending_reads.append((job, readers.submit(_decode, job.src, hint_source, repair), pixels))
+            pending_reads.append((job, readers.submit(_decode, job.src, hint_source, repair, repair_detector), pixels))
 
     emit()
     try:

@@ -10,7 +10,7 @@ mask) so the core stays free of torch.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -110,6 +110,17 @@ def damage_probability(net: DamageNet, gray01: np.ndarray, tile: int = 512) -> n
                 prob = torch.sigmoid(logits).numpy()
                 out[y0:y1, x0:x1] = prob[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
     return out
+
+
+#: The learned detector's weights, found where model files are (``core.model_store``).
+DETECTOR_FILE = "repair-detector.safetensors"
+
+
+def bundled_detector_path() -> Optional[Path]:
+    """The installed learned detector's weights, or None."""
+    from ..core.model_store import find_weights
+
+    return find_weights(DETECTOR_FILE)
 
 
 def load_damage_net(path: Path) -> DamageNet:

@@ -12,7 +12,7 @@ from ..batch import BatchResult, describe_error, plan_jobs
 from ..photo import remove_stale_partials
 from ..progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from ..video import is_video_file
-from . import RepairSettings
+from . import Detector, RepairSettings
 from .files import DEFAULT_REPAIR_OUT_NAME, save_repaired_copy
 
 #: Why a video in a repair batch is left alone.
@@ -22,11 +22,13 @@ VIDEO_NOT_SUPPORTED = "video repair is not supported (only photos are repaired)"
 def run_repair_batch(inputs: Sequence[Path], out_dir: Optional[Path],
                      settings: RepairSettings = RepairSettings(), save_damage_mask: bool = False,
                      on_progress: Optional[ProgressCallback] = None,
-                     should_stop: Optional[StopCallback] = None, use_edits: bool = True) -> BatchResult:
+                     should_stop: Optional[StopCallback] = None, use_edits: bool = True,
+                     detector: Optional[Detector] = None) -> BatchResult:
     """Repair every photo in ``inputs`` (files and folders, searched recursively)
     into ``out_dir`` (sub-folders mirrored), or a ``repaired`` folder beside each
     photo. ``on_progress`` gets ProgressEvent(stage="repair"); ``should_stop`` is
-    polled between photos. Videos are skipped with ``VIDEO_NOT_SUPPORTED``."""
+    polled between photos. Videos are skipped with ``VIDEO_NOT_SUPPORTED``.
+    ``detector``: another damage detector than the classical one."""
     started = time.monotonic()
     report = on_progress or no_progress
     stop = should_stop or never_stop
@@ -52,7 +54,8 @@ def run_repair_batch(inputs: Sequence[Path], out_dir: Optional[Path],
                 outcome, detail = "skipped", VIDEO_NOT_SUPPORTED
             else:
                 try:
-                    copy = save_repaired_copy(job.src, job.dest_dir, settings, save_damage_mask, use_edits)
+                    copy = save_repaired_copy(job.src, job.dest_dir, settings, save_damage_mask, use_edits,
+                                              detector)
                 except Exception as err:  # noqa: BLE001 - reported per photo, the batch goes on
                     detail = describe_error(err)
                     result.failed.append((job.src, detail))

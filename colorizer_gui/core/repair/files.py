@@ -19,7 +19,8 @@ import numpy as np
 from .. import provenance
 from ..atomic import atomic_write
 from ..photo import Photo, PhotoError, load_photo, make_folders, output_path, record_output, save_photo
-from . import RepairResult, RepairSettings, repair_pixels
+from . import Detector, RepairResult, RepairSettings, repair_pixels
+from .edits import RepairEditsError, edits_for
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,13 @@ def brush_masks(src: Path, height: int, width: int) -> tuple[Optional[np.ndarray
     (``core.repair.edits``), as masks of the photo's size; a bad sidecar gives no
     masks and a note for the user."""
     try:
-        from .edits import edits_for
-    except ImportError:  # the brush's sidecar reader is not part of this build
-        return None, None, ""
-    try:
         edits = edits_for(Path(src))
-        if edits is None:
-            return None, None, ""
-        add, remove = edits.masks(height, width)
-        return add, remove, ""
-    except Exception as err:  # noqa: BLE001 - a hostile or corrupt sidecar never stops a photo
-        return None, None, f"the repair brush strokes in the sidecar cannot be used ({err}); repaired without them"
+    except RepairEditsError as err:  # a corrupt or hostile sidecar never stops a photo
+        return None, None, f"{err}; repaired without the brush strokes"
+    if edits is None:
+        return None, None, ""
+    add, remove = edits.masks(height, width)
+    return add, remove, ""
 
 
 def settings_text(settings: RepairSettings) -> str:
@@ -54,14 +51,16 @@ def settings_text(settings: RepairSettings) -> str:
     return f"sensitivity={settings.sensitivity:g}; contrast={'on' if settings.restore_contrast else 'off'}"
 
 
-def repair_photo(photo: Photo, settings: RepairSettings, use_edits: bool = True) -> tuple[Photo, RepairResult, str]:
+def repair_photo(photo: Photo, settings: RepairSettings, use_edits: bool = True,
+                 detector: Optional[Detector] = None) -> tuple[Photo, RepairResult, str]:
     """(the photo with its pixels repaired, the repair, a note for the user or "").
-    The brush strokes saved for the photo are used unless ``use_edits`` is False."""
+    The brush strokes saved for the photo are used unless ``use_edits`` is False;
+    ``detector``: another damage detector than the classical one (the learned one)."""
     add = remove = None
     note = ""
     if use_edits:
         add, remove, note = brush_masks(photo.path, photo.height, photo.width)
-    result = repair_pixels(photo.pixels, settings, add, remove)
+    result = repair_pixels(photo.pixels, settings, add, remove, detector)
     return dataclasses.replace(photo, pixels=result.pixels), result, note
 
 
@@ -99,12 +98,13 @@ class RepairedCopy:
 
 
 def save_repaired_copy(src: Path, out_dir: Path, settings: RepairSettings = RepairSettings(),
-                       save_damage_mask: bool = False, use_edits: bool = True) -> RepairedCopy:
+                       save_damage_mask: bool = False, use_edits: bool = True,
+                       detector: Optional[Detector] = None) -> RepairedCopy:
     """Load ``src``, repair it and save ``out_dir/<stem>_repaired.<ext>``. Raises
     ``PhotoError`` for an unreadable photo or an unwritable folder; the original
     is only ever opened for reading."""
     photo = load_photo(Path(src))
-    repaired, result, note = repair_photo(photo, settings, use_edits)
+    repaired, result, note = repair_photo(photo, settings, use_edits, detector)
     notes = tuple(photo.notes) + ((note,) if note else ())
     try:
         make_folders(Path(out_dir))
