@@ -21,7 +21,9 @@ from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, make_folders
 from ..core.pipeline import is_out_of_memory
 from ..core.progress import ProgressEvent
+from ..core.repair import RepairSettings
 from . import events, images, video_preview
+from .repair_preview import RepairRequest, overlay, repaired_view
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -273,17 +275,20 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
 
 def preview(job: Job, path: str, config: Optional[BackendConfig],
             result_file: Optional[str] = None, hints: Sequence[Hint] = (),
-            shown: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+            shown: Optional[dict[str, Any]] = None, repair: Optional[RepairRequest] = None) -> dict[str, Any]:
     """Preview one photo: with ``result_file`` (an output already written) both
     are read from disk; with no ``config`` only the original is shown; otherwise
     the core colorizes a downscaled copy, with the photo's colour ``hints``.
+    ``repair``: the downscaled copy is repaired first (``repair_preview``): its
+    ``original`` is the repaired photo, ``overlay`` the damage shown in red and
+    ``source`` the photo as it is; the colorizer sees the repaired one.
 
     ``shown``: the preview this one replaces; when it is of the same photo its
     original is reused (a hint edit re-colorizes without reading the file again).
     The result's ``hints_unused`` is True when hints were given to a backend that
     takes none (the zhang method)."""
     if shown and shown.get("path") == path and shown.get("original") is not None:
-        original = shown["original"]
+        original = shown.get("source", shown["original"])
         info = {"path": path, "original": original, "colour": None, "note": "",
                 "is_colour": shown.get("is_colour", False), "size": shown.get("size")}
     else:
@@ -292,6 +297,16 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
         info = {"path": path, "original": original, "colour": None, "note": "",
                 "is_colour": photo.is_colour, "size": (photo.width, photo.height)}
     info["hints_unused"] = False
+    info["source"] = original
+    if repair is not None:
+        if job.should_stop():
+            raise Cancelled()
+        try:
+            stamp = Path(path).stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        info.update(repaired_view(original, repair, (path, stamp)))
+        original = info["original"]
     if result_file:
         done = load_photo(Path(result_file))
         info["colour"] = images.fit(images.to_pil(done.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
@@ -318,23 +333,35 @@ def _join_notes(*parts: str) -> str:
     return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in parts if p)
 
 
-def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[Hint] = ()) -> dict[str, Any]:
-    """Colorize the whole photo at full resolution, with its colour ``hints`` (for the 100% view)."""
+def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[Hint] = (),
+                    repair: Optional[RepairSettings] = None) -> dict[str, Any]:
+    """Colorize the whole photo at full resolution, with its colour ``hints`` (for the 100% view);
+    ``repair``: repaired first, as Save repairs it (with its saved brush strokes)."""
     photo = load_photo(Path(path))
+    extra: dict[str, Any] = {}
+    if repair is not None:
+        from ..core.repair.files import repair_photo
+
+        before = images.to_pil(photo.pixels)
+        photo, result, _note = repair_photo(photo, repair)
+        extra = {"overlay": overlay(before, result.mask), "damage": float(result.mask.mean())}
+        del before
+        if job.should_stop():
+            raise Cancelled()
 
     def run(backend: Any, cfg: BackendConfig) -> pipeline.Colorized:
         return pipeline.colorize_photo(photo, backend, cfg.render_size, cfg.saturation, tuple(hints))
 
     done, fallback = _colorize_with_fallback(job, config, run)
     return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(done.pixels),
-            "note": _join_notes(fallback, done.note)}
+            "note": _join_notes(fallback, done.note), **extra}
 
 
 def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_dir: Optional[str],
-         hints: Sequence[Hint] = ()) -> dict[str, Any]:
+         hints: Sequence[Hint] = (), repair: Optional[RepairSettings] = None) -> dict[str, Any]:
     """Colorize one photo at full resolution with its colour ``hints`` and save it:
     to ``dest`` (Save as; the core adds a counter rather than overwrite) or into
-    ``out_dir`` (Save)."""
+    ``out_dir`` (Save). ``repair``: repaired first, with its saved brush strokes."""
     folder = Path(dest).parent if dest else Path(out_dir) if out_dir else Path(path).parent / "colorized"
     if not dest:
         try:
@@ -344,7 +371,7 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
 
     def run(backend: Any, cfg: BackendConfig) -> pipeline.SavedCopy:
         return pipeline.save_colour_copy(Path(path), folder, backend, cfg.render_size, cfg.saturation,
-                                         tuple(hints), dest=Path(dest) if dest else None)
+                                         tuple(hints), dest=Path(dest) if dest else None, repair=repair)
 
     saved, fallback = _colorize_with_fallback(job, config, run)
     written = saved.path
@@ -353,9 +380,10 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
 
 
 def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendConfig,
-          skip_existing: bool, recolour: bool) -> Any:
+          skip_existing: bool, recolour: bool, repair: Optional[RepairSettings] = None) -> Any:
     """Colorize many photos with the core's batch engine; each photo's outcome is
-    posted as it lands. Photos that ran out of GPU memory are retried on the CPU."""
+    posted as it lands. Photos that ran out of GPU memory are retried on the CPU.
+    ``repair``: each photo is repaired first, with its own brush strokes."""
     from ..core.batch import run_batch
 
     last_post = [0.0]
@@ -374,7 +402,7 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
         result = run_batch([Path(p) for p in inputs], Path(out_dir) if out_dir else None, backend,
                            render_size=config.render_size, saturation=config.saturation,
                            skip_existing=skip_existing, recolour=recolour,
-                           on_progress=on_progress, should_stop=job.should_stop)
+                           on_progress=on_progress, should_stop=job.should_stop, repair=repair)
     oom = [src for src, msg in result.failed if is_out_of_memory(msg)]
     if oom and config.device != "cpu" and not result.cancelled:
         job.post(events.PROGRESS, "The graphics card ran out of memory; retrying those photos on the CPU.")
@@ -384,7 +412,7 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
         again = run_batch(oom, Path(out_dir) if out_dir else None, cpu_backend,
                           render_size=config.render_size, saturation=config.saturation,
                           skip_existing=skip_existing, recolour=recolour,
-                          on_progress=on_progress, should_stop=job.should_stop)
+                          on_progress=on_progress, should_stop=job.should_stop, repair=repair)
         result.failed = [(s, m) for s, m in result.failed if s not in oom] + again.failed
         result.done += again.done
         result.skipped += again.skipped
