@@ -243,3 +243,100 @@ def test_a_hostile_sidecar_gets_a_message_and_the_window_goes_on(make_app, tmp_p
     app.save(False)
     pump(app, lambda: app.rows[app.current].dest, timeout=90, what="the save")
     assert Path(app.rows[app.current].dest).is_file()
+
+
+def test_sensitivity_restore_contrast_the_100_view_and_colorize_all_repair(make_app, tmp_path):
+    from colorizer_gui.core.photo import load_photo
+    from colorizer_gui.core.provenance import read_provenance
+    from colorizer_gui.gui import events as ev
+
+    photo = _damaged(tmp_path / "scans")
+    # A faded second print: the tones squeezed into 100..160.
+    faded = photo.parent / "faded.png"
+    pixels = np.asarray(Image.open(photo)).astype(np.float32)
+    Image.fromarray((100 + pixels * 60 / 255).astype(np.uint8)).save(faded)
+    app = make_app([str(photo.parent)], settings_dir=tmp_path / "settings")
+    pump(app, lambda: len(app.rows) == 2 and app.shown.get("colour") is not None, timeout=90, what="the preview")
+    app.window[ev.K_REPAIR].update(value=True)
+    app.window.write_event_value(ev.K_REPAIR, True)
+    _repainted(app, None)
+    found = app.shown["damage"]
+    # More sensitivity finds at least as much; less finds less (the preview repaints once the slider rests).
+    for value, more in ((1.0, True), (0.0, False)):
+        before = app.shown["overlay"]
+        app.window[ev.K_REPAIR_SENSITIVITY].update(value=value)
+        app.window.write_event_value(ev.K_REPAIR_SENSITIVITY, value)
+        _repainted(app, before)
+        assert (app.shown["damage"] >= found) if more else (app.shown["damage"] < found), (value, app.shown["damage"])
+    assert app.settings.repair_sensitivity == 0.0
+    app.window.write_event_value(ev.K_REPAIR_SENSITIVITY, 0.5)
+    # Restore contrast, shown in the preview: the faded print's tones are stretched.
+    app.photos.select(str(faded))
+    pump(app, lambda: app.shown.get("path") == str(faded) and app.shown.get("overlay") is not None
+         and not app.job_running(ev.PREVIEW), timeout=60, what="the faded print's preview")
+    spread = float(np.ptp(np.percentile(np.asarray(app.shown["original"].convert("L")), (1, 99))))
+    before = app.shown["overlay"]
+    app.window[ev.K_REPAIR_CONTRAST].update(value=True)
+    app.window.write_event_value(ev.K_REPAIR_CONTRAST, True)
+    pump(app, lambda: app.repair.restore_contrast, what="Restore contrast")
+    _repainted(app, before)
+    stretched = float(np.ptp(np.percentile(np.asarray(app.shown["original"].convert("L")), (1, 99))))
+    assert stretched > spread + 60, (spread, stretched)
+    app.window[ev.K_REPAIR_CONTRAST].update(value=False)
+    app.window.write_event_value(ev.K_REPAIR_CONTRAST, False)
+    pump(app, lambda: not app.repair.restore_contrast, what="Restore contrast off")
+    # The 100% view is repaired at full size too, its overlay on the photo as it is.
+    app.photos.select(str(photo))
+    app.window[(ev.K_VIEW, "zoom")].update(value=True)
+    app.window.write_event_value((ev.K_VIEW, "zoom"), True)
+    pump(app, lambda: app.preview.full.get("path") == str(photo) and "overlay" in app.preview.full,
+         timeout=90, what="the repaired 100% view")
+    full = np.asarray(app.preview.full["original"].convert("L")).astype(int)
+    x = 240
+    assert full[_scratch_y(x) - 1:_scratch_y(x) + 2, x].max() < 200
+    # Colorize all repairs every photo (the copies say so).
+    app.colorize_all()
+    pump(app, lambda: app.last_summary is not None, timeout=120, what="the batch")
+    assert len(app.last_result.done) == 2, app.last_summary
+    for src, dest in app.last_result.done:
+        assert "repaired" in json.dumps(read_provenance(Path(dest))).lower()
+        if Path(src) == photo:
+            copy = load_photo(Path(dest)).pixels.astype(int).mean(axis=2)
+            assert copy[_scratch_y(x) - 1:_scratch_y(x) + 2, x].max() < 200, "the batch copy is repaired"
+
+
+def test_the_brush_and_the_colour_hints_share_the_mouse_and_ctrl_z(make_app, tmp_path):
+    from colorizer_gui.core.hints import hints_for
+    from colorizer_gui.core.repair.edits import edits_for
+    from colorizer_gui.gui import events as ev
+
+    photo = _damaged(tmp_path / "scans")
+    app = make_app([str(photo.parent)], settings_dir=tmp_path / "settings")
+    pump(app, lambda: app.shown.get("colour") is not None, timeout=90, what="the preview")
+    app.window.write_event_value(ev.K_HINTS, True)
+    app.window.write_event_value(ev.K_REPAIR, True)
+    pump(app, lambda: app.hints.on and app.repair.on, what="both tools")
+    _repainted(app, None)
+
+    def click(photo_point):
+        spot = app.preview.to_canvas(photo_point)[0]
+        app.window.write_event_value(ev.K_CANVAS, (int(spot[0]), int(spot[1])))
+        app.window.write_event_value(ev.CANVAS_UP, None)
+
+    click((0.2, 0.8))  # the brush is off: the click is a colour hint
+    pump(app, lambda: len(app.hints.hints) == 1, what="the hint")
+    app.window.write_event_value((ev.K_REPAIR_BRUSH, "add"), True)
+    pump(app, lambda: app.repair.brushing, what="the brush")
+    click((0.7, 0.2))  # the brush is on: the click paints
+    pump(app, lambda: edits_for(photo) is not None, what="the stroke")
+    assert len(app.hints.hints) == 1
+    app.window.write_event_value(ev.SHORT_UNDO, None)  # Ctrl+Z undoes the stroke, not the hint
+    pump(app, lambda: edits_for(photo) is None, what="the stroke undone")
+    assert len(hints_for(photo)[0]) == 1
+    app.window.write_event_value((ev.K_REPAIR_BRUSH, "look"), True)
+    pump(app, lambda: not app.repair.brushing, what="the brush off")
+    app.window.write_event_value(ev.SHORT_UNDO, None)  # now it is the hints'
+    pump(app, lambda: not app.hints.hints, what="the hint undone")
+    app.window.write_event_value(ev.SHORT_REDO, None)
+    pump(app, lambda: len(app.hints.hints) == 1, what="the hint redone")
+    assert edits_for(photo) is None
