@@ -291,6 +291,12 @@ def test_sensitivity_restore_contrast_the_100_view_and_colorize_all_repair(make_
     app.window.write_event_value((ev.K_VIEW, "zoom"), True)
     pump(app, lambda: app.preview.full.get("path") == str(photo) and "overlay" in app.preview.full,
          timeout=90, what="the repaired 100% view")
+    app.preview.zoom_centre = (0.5, _scratch_y(240) / SIZE[1])
+    app.preview.draw()
+    screen, _canvas = _grab(app)
+    if screen is not None:
+        SHOT_DIR.mkdir(parents=True, exist_ok=True)
+        screen.save(SHOT_DIR / "gui_repair_100.png")
     full = np.asarray(app.preview.full["original"].convert("L")).astype(int)
     x = 240
     assert full[_scratch_y(x) - 1:_scratch_y(x) + 2, x].max() < 200

@@ -293,7 +293,9 @@ class Preview:
         for (screen, crop), name in zip(pairs, (self._before_name(self.full), "colour")):
             graph.draw_image(data=self._data("full-" + name, self.full[name], crop[2:], crop), location=screen[:2])
         half = pairs[1][0].x - geometry.PANEL_GAP
-        graph.draw_text("Original at 100%", (half // 2, 9), color=LABEL_COLOUR)
+        before = {"overlay": "Damage (red)", "original": "Repaired"}[self._before_name(self.full)] \
+            if self.app.repair.on and "damage" in self.full else "Original"
+        graph.draw_text(f"{before} at 100%", (half // 2, 9), color=LABEL_COLOUR)
         graph.draw_text("Colorized at 100%", (pairs[1][0].x + half // 2, 9), color=LABEL_COLOUR)
 
     def _why_no_colour(self) -> str:

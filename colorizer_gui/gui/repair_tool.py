@@ -135,8 +135,7 @@ class RepairTool:
         for key in _CONTROLS:
             self.window[key].update(disabled=not on)
         if on:
-            self.set_status("Repair: the preview shows the photo repaired; red marks what is painted out. "
-                            "Choose Add damage or Remove damage to paint where it is wrong.")
+            self.set_status("Repair on: red marks what is painted out; the Repair brush adds or removes damage.")
         self.preview.hints_changed()
 
     def set_show_damage(self, show: bool) -> None:
