@@ -7,11 +7,14 @@ Repairs paint out scratches, dust, hairs and creases (``core.repair``) and write
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Optional
 
 from .core.repair import DEFAULT_SENSITIVITY, Detector, RepairSettings
+
+log = logging.getLogger(__name__)
 
 
 def _sensitivity(text: str) -> float:
@@ -37,15 +40,11 @@ def add_repair_options(parser: argparse.ArgumentParser, in_colorize: bool) -> No
     parser.add_argument("--restore-contrast", action="store_true",
                         help="also stretch the contrast of faded prints (levels and CLAHE on the lightness)")
     parser.add_argument("--detector", choices=("auto", "classical", "learned"), default="auto",
-                        help="how damage is found: the learned detector (a small network, when its "
-                             "model file is installed), the classical filters, or auto (default: "
-                             f"{DEFAULT_DETECTOR})")
+                        help="how damage is found: the learned detector (a small network), the "
+                             "classical filters, or auto (default: the learned one when PyTorch and "
+                             "its model file are installed, else classical)")
     parser.add_argument("--save-mask", action="store_true",
                         help="write the damage mask (<copy>_mask.png, white = painted out) beside each copy")
-
-
-#: What ``--detector auto`` uses (the one that won on bench/repair.py).
-DEFAULT_DETECTOR = "classical"
 
 
 class DetectorUnavailable(Exception):
@@ -55,10 +54,16 @@ class DetectorUnavailable(Exception):
 def repair_detector(opts: argparse.Namespace) -> Optional[Detector]:
     """The detector asked for (None: the classical one, the core's default)."""
     choice = getattr(opts, "detector", "auto")
-    if choice == "auto":
-        choice = DEFAULT_DETECTOR
     if choice == "classical":
         return None
+    if choice == "auto":
+        try:
+            from .nets.damage_net import default_detector
+
+            return default_detector()
+        except Exception as err:  # noqa: BLE001 - no torch, a bad file: the classical one
+            log.info("learned repair detector not used: %s", err)
+            return None
     try:
         from .nets.damage_net import DETECTOR_FILE, bundled_detector_path, learned_detector
     except ImportError as err:

@@ -85,7 +85,9 @@ def test_repair_options_are_checked(tmp_path: Path) -> None:
         result = run_cli("repair", tmp_path / "a.png", "--sensitivity", bad)
         assert result.returncode == 2 and "--sensitivity" in result.stderr
     assert not (tmp_path / "repaired").exists()
-    ok = run_cli("repair", tmp_path / "a.png", "--sensitivity", "0.9")
+    wrong = run_cli("repair", tmp_path / "a.png", "--detector", "magic")
+    assert wrong.returncode == 2 and "--detector" in wrong.stderr
+    ok = run_cli("repair", tmp_path / "a.png", "--sensitivity", "0.9", "--detector", "classical")
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "repaired" / "a_repaired.png").is_file()  # default: beside the photo
 

@@ -123,6 +123,19 @@ def bundled_detector_path() -> Optional[Path]:
     return find_weights(DETECTOR_FILE)
 
 
+_DEFAULT: dict[str, Optional[Callable[[np.ndarray, float], np.ndarray]]] = {}
+
+
+def default_detector() -> Optional[Callable[[np.ndarray, float], np.ndarray]]:
+    """The detector repair uses by default, for the CLI and the window alike: the
+    learned one when its model file is installed (it won on bench/repair.py),
+    else None (the core's classical detector). Loaded once."""
+    if "detector" not in _DEFAULT:
+        path = bundled_detector_path()
+        _DEFAULT["detector"] = learned_detector(path) if path is not None else None
+    return _DEFAULT["detector"]
+
+
 def load_damage_net(path: Path) -> DamageNet:
     """A DamageNet from a safetensors file (never a pickle)."""
     from safetensors.torch import load_file
@@ -135,13 +148,13 @@ def load_damage_net(path: Path) -> DamageNet:
     return net.eval()
 
 
-def learned_detector(path: Path, shape_filter: bool = True) -> Callable[[np.ndarray, float], np.ndarray]:
+def learned_detector(path: Path, shape_filter: bool = False) -> Callable[[np.ndarray, float], np.ndarray]:
     """A ``core.repair.Detector`` running the net in ``path``: the photo is brought
     to the reference size the net was trained at (``photo_scale``), its damage
     probability thresholded by the sensitivity (0.5 -> 0.5) and brought back to
     full resolution. With ``shape_filter`` the net's marks then pass the classical
-    detector's shape and crowding rules (``keep_damage_shapes``), which reject
-    families of real lines (spokes, wires, text) the net may take for scratches."""
+    detector's family rules (``keep_damage_shapes``); measured on bench/repair.py
+    that loses more than it gains (off by default)."""
     import cv2
 
     from ..core.repair.detect import _as_levels, keep_damage_shapes, photo_scale

@@ -19,6 +19,9 @@ import numpy as np
 #: The default for typical scans; higher finds more on heavily damaged ones.
 DEFAULT_SENSITIVITY = 0.5
 
+#: Photos larger than this many reference sizes are searched at that size.
+MAX_WORK_SCALE = 1.5
+
 #: The long side (px) at which the detector's sizes below are given.
 _REFERENCE_SIDE = 800.0
 
@@ -105,6 +108,16 @@ def detect_damage(gray: np.ndarray, sensitivity: float = DEFAULT_SENSITIVITY) ->
     if h < 8 or w < 8:
         return np.zeros((h, w), bool)
     scale = photo_scale(h, w)
+    if scale > MAX_WORK_SCALE:
+        # A large scan of a print has the print's marks, only larger: find them at
+        # the working size (the time stays that of a ~1.5 MP photo) and bring the
+        # mask back, a little wider for the finer outline it had.
+        f = scale / MAX_WORK_SCALE
+        small = cv2.resize(g, (max(8, round(w / f)), max(8, round(h / f))), interpolation=cv2.INTER_AREA)
+        found = detect_damage(small, sensitivity).astype(np.uint8)
+        big = cv2.resize(found, (w, h), interpolation=cv2.INTER_NEAREST)
+        r = max(1, int(np.ceil(f / 2)))
+        return cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))).astype(bool)
     seed_k, min_contrast, _busy = _thresholds(sensitivity)
     resid = damage_residual(g, scale)
     sigma = _local_sigma(resid, _odd(31 * scale))

@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import provenance
 from ..atomic import atomic_write
-from ..photo import Photo, PhotoError, load_photo, make_folders, output_path, record_output, save_photo
+from ..photo import (Photo, PhotoError, load_photo, make_folders, output_path, record_output, save_photo,
+                     saves_bgr)
 from . import Detector, RepairResult, RepairSettings, repair_pixels
 from .edits import RepairEditsError, edits_for
 
@@ -113,7 +114,11 @@ def save_repaired_copy(src: Path, out_dir: Path, settings: RepairSettings = Repa
     dest = output_path(photo.path, Path(out_dir), photo.format, suffix=REPAIRED_SUFFIX)
     made_by = provenance.for_repair(settings_text(settings))
     record_output(dest)  # before the file appears (see pipeline.save_colorized)
-    written = save_photo(as_rgb(repaired.pixels), dest, like=photo, scratch=False,
+    gray = repaired.pixels.ndim == 2
+    # A gray photo's three equal planes carry no chroma: 4:2:0 loses nothing, and
+    # their order does not matter, so the encoder takes them as they are.
+    written = save_photo(as_rgb(repaired.pixels), dest, like=photo, scratch=True, half_res_chroma=gray,
+                         bgr=gray and saves_bgr(photo),
                          xmp=made_by.xmp(photo.path, page=photo.info.get("page", "")),
                          software=made_by.software)
     if written != dest:
