@@ -109,6 +109,8 @@ def test_colorize_repair_colours_the_repaired_photo(tmp_path: Path, tiny_cgan: P
     plain = run_cli("colorize", tmp_path / "in", "-o", tmp_path / "plain", "--backend", "cgan",
                     "--weights", tiny_cgan, "--save-mask")
     assert plain.returncode == 2 and "--save-mask needs --repair" in plain.stderr
+    bad = run_cli("colorize", tmp_path / "in", "--repair", "--sensitivity", "7")
+    assert bad.returncode == 2 and "--sensitivity" in bad.stderr
 
 
 def test_ctrl_c_stops_a_repair_batch_leaving_whole_files(tmp_path: Path) -> None:
