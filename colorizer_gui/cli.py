@@ -5,6 +5,7 @@ dispatches; each subcommand is a module of ``colorizer_gui.commands``.
 
     colorizer [PATH...]                      open the window (PATHs pre-loaded)
     colorizer colorize PATH... [-o OUTDIR] [--backend ...] [--device ...] ...
+    colorizer repair PATH... [-o OUTDIR] [--sensitivity S] [--save-mask] ...
     colorizer models [list | download zhang | import FILE | set-default FILE | set-default --reset]
     colorizer train DATA_DIR --out MODEL.safetensors ...
 
@@ -23,7 +24,7 @@ from . import __version__
 # Exit codes (documented in the README), re-exported for the entry points and tests.
 from .commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _error  # noqa: F401
 
-COMMANDS = ("colorize", "models", "train", "info", "gui")
+COMMANDS = ("colorize", "repair", "models", "train", "info", "gui")
 
 log = logging.getLogger("colorizer_gui.cli")
 
@@ -53,6 +54,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from .commands.colorize import _cmd_colorize
 
             return _cmd_colorize(args[1:], verbose)
+        if command == "repair":
+            from .commands.repair import cmd_repair
+
+            return cmd_repair(args[1:], verbose)
         if command == "models":
             from .commands.models import _cmd_models
 
@@ -113,7 +118,8 @@ def _top_help() -> str:
     return (
         f"colorizer {__version__}: bring black-and-white family photos to colour.\n\n"
         "usage: colorizer [-v] [PATH...]              open the window\n"
-        "       colorizer [-v] colorize PATH... [-o OUTDIR] [options]\n"
+        "       colorizer [-v] colorize PATH... [-o OUTDIR] [--repair] [options]\n"
+        "       colorizer [-v] repair PATH... [-o OUTDIR] [--sensitivity S] [--save-mask]\n"
         "       colorizer [-v] models [list | download zhang | import FILE | set-default FILE|--reset]\n"
         "       colorizer [-v] train DATA_DIR --out MODEL.safetensors [options]\n"
         "       colorizer info COPY...                   how a colour copy was made (and its original's EXIF)\n"

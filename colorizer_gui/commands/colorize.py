@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _error, _shown, _StopOnCtrlC
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _error, _short_message, _shown, _StopOnCtrlC
 
 #: The saturation factors ``--saturation`` accepts (the window's slider goes to 2).
 SATURATION_RANGE = (0.0, 5.0)
@@ -77,6 +77,9 @@ def _colorize_parser(backend_choices: list[str], default_backend: str) -> argpar
                             "without it, each photo's <name>.colorizer.json sidecar is used")
     hints.add_argument("--no-hints", action="store_true",
                        help="ignore hint sidecar files")
+    from .repair import add_repair_options
+
+    add_repair_options(parser, in_colorize=True)
     return parser
 
 
@@ -93,12 +96,6 @@ def video_progress_text(event) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-def _short_message(src: Path, message: str) -> str:
-    """Drop the file name a PhotoError message starts with: the line already names the path."""
-    prefix = f"{src.name}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
-
-
 
 def _temperature_ignored(backend: str) -> str:
     """The one line saying ``--temperature`` does nothing with this backend."""
@@ -108,9 +105,17 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
     from ..backends import DEFAULT_BACKEND, BackendError, backend_names, create_backend
     from ..core.batch import HintSource
     from ..core.cpu_retry import run_batch_with_cpu_retry
+    from .repair import DetectorUnavailable, repair_detector, repair_settings
 
     parser = _colorize_parser(backend_names(), DEFAULT_BACKEND)
     opts = parser.parse_args(argv)
+    if opts.save_mask and not opts.repair:
+        parser.error("--save-mask needs --repair")
+    try:
+        detector = repair_detector(opts) if opts.repair else None
+    except DetectorUnavailable as err:
+        _error(str(err))
+        return EXIT_USAGE
     options = {}
     if opts.temperature is not None:
         if not 0.05 <= opts.temperature <= 1.0:
@@ -171,7 +176,8 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
                 opts.paths, opts.out, backend, on_cpu, render_size=opts.render_size,
                 saturation=opts.saturation, skip_existing=opts.skip_existing,
                 recolour=opts.recolor, on_progress=on_progress, should_stop=stop,
-                hint_source=hint_source)
+                hint_source=hint_source, repair=repair_settings(opts),
+                save_damage_mask=opts.save_mask, repair_detector=detector)
         except BackendError as err:
             bar.close()
             _error(str(err))

@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 # Exit codes: documented in the README.
 EXIT_OK = 0
@@ -71,3 +72,9 @@ class _StopOnCtrlC:
 
     def __call__(self) -> bool:
         return self.requested
+
+
+def _short_message(src: Path, message: str) -> str:
+    """Drop the file name a PhotoError message starts with: the line already names the path."""
+    prefix = f"{src.name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message

@@ -18,7 +18,7 @@ def _cmd_info(argv: list[str]) -> int:
     from ..core.provenance import read_provenance
 
     code = EXIT_OK
-    labels = {"Version": "version", "Backend": "backend", "Model": "model file", "ModelSHA256": "model SHA-256",
+    labels = {"Version": "version", "Repaired": "repair", "Backend": "backend", "Model": "model file", "ModelSHA256": "model SHA-256",
               "Settings": "settings", "Hints": "colour hints", "Source": "from", "Page": "page",
               "Date": "made on"}
     for path in opts.files:
@@ -31,7 +31,10 @@ def _cmd_info(argv: list[str]) -> int:
         ours, exif = found["colorizer"], found["exif"]
         print(f"{_shown(path)}:")
         if ours:
-            print("  Colourised by Colorizer (the colours are predicted, not the original's)")
+            if ours.get("Colourised", "True") != "False":
+                print("  Colourised by Colorizer (the colours are predicted, not the original's)")
+            if ours.get("Repaired"):
+                print("  Repaired by Colorizer (scratches, dust and creases painted out)")
             for key, label in labels.items():
                 if ours.get(key):
                     print(f"  {label + ':':<15}{ours[key]}")

@@ -30,6 +30,8 @@ from .hints import Hint, HintsError, hints_for, load_hints
 from .photo import (Photo, PhotoError, display_name, load_photo, make_folders,
                     photo_pixel_count, remove_stale_partials,
                     saves_bgr)
+from .repair import Detector, RepairSettings
+from .repair.files import repair_photo, save_mask, settings_text
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .text import format_duration
 from .batch_plan import (DEFAULT_OUT_NAME, _existing_output, _Job, is_media_file, looks_like_output,  # noqa: F401
@@ -82,6 +84,7 @@ class BatchResult:
     total: int = 0
     cancelled: bool = False
     elapsed_s: float = 0.0
+    verb: str = "Colorized"  # what the batch did to each photo ("Repaired")
 
     @property
     def ok(self) -> bool:
@@ -105,7 +108,7 @@ class BatchResult:
                       "(not photos to colorize).")
         if self.total == 0:
             return "No photos found." + copies
-        parts = [f"Colorized {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
+        parts = [f"{self.verb} {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
         if self.recoloured:
             parts.append(f"{photos(len(self.recoloured))} already in colour "
                          f"{'was' if len(self.recoloured) == 1 else 'were'} colorized anyway.")
@@ -116,7 +119,7 @@ class BatchResult:
             detail = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
             parts.append(f"Skipped {photos(len(self.skipped))} ({detail}).")
         if self.failed:
-            parts.append(f"{photos(len(self.failed))} could not be colorized.")
+            parts.append(f"{photos(len(self.failed))} could not be {self.verb.lower()}.")
         if self.notes:
             parts.append(f"{photos(len({src for src, _note in self.notes}))} came with a note "
                          "(which page of several, a damaged optional part that was ignored).")
@@ -151,17 +154,28 @@ class HintSource:
         return [], ""
 
 
-def _decode(src: Path, hint_source: HintSource) -> tuple[Photo, np.ndarray, list[Hint], str]:
-    """I/O thread: read the photo, compute its full-resolution L, read its hints."""
+def _decode(src: Path, hint_source: HintSource, repair: Optional[RepairSettings] = None,
+            repair_detector: Optional[Detector] = None
+            ) -> tuple[Photo, np.ndarray, list[Hint], str, Optional[np.ndarray]]:
+    """I/O thread: read the photo, repair it (``repair``: the colorizer never sees
+    the damage), compute its full-resolution L, read its hints. The last item is
+    the damage mask (None without ``repair``)."""
     photo = load_photo(src)
     hints, note = hint_source.hints(src)
-    return photo, pipeline.photo_lightness(photo), hints, note
+    mask = None
+    if repair is not None:
+        photo, repaired, repair_note = repair_photo(photo, repair, detector=repair_detector)
+        mask = repaired.mask
+        note = "; ".join(n for n in (note, repair_note) if n)
+    return photo, pipeline.photo_lightness(photo), hints, note, mask
 
 
 def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
                     saturation: float, dest_dir: Path,
-                    made_by: Optional[provenance.Provenance] = None) -> Path:
-    """Writer thread: join ab with the full-resolution L and save atomically."""
+                    made_by: Optional[provenance.Provenance] = None,
+                    damage_mask: Optional[np.ndarray] = None) -> Path:
+    """Writer thread: join ab with the full-resolution L and save atomically
+    (and ``damage_mask``, when given, beside the copy)."""
     # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
     bgr = saves_bgr(photo)
     pixels = pipeline.merge_ab(lightness_full, ab, photo.pixels.dtype, saturation, bgr=bgr)
@@ -169,8 +183,11 @@ def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
         make_folders(dest_dir)
     except OSError as err:
         raise PhotoError(f"Cannot create the output folder {dest_dir}: {err.strerror or err}") from err
-    return pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
-                                   ab_shape=ab.shape[:2], bgr=bgr, made_by=made_by)
+    written = pipeline.save_colorized(photo, pixels, dest_dir, scratch=True,  # the pixels are ours alone
+                                      ab_shape=ab.shape[:2], bgr=bgr, made_by=made_by)
+    if damage_mask is not None:
+        save_mask(damage_mask, written)
+    return written
 
 
 def _colorize_video(job: _Job, backend: "Backend", render_size: Optional[int], saturation: float,
@@ -220,7 +237,8 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
               skip_existing: bool = False, recolour: bool = True,
               on_progress: Optional[ProgressCallback] = None,
               should_stop: Optional[StopCallback] = None, io_threads: int = 2,
-              hint_source: HintSource = HintSource()) -> BatchResult:
+              hint_source: HintSource = HintSource(), repair: Optional[RepairSettings] = None,
+              save_damage_mask: bool = False, repair_detector: Optional[Detector] = None) -> BatchResult:
     """Colorize every photo in ``inputs`` (files and folders, searched recursively).
 
     ``out_dir``: one output folder (sub-folders of folder inputs mirrored under it),
@@ -232,8 +250,11 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     photos that are already in colour. ``on_progress`` gets ProgressEvent(stage=
     "colorize") as photos start and finish; ``should_stop`` is polled between
     photos. A bad photo is listed in ``failed`` and the batch goes on. Colour
-    hints come from ``hint_source`` (sidecar files by default). Loads the backend
-    first (raising its ``BackendError`` before any photo is touched).
+    hints come from ``hint_source`` (sidecar files by default). ``repair``: each
+    photo is repaired first (``core.repair``), its damage mask saved beside the copy
+    with ``save_damage_mask`` (``repair_detector``: another detector than the
+    classical one); videos are colorized without repair, with a note.
+    Loads the backend first (raising its ``BackendError`` before any photo is touched).
     """
     started = time.monotonic()
     report = on_progress or no_progress
@@ -254,6 +275,9 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
 
     backend.load()
     made_by = provenance.for_backend(backend, render_size, saturation, 0)
+    if repair is not None:
+        made_by = dataclasses.replace(made_by, repaired=settings_text(repair))
+    video_repair_said = False
     for folder in {job.dest_dir for job in jobs}:
         remove_stale_partials(folder)
         video.remove_abandoned_partials(folder)  # left by a run that was killed
@@ -323,7 +347,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
             if pending_reads and queued + pixels > PREFETCH_PIXELS:
                 return  # decode it once the photos ahead of it are done
             upcoming.clear()
-            pending_reads.append((job, readers.submit(_decode, job.src, hint_source), pixels))
+            pending_reads.append((job, readers.submit(_decode, job.src, hint_source, repair, repair_detector), pixels))
 
     emit()
     try:
@@ -341,6 +365,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 continue
             emit(job.src.name)
             if fut is _VIDEO:
+                if repair is not None and not video_repair_said:
+                    video_repair_said = True
+                    result.notes.append((job.src, "video repair is not supported: videos are "
+                                                  "colorized without repair"))
                 try:
                     outcome = _colorize_video(job, backend, render_size, saturation, recolour, report, stop)
                 except video.VideoStopped:
@@ -355,7 +383,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 finish(job.src, outcome[0], outcome[1], counted=outcome[0] == "done")
                 continue
             try:
-                photo, lightness_full, hints, note = fut.result()
+                photo, lightness_full, hints, note, damage = fut.result()
                 result.notes.extend((job.src, photo_note) for photo_note in photo.notes)
                 if photo.is_colour and not recolour:
                     finish(job.src, "skipped", "already in colour", counted=False)
@@ -384,9 +412,10 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
                 _merge_and_save, photo, lightness_full, ab, saturation, job.dest_dir,
                 dataclasses.replace(made_by, hints=len(hints) if hints and backend.accepts_hints else 0,
                                     **({"settings": {**made_by.settings, "render_size": str(used_size)}}
-                                       if used_size != render_size else {}))),
+                                       if used_size != render_size else {})),
+                damage if save_damage_mask else None),
                 pixels))
-            del photo, lightness_full, ab  # the writer holds them now
+            del photo, lightness_full, ab, damage  # the writer holds them now
         collect_writes(keep=0)
     finally:
         for _job, fut, _pixels in pending_reads:

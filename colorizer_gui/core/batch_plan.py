@@ -35,9 +35,10 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-_OUTPUT_STEM = re.compile(r".*_color(-\d+)?")
+_OUTPUT_STEM = re.compile(r".*_(color|repaired)(-\d+)?(_mask(-\d+)?)?")
 def looks_like_output(path: Path) -> bool:
-    """Whether ``path`` is named like a colour copy Colorizer wrote (``<stem>_color[-N].<ext>``)."""
+    """Whether ``path`` is named like a copy Colorizer wrote (``<stem>_color[-N].<ext>``,
+    ``<stem>_repaired[-N].<ext>``, or the damage mask ``..._mask.png`` beside one)."""
     return _OUTPUT_STEM.fullmatch(Path(path).stem) is not None
 
 
@@ -61,12 +62,13 @@ def written_by_colorizer(path: Path, recorded: Optional[frozenset[str]] = None) 
 def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
               skipped: Optional[list[tuple[Path, str]]] = None,
               problems: Optional[list[tuple[Path, str]]] = None,
-              left_out: Optional[list[Path]] = None) -> tuple[list[_Job], list[tuple[Path, str]]]:
+              left_out: Optional[list[Path]] = None,
+              out_name: str = DEFAULT_OUT_NAME) -> tuple[list[_Job], list[tuple[Path, str]]]:
     """Expand ``inputs`` into (source, output folder) jobs, and list inputs that do not exist.
 
     Folders are searched recursively. With ``out_dir`` the sub-folders of a folder
     input are mirrored under it (so ``a/x.jpg`` and ``b/x.jpg`` stay apart);
-    without it each photo gets a ``colorized`` folder beside it. Copies Colorizer
+    without it each photo gets an ``out_name`` (``colorized``) folder beside it. Copies Colorizer
     wrote earlier (``written_by_colorizer``) are not picked up again from a folder
     input, and are listed in ``left_out``; photos a folder holds in a format
     Colorizer cannot read go to ``skipped`` with the reason, and photos that cannot
@@ -102,7 +104,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
                     continue
                 # find_photos walks the folder itself, so src is item/<sub-folders>/<name>.
                 rel_parent = src.parent.relative_to(item) if _inside(src, item) else Path()
-                add(src, Path(out_dir) / rel_parent if out_dir is not None else src.parent / DEFAULT_OUT_NAME)
+                add(src, Path(out_dir) / rel_parent if out_dir is not None else src.parent / out_name)
             for path, message in found_problems:
                 if message.startswith("this format is not supported"):
                     if skipped is not None:
@@ -110,7 +112,7 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
                 elif problems is not None:
                     problems.append((path, message))
         elif item.exists():  # a FIFO or device too: load_photo says it is not a regular file
-            add(item, Path(out_dir) if out_dir is not None else item.parent / DEFAULT_OUT_NAME)
+            add(item, Path(out_dir) if out_dir is not None else item.parent / out_name)
         else:
             missing.append((item, "no such file or folder"))
     return jobs, missing

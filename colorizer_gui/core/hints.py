@@ -3,10 +3,10 @@
 A hint is a point of the upright photo (``x``, ``y`` as fractions of its width
 and height), an sRGB colour whose a and b are used (the photo keeps its own
 lightness), an optional ``radius`` (fraction of the photo's short side) and an
-optional ``name``. A photo's hints live in a sidecar JSON file beside it,
-``<photo file name>.colorizer.json`` (as Lightroom keeps XMP sidecars), or in the
-user's data folder when the photo's folder cannot be written. The photo itself
-is never written. File format (``version`` 1)::
+optional ``name``. A photo's hints are the ``"hints"`` section of its sidecar
+file, ``<photo file name>.colorizer.json`` (``core.sidecar`` reads and writes
+the file and keeps its other sections, such as the repair brush's). The photo
+itself is never written. File format (``version`` 1)::
 
     {"version": 1,
      "hints": [{"x": 0.42, "y": 0.31, "rgb": [200, 30, 40], "radius": 0.01, "name": "dress"}]}
@@ -16,10 +16,7 @@ hint a, hint b (CIE units) and a 0/1 mask, zeros meaning "no hint".
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -28,18 +25,15 @@ import cv2
 import numpy as np
 
 from . import color
-from .atomic import atomic_write_bytes
 from .errors import UserError
-from .filenames import fit_name, shorten
+# The sidecar's names stay importable from here (the hints were its first section).
+from .sidecar import (FORMAT_VERSION, SIDECAR_SUFFIX, document_bytes, find_sidecar,  # noqa: F401
+                      parse_document, sidecar_beside, sidecar_in_data_folder, write_section)
 
-FORMAT_VERSION = 1
-SIDECAR_SUFFIX = ".colorizer.json"
 #: A click's reach when a hint gives none: 1% of the photo's short side.
 DEFAULT_RADIUS = 0.01
 MAX_RADIUS = 0.25
 MAX_HINTS = 500
-# Sidecars are tiny; anything much larger is not one.
-_MAX_FILE_BYTES = 1 << 20
 
 
 class HintsError(UserError, ValueError):
@@ -100,18 +94,14 @@ def hint_from_json(item: Any) -> Hint:
 
 def parse_hints(data: bytes) -> list[Hint]:
     """Hints from a file's bytes; ``ValueError`` says what is wrong (without the file name)."""
-    if len(data) > _MAX_FILE_BYTES:
-        raise ValueError("the file is too large to be a hints file")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"not valid JSON ({err})") from None
-    if not isinstance(doc, dict) or "hints" not in doc:
+    doc = parse_document(data)
+    if "hints" not in doc:
         raise ValueError('expected an object with "version" and "hints"')
-    if doc.get("version") != FORMAT_VERSION:
-        raise ValueError(f"version {doc.get('version')!r} is not supported (this app reads "
-                         f"version {FORMAT_VERSION})")
-    items = doc["hints"]
+    return hints_from_section(doc["hints"])
+
+
+def hints_from_section(items: Any) -> list[Hint]:
+    """Hints from the ``"hints"`` section of a sidecar document; ``ValueError`` says what is wrong."""
     if not isinstance(items, list):
         raise ValueError('"hints" must be a list')
     if len(items) > MAX_HINTS:
@@ -141,38 +131,8 @@ def load_hints(path: Path) -> list[Hint]:
 
 
 def hints_document(hints: Sequence[Hint]) -> bytes:
-    """The file's bytes for ``hints`` (UTF-8 JSON, one hint a line)."""
-    lines = ",\n  ".join(json.dumps(h.to_json(), ensure_ascii=False) for h in hints)
-    body = f"[\n  {lines}\n ]" if hints else "[]"
-    return f'{{"version": {FORMAT_VERSION},\n "hints": {body}}}\n'.encode("utf-8")
-
-
-def sidecar_beside(photo: Path) -> Path:
-    """``<photo file name>.colorizer.json`` in the photo's folder; for a photo whose
-    name leaves no room for the suffix (near the 255-byte limit), the name is
-    shortened with a hash of the whole (``filenames.fit_name``), so every photo the
-    file system takes has a sidecar of its own."""
-    photo = Path(photo)
-    return photo.with_name(fit_name(photo.name, ext=SIDECAR_SUFFIX))
-
-
-def sidecar_in_data_folder(photo: Path) -> Path:
-    """Where a photo's hints go when its own folder is read-only: the user's data
-    folder, named by the photo's full path (so two ``scan1.jpg`` never share)."""
-    from .paths import user_data_dir
-
-    key = hashlib.sha256(str(Path(photo).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    return user_data_dir() / "hints" / f"{shorten(Path(photo).name, 60)}-{key}{SIDECAR_SUFFIX}"
-
-
-def find_sidecar(photo: Path) -> Optional[Path]:
-    """The photo's hints file, beside it or in the user's data folder, if there is one.
-    A path the system cannot look up (too long as a whole, unreadable folder) is
-    simply no sidecar."""
-    for candidate in (sidecar_beside(photo), sidecar_in_data_folder(photo)):
-        if os.path.isfile(candidate):  # False for any OSError, unlike Path.is_file
-            return candidate
-    return None
+    """A sidecar file's bytes holding only ``hints`` (UTF-8 JSON, one hint a line)."""
+    return document_bytes({"hints": [h.to_json() for h in hints]})
 
 
 def hints_for(photo: Path) -> tuple[list[Hint], Optional[Path]]:
@@ -185,26 +145,10 @@ def hints_for(photo: Path) -> tuple[list[Hint], Optional[Path]]:
 
 
 def save_hints(photo: Path, hints: Sequence[Hint]) -> Path:
-    """Save ``hints`` for ``photo`` atomically, beside it, or in the user's data folder
-    when its folder cannot be written; no hints removes the file. Returns the path."""
-    beside = sidecar_beside(photo)
-    elsewhere = sidecar_in_data_folder(photo)
-    if not hints:
-        for path in (beside, elsewhere):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError:
-                pass  # a read-only folder: the stale file cannot be there by our hand
-        return beside
-    data = hints_document(hints)
-    try:
-        written = atomic_write_bytes(beside, data)
-    except OSError:
-        return atomic_write_bytes(elsewhere, data)
-    elsewhere.unlink(missing_ok=True)  # one home per photo: the beside file wins
-    return written
+    """Save ``hints`` for ``photo`` atomically in its sidecar (beside it, or in the
+    user's data folder when its folder cannot be written), keeping the file's
+    other sections; with nothing left the file is removed. Returns the path."""
+    return write_section(photo, "hints", [h.to_json() for h in hints])
 
 
 def hint_planes(hints: Sequence[Hint], height: int, width: int) -> np.ndarray:

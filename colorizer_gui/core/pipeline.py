@@ -16,6 +16,8 @@ import numpy as np
 from . import color, provenance
 from .hint_spread import spread_hints
 from .hints import Hint, hint_planes
+from .repair import Detector, RepairSettings
+from .repair.files import repair_photo, settings_text
 from .photo import Photo, load_photo, output_path, record_output, save_photo, saves_bgr, saves_lossy
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -146,7 +148,8 @@ class SavedCopy:
 
 def save_colour_copy(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
                      saturation: float = 1.0, hints: Sequence[Hint] = (),
-                     dest: Optional[Path] = None) -> SavedCopy:
+                     dest: Optional[Path] = None, repair: Optional[RepairSettings] = None,
+                     repair_detector: Optional[Detector] = None) -> SavedCopy:
     """Load ``src``, colorize it and save ``out_dir/<stem>_color.<ext>`` (or ``dest``,
     "Save as", never over a file); the one way a single photo is colorized to a
     file, for the CLI, the app's Save and the benches.
@@ -155,15 +158,23 @@ def save_colour_copy(src: Path, out_dir: Path, backend: "Backend", render_size: 
     was made (``core/provenance.py``, with the number of hints used). Raises
     ``PhotoError`` (unreadable photo, unwritable folder) or the backend's
     ``BackendError``. The original file is only ever opened for reading.
+    ``repair``: paint out the photo's damage first (``core.repair``, with the
+    brush strokes saved for it; ``repair_detector``: another detector than the
+    classical one), so the colorizer never sees it.
     """
     photo = load_photo(Path(src))
+    repair_note = ""
+    if repair is not None:
+        photo, _repaired, repair_note = repair_photo(photo, repair, detector=repair_detector)
     # In the order the encoder takes (BGR for OpenCV's): no channel swap of the photo.
     # "Save as" may change the format, so its pixels stay RGB (save_photo converts).
     bgr = dest is None and saves_bgr(photo)
     done = colorize_photo(photo, backend, render_size, saturation, hints, bgr=bgr)
+    if repair is not None:
+        done = dataclasses.replace(done, made_by=dataclasses.replace(done.made_by, repaired=settings_text(repair)))
     # Saving needs the metadata, not the source pixels: free them before encoding
     # (a 50 MP 16-bit scan holds 100-300 MB), and let the encoder reuse the output.
-    notes = tuple(photo.notes)
+    notes = tuple(photo.notes) + ((repair_note,) if repair_note else ())
     photo = dataclasses.replace(photo, pixels=photo.pixels[:0, :0])
     written = save_colorized(photo, done.pixels, Path(out_dir), scratch=True, ab_shape=done.ab_shape,
                              bgr=bgr, made_by=done.made_by, dest=None if dest is None else Path(dest))

@@ -44,26 +44,32 @@ class Provenance:
     settings: dict[str, str] = field(default_factory=dict)
     hints: int = 0                  # user colour hints given to the network
     version: str = __version__
+    repaired: str = ""              # repair settings when damage was painted out ("" = not repaired)
+    colourised: bool = True         # False for a repaired copy that was not colourised
 
     @property
     def software(self) -> str:
         """The short line for EXIF ``Software``."""
+        if not self.colourised:
+            return f"Colorizer {self.version} (repaired: scratches and dust painted out)"
         model = f", {self.model_file}" if self.model_file else ""
-        return f"Colorizer {self.version} (colourised; {self.backend}{model})"
+        repaired = ", repaired" if self.repaired else ""
+        return f"Colorizer {self.version} (colourised{repaired}; {self.backend}{model})"
 
     def xmp(self, source: Path, page: str = "", when: Optional[datetime] = None) -> bytes:
         """The XMP packet for the copy of ``source`` (``page``: "2 of 3" for a
         multi-page original), UTF-8, as Pillow and exiftool read it."""
         when = when or datetime.now(timezone.utc).astimezone()
         fields = {
-            "Colourised": "True",
+            "Colourised": "True" if self.colourised else "False",
+            "Repaired": self.repaired,
             "Software": "Colorizer",
             "Version": self.version,
             "Backend": self.backend,
             "Model": self.model_file,
             "ModelSHA256": self.model_sha256,
             "Settings": "; ".join(f"{k}={v}" for k, v in sorted(self.settings.items())),
-            "Hints": str(int(self.hints)),
+            "Hints": str(int(self.hints)) if self.colourised else "",
             "Source": display_name(source.name),
             "Page": page,
             "Date": when.isoformat(timespec="seconds"),
@@ -203,4 +209,11 @@ def _read_tiff_directly(path: Path, tiff: Any) -> tuple[dict[int, Any], bytes]:
     return tags, (raw if isinstance(raw, str) else bytes(raw))
 
 
-__all__ = ["NAMESPACE", "Provenance", "display_name", "file_fingerprint", "for_backend", "read_provenance"]
+def for_repair(settings_text: str) -> Provenance:
+    """The provenance of a repaired (not colourised) copy; ``settings_text`` says
+    how it was repaired ("sensitivity=0.5; contrast=off")."""
+    return Provenance(backend="", repaired=settings_text, colourised=False)
+
+
+__all__ = ["NAMESPACE", "Provenance", "display_name", "file_fingerprint", "for_backend", "for_repair",
+           "read_provenance"]

@@ -30,6 +30,7 @@ from .hint_tool import HintTool
 from .models_menu import ModelsMenu, backend_config
 from .photo_list import PhotoList, Row
 from .preview import Preview
+from .repair_tool import RepairTool
 from .settings import Settings, load_settings, save_settings
 from .train_process import TrainingProcess
 
@@ -81,6 +82,7 @@ class App:
         self.photos = PhotoList(self)
         self.preview = Preview(self, layout.CANVAS_SIZE)
         self.hints = HintTool(self)  # the colour-hint tool of the preview
+        self.repair = RepairTool(self.window, self.preview, lambda: self.current, self.set_status, self.settings)
         self.colorizing = Colorizing(self)
         self.models = ModelsMenu(self)
         self.dialogs = Dialogs(self.window, self.open_folder)
@@ -133,7 +135,11 @@ class App:
             ev.K_SPLIT: lambda v: self.preview.on_slider(),
             video_preview.K_FRAME: lambda v: self.preview.on_frame_slider(),
             **{(ev.K_VIEW, mode): lambda v: self.preview.draw() for mode in geometry.VIEWS},
-            ev.K_BACKEND: lambda v: self.models.show_reason(), **self.hints.routes(),
+            ev.K_BACKEND: lambda v: self.models.show_reason(), **self.hints.routes(), **self.repair.routes(),
+            # The brush and the colour hints share the preview's mouse and Ctrl+Z / Ctrl+Y.
+            ev.CANVAS_UP: lambda v: self.repair.on_release(v) or self.hints.on_release(v),
+            ev.SHORT_UNDO: lambda v: self.repair.undo() if self.repair.takes_keys(self.hints.on) else self.hints.undo(),
+            ev.SHORT_REDO: lambda v: self.repair.redo() if self.repair.takes_keys(self.hints.on) else self.hints.redo(),
         }
 
     def _job_routes(self) -> dict[str, Callable[[str, Any], None]]:

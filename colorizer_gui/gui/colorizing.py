@@ -74,9 +74,10 @@ class Colorizing:
             app.photos.set_row(path, "waiting")
         app.window[ev.K_PROGRESS].update(0, max=len(chosen))
         app.window[ev.K_PROGRESS_TEXT].update(f"0 of {len(chosen)}")
-        app.set_status(f"Colorizing {len(chosen)} photos with {backend}...")
+        repair = app.repair.repair_settings()
+        app.set_status(f"Colorizing {len(chosen)} photos with {backend}{' (repaired first)' if repair else ''}...")
         app.start_job(ev.BATCH, workers.batch, chosen, app.out_dir(), app.config(),
-                      app.settings.skip_existing, app.settings.recolour)
+                      app.settings.skip_existing, app.settings.recolour, repair)
         app.update_buttons()
 
     def start_pending(self) -> None:
@@ -181,9 +182,11 @@ class Colorizing:
                                      initial_folder=str(initial), default_extension=src.suffix)
             if not dest:
                 return
-        app.set_status(f"Saving the colorized {Path(app.current).name} at full size...")
+        repair = app.repair.repair_settings()
+        app.set_status(f"Saving the colorized {Path(app.current).name} at full size"
+                       f"{', repaired' if repair else ''}...")
         app.start_job(ev.SAVE, workers.save, app.current, app.config(), dest, app.out_dir(),
-                      app.hints.hints_for(app.current))
+                      app.hints.hints_for(app.current), repair)
 
     def on_save(self, phase: str, data: Any) -> None:
         """A save finished (or failed)."""

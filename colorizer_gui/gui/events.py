@@ -69,6 +69,14 @@ K_HINT_CHOOSE = "-HINT-CHOOSE-"      # the system colour chooser
 K_HINT_REMEMBER = "-HINT-REMEMBER-"  # name the current colour and keep it
 K_HINT_PICK = "-HINT-PICK-"          # eyedropper: the next click samples the colorized preview
 K_HINT_CLEAR = "-HINT-CLEAR-"
+# The repair tool (repair_tool.py).
+K_REPAIR = "-REPAIR-"                    # the "Repair" toggle
+K_REPAIR_SHOW = "-REPAIR-SHOW-"          # "Show damage": the overlay of what is painted out
+K_REPAIR_CONTRAST = "-REPAIR-CONTRAST-"  # "Restore contrast" of faded prints
+K_REPAIR_SENSITIVITY = "-REPAIR-SENSITIVITY-"
+K_REPAIR_BRUSH = "-REPAIR-BRUSH-"        # (K_REPAIR_BRUSH, mode): "look", "add" or "remove"
+K_REPAIR_SIZE = "-REPAIR-SIZE-"          # the brush's radius, % of the photo's short side
+K_REPAIR_CLEAR = "-REPAIR-CLEAR-"        # remove every brush stroke of the photo
 #: The Graph posts K_CANVAS on press and while dragging (drag_submits), then this on release.
 CANVAS_UP = K_CANVAS + "+UP"
 #: A right click on the preview (bound on the canvas; the position is in its user_bind_event).

@@ -22,6 +22,16 @@ DETAIL_TIP = "How much detail the model looks at: 'auto' suits most photos; larg
 TEMPERATURE_TIP = "Zhang method only: lower gives bolder colours, higher safer ones."
 HINTS_TIP = ("Click the photo to say what colour a spot was; drag a ring to move it, right-click or "
              "Delete removes it, Ctrl+Z / Ctrl+Y undo and redo")
+REPAIR_TIP = ("Paint out scratches, dust, hairs and creases before colorizing (Save, Colorize and "
+              "Colorize all use it). The brush adds or removes damage; Ctrl+Z / Ctrl+Y undo and redo")
+SENSITIVITY_TIP = "How much the detector finds: more for heavily damaged scans"
+BRUSH_SIZE_TIP = "Brush size (% of the photo's short side)"
+#: The repair brush's modes: (mode, label, tooltip).
+BRUSH_MODES = (("look", "Off", "Clicks look at the photo (no painting)"),
+               ("add", "Add damage", "Paint where the detector missed damage"),
+               ("remove", "Remove damage", "Paint over real detail the detector took for damage"))
+#: The brush's radius, % of the photo's short side (least, most).
+BRUSH_SIZES = (0.2, 8.0)
 #: How many swatches of the colour memory are shown as buttons (all are in the list beside them).
 SWATCH_BUTTONS = 8
 
@@ -81,6 +91,7 @@ def controls_column(backends: list[str], settings: Any) -> sg.Column:
                      enable_events=True, tooltip="Leave out photos whose colour copy is already in the output folder")],
         [sg.Checkbox("Redo colour photos too", default=settings.recolour, key=ev.K_RECOLOUR,
                      enable_events=True, tooltip="Photos that already have colour are normally skipped")],
+        *repair_controls(settings),
     ]
     return sg.Column(rows, vertical_alignment="top", pad=((6, 10), 0))
 
@@ -137,6 +148,43 @@ def hint_rows(settings: Any) -> list[list[Any]]:
     return [first, second, third]
 
 
+def repair_controls(settings: Any) -> list[list[Any]]:
+    """The repair tool's settings, at the foot of the Settings column: the
+    "Repair" toggle and "Show damage"; "Restore contrast" and "Clear brush"; the
+    sensitivity ("Find") and the brush's size. repair_tool.py enables the rest
+    while Repair is on; the brush's modes are under the preview (``brush_row``)."""
+    sensitivity = min(1.0, max(0.0, float(getattr(settings, "repair_sensitivity", 0.5))))
+    size = min(BRUSH_SIZES[1], max(BRUSH_SIZES[0], float(getattr(settings, "repair_brush", 1.0))))
+    return [
+        [sg.HorizontalSeparator()],
+        [sg.Checkbox("Repair", key=ev.K_REPAIR, enable_events=True, font=("Helvetica", 11, "bold"),
+                     tooltip=REPAIR_TIP, pad=((0, 6), 0)),
+         sg.Checkbox("Show damage", key=ev.K_REPAIR_SHOW, default=True, enable_events=True, font=SMALL,
+                     disabled=True, pad=(2, 0), tooltip="Mark in red what will be painted out")],
+        [sg.Checkbox("Restore contrast", key=ev.K_REPAIR_CONTRAST, enable_events=True, font=SMALL,
+                     disabled=True, pad=(0, 0), tooltip="Faded prints: stretch the tones and lift local contrast"),
+         sg.Button("Clear brush", key=ev.K_REPAIR_CLEAR, font=SMALL, pad=((6, 0), 0), disabled=True,
+                   tooltip="Remove every brush stroke of this photo (Ctrl+Z brings them back)")],
+        [sg.Text("Find", font=SMALL, pad=((0, 2), 0), tooltip=SENSITIVITY_TIP),
+         sg.Slider((0.0, 1.0), default_value=sensitivity, resolution=0.05, orientation="h",
+                   key=ev.K_REPAIR_SENSITIVITY, enable_events=True, size=(8, 10), font=SMALL,
+                   disable_number_display=True, disabled=True, tooltip=SENSITIVITY_TIP, pad=(0, 0)),
+         sg.Text("Size", font=SMALL, pad=((8, 2), 0), tooltip=BRUSH_SIZE_TIP),
+         sg.Slider(BRUSH_SIZES, default_value=size, resolution=0.1, orientation="h", key=ev.K_REPAIR_SIZE,
+                   enable_events=True, size=(7, 10), font=SMALL, disable_number_display=True, disabled=True,
+                   pad=(0, 0), tooltip=BRUSH_SIZE_TIP)],
+    ]
+
+
+def brush_row() -> list[Any]:
+    """The repair brush's modes, under the colour hints (enabled while Repair is on)."""
+    row: list[Any] = [sg.Text("Repair brush", font=SMALL, pad=((0, 2), 0))]
+    for mode, text, tip in BRUSH_MODES:
+        row.append(sg.Radio(text, "REPAIR-BRUSH", key=(ev.K_REPAIR_BRUSH, mode), default=mode == "look",
+                            enable_events=True, font=SMALL, disabled=True, pad=(1, 0), tooltip=tip))
+    return row
+
+
 def hex_colour(rgb: Any) -> str:
     """'#rrggbb' for an (r, g, b) of 0..255."""
     return "#%02x%02x%02x" % tuple(int(c) for c in rgb[:3])
@@ -153,6 +201,7 @@ def preview_column(settings: Any) -> sg.Column:
          sg.Radio("100%", "VIEW", key=(ev.K_VIEW, "zoom"), default=view == "zoom",
                   enable_events=True, tooltip="Actual pixels: click the photo where you want to look")],
         *hint_rows(settings),
+        brush_row(),
         # Top-left origin in pixels: drawing coordinates stay pixels however large
         # the canvas grows (app.py reads its real size on resize).
         [sg.Graph(CANVAS_SIZE, (0, height), (width, 0), key=ev.K_CANVAS, background_color="#2b2b2b",

@@ -49,6 +49,7 @@ class Preview:
         self.recolor_due: Optional[float] = None
         self.redraw_due: Optional[float] = None
         self.resize_due: Optional[float] = None
+        self._recolor_keeps = False       # the recolorize due keeps the shown preview meanwhile
         self._last_slider_draw = 0.0
         # Images scaled (and PNG-encoded) for the canvas, reused until the photo or the size changes.
         self._prepared: dict[tuple, Any] = {}
@@ -83,7 +84,9 @@ class Preview:
         if app.current is None:
             return
         row = app.rows.get(app.current)
-        dest = row.dest if row and row.dest and Path(row.dest).is_file() and not keep_shown else None
+        repair = app.repair.request(app.current)
+        # A saved copy is shown as it is, unless it is to be repaired (it may not have been).
+        dest = row.dest if row and row.dest and Path(row.dest).is_file() and not keep_shown and not repair else None
         config = app.config() if app.models.can_run()[0] else None
         if app.job_running(ev.BATCH) and not dest:
             config = None  # the batch holds the model: show the original until it is done
@@ -95,11 +98,11 @@ class Preview:
             return
         hints = app.hints.hints_for(app.current)
         if keep_shown and config is not None and self.shown.get("path") == app.current:
-            app.start_job(ev.PREVIEW, workers.preview, app.current, config, None, hints, dict(self.shown))
+            app.start_job(ev.PREVIEW, workers.preview, app.current, config, None, hints, dict(self.shown), repair)
             return
         self.set_shown({})
         self.draw("Colorizing the preview..." if config or dest else "")
-        app.start_job(ev.PREVIEW, workers.preview, app.current, config, dest, hints)
+        app.start_job(ev.PREVIEW, workers.preview, app.current, config, dest, hints, None, repair)
 
     def hints_changed(self) -> None:
         """The photo's colour hints changed: colorize the preview again at once (the
@@ -135,10 +138,12 @@ class Preview:
 
     # ------------------------------------------------------------- timers
 
-    def settings_changed(self) -> None:
+    def settings_changed(self, keep_shown: bool = False) -> None:
         """A control that changes the colours moved: recolorize once it rests
-        (sliders send many events while dragged)."""
+        (sliders send many events while dragged); ``keep_shown``: the shown
+        preview stays until the new one lands."""
         self.set_full({})
+        self._recolor_keeps = keep_shown
         self.recolor_due = time.monotonic() + SETTLE_S
 
     def on_slider(self) -> None:
@@ -151,6 +156,7 @@ class Preview:
     def on_frame_slider(self) -> None:
         """A video's frame slider moved: preview that frame once the slider rests
         (it sends many events while dragged)."""
+        self._recolor_keeps = False
         self.recolor_due = time.monotonic() + FRAME_SETTLE_S
 
     def on_canvas_resized(self) -> None:
@@ -167,7 +173,9 @@ class Preview:
         now = time.monotonic()
         if self.recolor_due is not None and now >= self.recolor_due:
             self.recolor_due = None
-            self.start()
+            if self._recolor_keeps:
+                self.app.cancel_job(ev.FULLRES)  # made with the old settings
+            self.start(keep_shown=self._recolor_keeps)
         if self.redraw_due is not None and now >= self.redraw_due:
             self.redraw_due = None
             self.draw(self.message)
@@ -206,7 +214,7 @@ class Preview:
         graph.erase()
         self.message = message
         width, height = self.canvas_size
-        original = self.shown.get("original")
+        original = self._before(self.shown)
         if original is None:
             graph.draw_text(message or EMPTY_TEXT, (width // 2, height // 2), color=LABEL_COLOUR,
                             font=("Helvetica", 13))
@@ -220,6 +228,17 @@ class Preview:
             self._draw_side(graph, original, self.shown.get("colour"), message)
         self.app.hints.draw_rings()
         self.caption()
+
+    def _before(self, images_of: dict[str, Any]) -> Optional[Image.Image]:
+        """The "before" image: the photo (repaired while Repair is on), or the photo
+        with its damage marked when the overlay is on."""
+        if self.app.repair.overlay_shown() and images_of.get("overlay") is not None:
+            return images_of["overlay"]
+        return images_of.get("original")
+
+    def _before_name(self, images_of: dict[str, Any]) -> str:
+        overlay = images_of.get("overlay")
+        return "overlay" if overlay is not None and self._before(images_of) is overlay else "original"
 
     def _data(self, name: str, image: Image.Image, size: Sequence[int], crop: Optional[geometry.Box] = None) -> bytes:
         """``image`` (or its ``crop``) scaled to ``size``, ready for the canvas; prepared once and reused."""
@@ -240,8 +259,10 @@ class Preview:
         width, height = self.canvas_size
         left, right = geometry.side_boxes(original.size, self.canvas_size)
         half = width // 2
-        graph.draw_image(data=self._data("original", original, left[2:]), location=left[:2])
-        graph.draw_text("Original", (half // 2, 9), color=LABEL_COLOUR)
+        graph.draw_image(data=self._data(self._before_name(self.shown), original, left[2:]), location=left[:2])
+        label = ("Damage (red)" if self._before_name(self.shown) == "overlay" else "Repaired") \
+            if self.app.repair.on and "damage" in self.shown else "Original"
+        graph.draw_text(label, (half // 2, 9), color=LABEL_COLOUR)
         if colour is not None:
             graph.draw_image(data=self._data("colour", colour, right[2:]), location=right[:2])
             graph.draw_text("Colorized", (half + half // 2, 9), color=LABEL_COLOUR)
@@ -251,7 +272,7 @@ class Preview:
     def _draw_compare(self, graph: Any, original: Image.Image, colour: Image.Image) -> None:
         box = geometry.compare_box(original.size, self.canvas_size)
         split = float(self.app.window[ev.K_SPLIT].TKScale.get()) / 100.0
-        before = self._scaled("original", original, box[2:])
+        before = self._scaled(self._before_name(self.shown), original, box[2:])
         shown = images.compare(before, self._scaled("colour", colour, box[2:]), split)
         graph.draw_image(data=images.display_bytes(shown), location=box[:2])
         font = ("Helvetica", 10, "bold")
@@ -266,13 +287,15 @@ class Preview:
                             (width // 2, height // 2), color=LABEL_COLOUR)
             if app.models.can_run()[0] and not app.job_running(ev.FULLRES) and not app.busy() and app.current:
                 app.start_job(ev.FULLRES, workers.full_resolution, app.current, app.config(),
-                              app.hints.hints_for(app.current))
+                              app.hints.hints_for(app.current), app.repair.repair_settings())
             return
         pairs = geometry.photo_boxes("zoom", self.full["original"].size, self.canvas_size, self.zoom_centre)
-        for (screen, crop), name in zip(pairs, ("original", "colour")):
-            graph.draw_image(data=self._data(name, self.full[name], crop[2:], crop), location=screen[:2])
+        for (screen, crop), name in zip(pairs, (self._before_name(self.full), "colour")):
+            graph.draw_image(data=self._data("full-" + name, self.full[name], crop[2:], crop), location=screen[:2])
         half = pairs[1][0].x - geometry.PANEL_GAP
-        graph.draw_text("Original at 100%", (half // 2, 9), color=LABEL_COLOUR)
+        before = {"overlay": "Damage (red)", "original": "Repaired"}[self._before_name(self.full)] \
+            if self.app.repair.on and "damage" in self.full else "Original"
+        graph.draw_text(f"{before} at 100%", (half // 2, 9), color=LABEL_COLOUR)
         graph.draw_text("Colorized at 100%", (pairs[1][0].x + half // 2, 9), color=LABEL_COLOUR)
 
     def _why_no_colour(self) -> str:
@@ -306,6 +329,7 @@ class Preview:
         count = len(app.hints.hints_for(app.current))
         if count:
             parts.append(f"{count} colour hint{'s' if count != 1 else ''}")
+        parts += app.repair.caption_parts(self.shown)
         if self.shown.get("note"):
             parts.append(self.shown["note"])
         app.window[ev.K_CAPTION].update("  ·  ".join(parts))
@@ -340,7 +364,7 @@ class Preview:
         """A press (or drag) on the preview: the colour-hint tool's when it takes it,
         else a click centres the 100% view on the clicked point (switching to it
         from the other views)."""
-        if self.app.hints.on_canvas(values):
+        if self.app.repair.on_canvas(values) or self.app.hints.on_canvas(values):
             return
         point = values.get(ev.K_CANVAS)
         if not point or point[0] is None or "original" not in self.shown or video_preview.is_video(self.app.current):

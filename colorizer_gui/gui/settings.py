@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from ..core import paths
 from ..core.atomic import atomic_write_text
+from ..core.repair import DEFAULT_SENSITIVITY
 
 log = logging.getLogger(__name__)
 SETTINGS_NAME = "gui-settings.json"
@@ -38,6 +39,10 @@ class Settings:
     # The colour memory: named swatches [{"name": ..., "rgb": [r, g, b]}], newest first
     # (``hint_editor.swatches_from_settings`` reads it, skipping anything malformed).
     swatches: list[dict[str, Any]] = field(default_factory=list)
+    # The repair tool: the detector's sensitivity (0..1) and the brush's radius
+    # (% of the photo's short side); the Repair toggle itself starts off each time.
+    repair_sensitivity: float = DEFAULT_SENSITIVITY
+    repair_brush: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able dict."""

@@ -23,9 +23,19 @@ from ..core.cpu_retry import run_batch_with_cpu_retry, run_with_cpu_retry
 from ..core.pipeline import is_out_of_memory
 from ..core.progress import ProgressEvent
 from ..core.video import VideoError, display_oriented, read_frame, video_looks_colour
+from ..core.repair import Detector, RepairSettings
+from ..nets.detector_choice import choose_detector
 from . import events, images, video_preview
+from .repair_preview import RepairRequest, overlay, repaired_view
 
 log = logging.getLogger(__name__)
+
+
+def repair_detector() -> Optional[Detector]:
+    """The repair detector the window uses: the command line's default ("auto")."""
+    return choose_detector("auto")
+
+
 _ids = itertools.count(1)
 #: Longest side of the downscaled copy a preview is computed on.
 PREVIEW_SIDE = 1024
@@ -272,17 +282,20 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
 
 def preview(job: Job, path: str, config: Optional[BackendConfig],
             result_file: Optional[str] = None, hints: Sequence[Hint] = (),
-            shown: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+            shown: Optional[dict[str, Any]] = None, repair: Optional[RepairRequest] = None) -> dict[str, Any]:
     """Preview one photo: with ``result_file`` (an output already written) both
     are read from disk; with no ``config`` only the original is shown; otherwise
     the core colorizes a downscaled copy, with the photo's colour ``hints``.
+    ``repair``: the downscaled copy is repaired first (``repair_preview``): its
+    ``original`` is the repaired photo, ``overlay`` the damage shown in red and
+    ``source`` the photo as it is; the colorizer sees the repaired one.
 
     ``shown``: the preview this one replaces; when it is of the same photo its
     original is reused (a hint edit re-colorizes without reading the file again).
     The result's ``hints_unused`` is True when hints were given to a backend that
     takes none (the zhang method)."""
     if shown and shown.get("path") == path and shown.get("original") is not None:
-        original = shown["original"]
+        original = shown.get("source", shown["original"])
         info = {"path": path, "original": original, "colour": None, "note": "",
                 "is_colour": shown.get("is_colour", False), "size": shown.get("size")}
     else:
@@ -291,6 +304,16 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
         info = {"path": path, "original": original, "colour": None, "note": "",
                 "is_colour": photo.is_colour, "size": photo.info["full_size"]}
     info["hints_unused"] = False
+    info["source"] = original
+    if repair is not None:
+        if job.should_stop():
+            raise Cancelled()
+        try:
+            stamp = Path(path).stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        info.update(repaired_view(original, repair, (path, stamp), repair_detector()))
+        original = info["original"]
     if result_file:
         done = load_photo(Path(result_file))
         info["colour"] = images.fit(images.to_pil(done.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
@@ -351,23 +374,35 @@ def _join_notes(*parts: str) -> str:
     return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in parts if p)
 
 
-def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[Hint] = ()) -> dict[str, Any]:
-    """Colorize the whole photo at full resolution, with its colour ``hints`` (for the 100% view)."""
+def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[Hint] = (),
+                    repair: Optional[RepairSettings] = None) -> dict[str, Any]:
+    """Colorize the whole photo at full resolution, with its colour ``hints`` (for the 100% view);
+    ``repair``: repaired first, as Save repairs it (with its saved brush strokes)."""
     photo = load_photo(Path(path))
+    extra: dict[str, Any] = {}
+    if repair is not None:
+        from ..core.repair.files import repair_photo
+
+        before = images.to_pil(photo.pixels)
+        photo, result, _note = repair_photo(photo, repair, detector=repair_detector())
+        extra = {"overlay": overlay(before, result.mask), "damage": float(result.mask.mean())}
+        del before
+        if job.should_stop():
+            raise Cancelled()
 
     def run(backend: Any, cfg: BackendConfig) -> pipeline.Colorized:
         return pipeline.colorize_photo(photo, backend, cfg.render_size, cfg.saturation, tuple(hints))
 
     done, fallback = _colorize_with_fallback(job, config, run)
     return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(done.pixels),
-            "note": _join_notes(fallback, done.note)}
+            "note": _join_notes(fallback, done.note), **extra}
 
 
 def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_dir: Optional[str],
-         hints: Sequence[Hint] = ()) -> dict[str, Any]:
+         hints: Sequence[Hint] = (), repair: Optional[RepairSettings] = None) -> dict[str, Any]:
     """Colorize one photo at full resolution with its colour ``hints`` and save it:
     to ``dest`` (Save as; the core adds a counter rather than overwrite) or into
-    ``out_dir`` (Save)."""
+    ``out_dir`` (Save). ``repair``: repaired first, with its saved brush strokes."""
     folder = Path(dest).parent if dest else Path(out_dir) if out_dir else Path(path).parent / "colorized"
     if not dest:
         try:
@@ -377,7 +412,8 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
 
     def run(backend: Any, cfg: BackendConfig) -> pipeline.SavedCopy:
         return pipeline.save_colour_copy(Path(path), folder, backend, cfg.render_size, cfg.saturation,
-                                         tuple(hints), dest=Path(dest) if dest else None)
+                                         tuple(hints), dest=Path(dest) if dest else None, repair=repair,
+                                         repair_detector=repair_detector() if repair is not None else None)
 
     saved, fallback = _colorize_with_fallback(job, config, run)
     written = saved.path
@@ -386,9 +422,10 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
 
 
 def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendConfig,
-          skip_existing: bool, recolour: bool) -> Any:
+          skip_existing: bool, recolour: bool, repair: Optional[RepairSettings] = None) -> Any:
     """Colorize many photos with the core's batch engine; each photo's outcome is
-    posted as it lands. Photos that ran out of GPU memory are retried on the CPU."""
+    posted as it lands. Photos that ran out of GPU memory are retried on the CPU.
+    ``repair``: each photo is repaired first, with its own brush strokes."""
     last_post = [0.0]
 
     def on_progress(event: ProgressEvent) -> None:
@@ -416,7 +453,8 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
             on_cpu if config.device != "cpu" else None, _out_of_memory,
             render_size=config.render_size, saturation=config.saturation,
             skip_existing=skip_existing, recolour=recolour,
-            on_progress=post, should_stop=job.should_stop)
+            on_progress=post, should_stop=job.should_stop, repair=repair,
+            repair_detector=repair_detector() if repair is not None else None)
     if result.cancelled:
         job.cancel()  # ends with CANCELLED, carrying the partial result
     return result

@@ -69,18 +69,18 @@ def test_sidecar_beside_the_photo_round_trips_and_never_touches_the_photo(tmp_pa
 
 
 def test_read_only_folder_keeps_hints_in_the_user_data_folder(tmp_path, monkeypatch):
-    import colorizer_gui.core.hints as hints_mod
+    import colorizer_gui.core.sidecar as sidecar_mod
 
     monkeypatch.setenv("COLORIZER_HOME", str(tmp_path / "home"))
     photo = _gray_photo(tmp_path / "scan.png")
-    real_write = hints_mod.atomic_write_bytes
+    real_write = sidecar_mod.atomic_write_bytes
 
     def read_only_beside(path, data):
         if path.parent == tmp_path:
             raise PermissionError(13, "Permission denied")
         return real_write(path, data)
 
-    monkeypatch.setattr(hints_mod, "atomic_write_bytes", read_only_beside)
+    monkeypatch.setattr(sidecar_mod, "atomic_write_bytes", read_only_beside)
     written = save_hints(photo, [Hint(0.5, 0.5, (10, 200, 10))])
     assert (tmp_path / "home") in written.parents and not sidecar_beside(photo).exists()
     assert hints_for(photo)[0] == [Hint(0.5, 0.5, (10, 200, 10))]

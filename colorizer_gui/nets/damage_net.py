@@ -1,0 +1,180 @@
+"""A learned damage detector: a small U-Net on the first stages of the
+EfficientNet-Lite0 encoder (strides 2 to 16), predicting for every pixel of a
+gray print the logit that it is damage (scratch, speck, hair, crease), trained
+on damage synthesized over clean photos (``training/repair_detector.py``), as
+Wan et al. (CVPR 2020) train their scratch detector.
+
+``learned_detector(path)`` gives a ``core.repair.Detector`` (gray, sensitivity ->
+mask) so the core stays free of torch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .efficientnet_lite import LITE0_STAGES, STEM_CHANNELS, MBConvBlock, _bn, kaiming_init
+
+#: Encoder blocks used (through stride 16) and the channels of their skips.
+_BLOCKS = 11
+_SKIP_BLOCKS = (0, 2, 4, 10)
+_SKIP_CHANNELS = (16, 24, 40, 112)
+DECODER_CHANNELS = (64, 32, 24, 16)
+
+
+class DamageNet(nn.Module):
+    """(N, 1, H, W) gray in [-1, 1] -> (N, 1, H, W) damage logits; H, W multiples of 16."""
+
+    size_multiple = 16
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._conv_stem = nn.Conv2d(1, STEM_CHANNELS, 3, stride=2, padding=1, bias=False)
+        self._bn0 = _bn(STEM_CHANNELS)
+        blocks = []
+        for repeats, kernel, stride, expand, in_ch, out_ch in LITE0_STAGES:
+            for i in range(repeats):
+                blocks.append(MBConvBlock(in_ch if i == 0 else out_ch, out_ch, kernel,
+                                          stride if i == 0 else 1, expand))
+        self._blocks = nn.ModuleList(blocks[:_BLOCKS])
+        self.act = nn.ReLU6(inplace=True)
+        ups = []
+        in_ch = _SKIP_CHANNELS[-1]
+        for skip_ch, out_ch in zip((*_SKIP_CHANNELS[-2::-1], 1 + 8), DECODER_CHANNELS):
+            ups.append(nn.Sequential(nn.Conv2d(in_ch + skip_ch, out_ch, 3, padding=1, bias=False),
+                                     nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)))
+            in_ch = out_ch
+        self.ups = nn.ModuleList(ups)
+        # Full-resolution features of the input itself: 1-px specks live there.
+        self.fine = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(inplace=True))
+        self.out = nn.Conv2d(DECODER_CHANNELS[-1], 1, 3, padding=1)
+        self.apply(kaiming_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = []
+        y = self.act(self._bn0(self._conv_stem(x)))
+        for index, block in enumerate(self._blocks):
+            y = block(y)
+            if index in _SKIP_BLOCKS:
+                feats.append(y)
+        y = feats[-1]
+        skips = [*feats[-2::-1], torch.cat([x, self.fine(x)], dim=1)]
+        for up, skip in zip(self.ups, skips):
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = up(torch.cat([y, skip], dim=1))
+        return self.out(y)
+
+
+def load_encoder_from_generator(net: DamageNet, state: dict[str, torch.Tensor]) -> int:
+    """Start ``net``'s encoder from a colorizer generator's (``encoder.*`` keys; the
+    stem keeps its lightness input channel). Returns the tensors loaded."""
+    own = net.state_dict()
+    loaded = 0
+    for key, value in state.items():
+        if not key.startswith("encoder."):
+            continue
+        name = key[len("encoder."):]
+        if name not in own:
+            continue
+        if name == "_conv_stem.weight":
+            value = value[:, :1]
+        if own[name].shape == value.shape:
+            own[name] = value.to(own[name].dtype)
+            loaded += 1
+    net.load_state_dict(own)
+    return loaded
+
+
+def damage_probability(net: DamageNet, gray01: np.ndarray, tile: int = 512) -> np.ndarray:
+    """Per-pixel damage probability (float32 HxW) of a gray image in [0, 1], in
+    tiles with a margin so memory stays flat on large scans."""
+    h, w = gray01.shape
+    margin = 32
+    out = np.zeros((h, w), np.float32)
+    net.eval()
+    with torch.inference_mode():
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+                ya, xa = max(0, y0 - margin), max(0, x0 - margin)
+                yb, xb = min(h, y1 + margin), min(w, x1 + margin)
+                crop = gray01[ya:yb, xa:xb]
+                ph = (-crop.shape[0]) % 16
+                pw = (-crop.shape[1]) % 16
+                t = torch.from_numpy(np.pad(crop, ((0, ph), (0, pw)), mode="reflect")).float()
+                logits = net(t[None, None] * 2.0 - 1.0)[0, 0, :crop.shape[0], :crop.shape[1]]
+                prob = torch.sigmoid(logits).numpy()
+                out[y0:y1, x0:x1] = prob[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+    return out
+
+
+#: The learned detector's weights, found where model files are (``core.model_store``).
+DETECTOR_FILE = "repair-detector.safetensors"
+
+
+def bundled_detector_path() -> Optional[Path]:
+    """The installed learned detector's weights, or None."""
+    from ..core.model_store import find_weights
+
+    return find_weights(DETECTOR_FILE)
+
+
+_DEFAULT: dict[str, Optional[Callable[[np.ndarray, float], np.ndarray]]] = {}
+
+
+def default_detector() -> Optional[Callable[[np.ndarray, float], np.ndarray]]:
+    """The detector repair uses by default, for the CLI and the window alike: the
+    learned one when its model file is installed (it won on bench/repair.py),
+    else None (the core's classical detector). Loaded once."""
+    if "detector" not in _DEFAULT:
+        path = bundled_detector_path()
+        _DEFAULT["detector"] = learned_detector(path) if path is not None else None
+    return _DEFAULT["detector"]
+
+
+def load_damage_net(path: Path) -> DamageNet:
+    """A DamageNet from a safetensors file (never a pickle)."""
+    from safetensors.torch import load_file
+
+    if Path(path).suffix.lower() != ".safetensors":
+        raise ValueError(f"{Path(path).name}: not a safetensors file")
+    net = DamageNet()
+    state = {k: v.float() for k, v in load_file(str(path)).items()}
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def learned_detector(path: Path, shape_filter: bool = False) -> Callable[[np.ndarray, float], np.ndarray]:
+    """A ``core.repair.Detector`` running the net in ``path``: the photo is brought
+    to the reference size the net was trained at (``photo_scale``), its damage
+    probability thresholded by the sensitivity (0.5 -> 0.65, 1 -> 0.4) and brought back to
+    full resolution. With ``shape_filter`` the net's marks then pass the classical
+    detector's family rules (``keep_damage_shapes``); measured on bench/repair.py
+    that loses more than it gains (off by default)."""
+    import cv2
+
+    from ..core.repair.detect import _as_levels, keep_damage_shapes, photo_scale
+
+    net = load_damage_net(path)
+
+    def detect(gray: np.ndarray, sensitivity: float) -> np.ndarray:
+        g = _as_levels(gray).astype(np.float32) / 255.0
+        h, w = g.shape
+        s = photo_scale(h, w)
+        small = g if s <= 1.0 else cv2.resize(g, (round(w / s), round(h / s)), interpolation=cv2.INTER_AREA)
+        prob = damage_probability(net, small)
+        if prob.shape != (h, w):
+            prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+        # 0.65 at the default 0.5: chosen on the validation split (bench/RESULTS.md, "Repair").
+        threshold = float(np.clip(0.9 - 0.5 * sensitivity, 0.05, 0.95))
+        if not shape_filter:
+            return prob > threshold
+        # One polarity: the net's marks are whole (grain would split them into light and dark bits).
+        light = np.ones((h, w), bool)
+        return keep_damage_shapes(prob > threshold * 0.6, prob > threshold, light, sensitivity, families_only=True)
+
+    return detect
