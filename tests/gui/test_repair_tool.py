@@ -110,6 +110,24 @@ def _redness(app, canvas_image, photo_point) -> int:
     return int((pixels[..., 0] - pixels[..., 1]).max())
 
 
+@pytest.fixture(autouse=True)
+def classical_detector(monkeypatch):
+    """These tests drive the window's tool, not a detector: they pin the classical one,
+    whose answer on the synthetic scene is known (the learned one, the default, is
+    tested in tests/nets/test_damage_net.py and on the bench)."""
+    from colorizer_gui.gui import workers
+
+    monkeypatch.setattr(workers, "repair_detector", lambda: None)
+
+
+def test_the_window_repairs_with_the_command_lines_default_detector(monkeypatch):
+    from colorizer_gui.gui import workers
+    from colorizer_gui.nets import detector_choice
+
+    monkeypatch.undo()  # the real choice, not the fixture's
+    assert workers.repair_detector() is detector_choice.choose_detector("auto")
+
+
 @pytest.fixture
 def xdotool():
     if shutil.which("xdotool") is None:
