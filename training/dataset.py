@@ -29,7 +29,7 @@ import numpy as np
 
 from colorizer_gui.core.color import chroma_stats, rgb_to_lab
 from colorizer_gui.nets.inference import AB_SCALE, L_CENTER
-from colorizer_gui.core.batch import written_by_colorizer
+from colorizer_gui.core.batch_plan import written_by_colorizer
 from colorizer_gui.core.photo import PhotoError, find_photos, load_rgb8, recorded_outputs
 
 from .errors import TrainingError

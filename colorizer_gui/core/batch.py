@@ -17,7 +17,7 @@ import logging
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
@@ -27,15 +27,14 @@ from PIL import Image
 from . import pipeline, provenance, video
 from .errors import UserError
 from .hints import Hint, HintsError, hints_for, load_hints
-from .photo import (Photo, PhotoError, display_name, load_photo, make_folders,
+from .photo import (Photo, PhotoError, load_photo, make_folders,
                     photo_pixel_count, remove_stale_partials,
                     saves_bgr)
 from .repair import Detector, RepairSettings
 from .repair.files import repair_photo, save_mask, settings_text
-from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
-from .text import format_duration
-from .batch_plan import (DEFAULT_OUT_NAME, _existing_output, _Job, is_media_file, looks_like_output,  # noqa: F401
-                         plan_jobs, written_by_colorizer)
+from .progress import ProgressCallback, StopCallback, never_stop, no_progress
+from .batch_plan import DEFAULT_OUT_NAME, _existing_output, _Job, plan_batch
+from .batch_result import BatchResult, BatchTally
 from .video import is_video_file
 
 if TYPE_CHECKING:  # the core depends on nothing of ours at run time
@@ -53,85 +52,9 @@ PREFETCH_PIXELS = 64_000_000
 #: disk or on single-threaded JPEG encoding (measured: about 15% more photos a
 #: minute on 2 cores). The pixel budget above applies here too.
 WRITERS = 2
-#: How many recent photos the ETA's moving average looks at.
-_ETA_WINDOW = 8
 #: Marks a video job in the read queue: videos are read frame by frame as they
 #: are colorized, not decoded ahead like photos.
 _VIDEO = object()
-
-
-@dataclass
-class BatchResult:
-    """What a batch did, photo by photo.
-
-    ``done``: (source, written file); ``failed``: (source, message for the user);
-    ``skipped``: (source, reason); ``recoloured``: sources that were already in
-    colour and were colorized anyway; ``notes``: (source, something the user should
-    know that did not stop the photo: which page of a multi-page TIFF was used, a
-    bad hints file, hints the backend cannot use); ``left_out``: colour copies
-    Colorizer made earlier, found in a folder input and not counted as photos;
-    ``total``: photos found; ``cancelled``: the user stopped the batch (photos not
-    reached are in none of the lists).
-    """
-
-    done: list[tuple[Path, Path]] = field(default_factory=list)
-    notes: list[tuple[Path, str]] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-    recoloured: list[Path] = field(default_factory=list)
-    notes: list[tuple[Path, str]] = field(default_factory=list)
-    left_out: list[Path] = field(default_factory=list)
-    total: int = 0
-    cancelled: bool = False
-    elapsed_s: float = 0.0
-    verb: str = "Colorized"  # what the batch did to each photo ("Repaired")
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed and the batch was not cancelled."""
-        return not self.failed and not self.cancelled
-
-    @property
-    def not_reached(self) -> int:
-        """Photos left untouched because the batch was cancelled."""
-        return max(0, self.total - len(self.done) - len(self.failed) - len(self.skipped))
-
-    def summary(self) -> str:
-        """One plain-language paragraph: what was colorized, skipped, failed, and where."""
-        def photos(n: int) -> str:
-            return f"{n} photo" if n == 1 else f"{n} photos"
-
-        copies = ""
-        if self.left_out:
-            n = len(self.left_out)
-            copies = (f" Left out {n} colour {'copy' if n == 1 else 'copies'} Colorizer made earlier "
-                      "(not photos to colorize).")
-        if self.total == 0:
-            return "No photos found." + copies
-        parts = [f"{self.verb} {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
-        if self.recoloured:
-            parts.append(f"{photos(len(self.recoloured))} already in colour "
-                         f"{'was' if len(self.recoloured) == 1 else 'were'} colorized anyway.")
-        if self.skipped:
-            reasons: dict[str, int] = {}
-            for _src, reason in self.skipped:
-                reasons[reason] = reasons.get(reason, 0) + 1
-            detail = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
-            parts.append(f"Skipped {photos(len(self.skipped))} ({detail}).")
-        if self.failed:
-            parts.append(f"{photos(len(self.failed))} could not be {self.verb.lower()}.")
-        if self.notes:
-            parts.append(f"{photos(len({src for src, _note in self.notes}))} came with a note "
-                         "(which page of several, a damaged optional part that was ignored).")
-        if self.cancelled:
-            parts.append(f"Stopped by the user; {photos(self.not_reached)} not started.")
-        folders = sorted({display_name(str(dest.parent)) for _src, dest in self.done})
-        if len(folders) == 1:
-            parts.append(f"Saved in {folders[0]}.")
-        elif folders:
-            parts.append(f"Saved in {len(folders)} folders.")
-        parts.append("The originals were not changed.")
-        return " ".join(parts) + copies
 
 
 @dataclass(frozen=True)
@@ -213,23 +136,198 @@ def describe_error(err: BaseException) -> str:
     return f"unexpected error: {type(err).__name__}: {err}"
 
 
-class _Eta:
-    """Seconds left, from a moving average of the last few photo durations."""
+class _ReadAhead:
+    """The reader pool: decodes the next photos in I/O threads while the backend
+    works, at most PREFETCH of them and PREFETCH_PIXELS between them (one photo is
+    always allowed). ``next`` gives (job, its decode future), with None for a photo
+    skipped because its copy exists and _VIDEO for a video (read as it is colorized)."""
 
-    def __init__(self) -> None:
-        self._durations: deque[float] = deque(maxlen=_ETA_WINDOW)
-        self._last = time.monotonic()
+    def __init__(self, jobs: Iterable[_Job], io_threads: int, skip_existing: bool, hint_source: HintSource,
+                 repair: Optional[RepairSettings], repair_detector: Optional[Detector]) -> None:
+        self._pool = ThreadPoolExecutor(max(1, io_threads), thread_name_prefix="colorizer-read")
+        self._queue = iter(jobs)
+        self._decode_args = (hint_source, repair, repair_detector)
+        self._skip_existing = skip_existing
+        # (job, decode future or None when skipped, pixels from the file's header)
+        self._pending: deque[tuple[_Job, Optional[Future], int]] = deque()
+        self._upcoming: list[tuple[_Job, int]] = []  # the next job, held back by the pixel budget
 
-    def tick(self, counted: bool) -> None:
-        now = time.monotonic()
-        if counted:  # skipped photos take no time worth averaging
-            self._durations.append(now - self._last)
-        self._last = now
+    def __bool__(self) -> bool:
+        return bool(self._pending)
 
-    def estimate(self, remaining: int) -> Optional[float]:
-        if not self._durations:
-            return None
-        return remaining * sum(self._durations) / len(self._durations)
+    def top_up(self) -> None:
+        """Start decoding the next photos, as far as PREFETCH and the pixel budget allow."""
+        while len(self._pending) < PREFETCH:
+            if not self._upcoming:
+                job = next(self._queue, None)  # type: ignore[call-overload]
+                if job is None:
+                    return
+                if self._skip_existing and _existing_output(job) is not None:
+                    self._pending.append((job, None, 0))
+                    continue
+                if is_video_file(job.src):
+                    self._pending.append((job, _VIDEO, 0))  # type: ignore[arg-type]
+                    continue
+                self._upcoming.append((job, photo_pixel_count(job.src)))
+            job, pixels = self._upcoming[0]
+            queued = sum(p for _job, _fut, p in self._pending)
+            if self._pending and queued + pixels > PREFETCH_PIXELS:
+                return  # decode it once the photos ahead of it are done
+            self._upcoming.clear()
+            self._pending.append((job, self._pool.submit(_decode, job.src, *self._decode_args), pixels))
+
+    def next(self) -> tuple[_Job, Optional[Future]]:
+        """The next job in order (and the decoding of the ones after it started)."""
+        job, fut, _pixels = self._pending.popleft()
+        self.top_up()
+        return job, fut
+
+    def close(self) -> None:
+        """Drop the decodes not started and wait for the ones running."""
+        for _job, fut, _pixels in self._pending:
+            if isinstance(fut, Future):
+                fut.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Writers:
+    """The writer pool: merges and saves finished photos in WRITERS threads, within
+    the pixel budget, and reports each save through ``tally`` in the batch's order."""
+
+    def __init__(self, tally: BatchTally) -> None:
+        self._tally = tally
+        # Output names never collide between writers: each photo has its own, and a
+        # save links its file into place atomically (taking the next free counter).
+        self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="colorizer-write")
+        self._pending: deque[tuple[Path, bool, Future, int]] = deque()  # (src, was colour, save, pixels)
+
+    def collect(self, keep: Optional[int] = None) -> None:
+        """Report finished saves, in order; wait until at most ``keep`` are pending
+        (None: only those already finished)."""
+        if keep is None:
+            keep = len(self._pending)
+        while self._pending and (len(self._pending) > keep or self._pending[0][2].done()):
+            src, was_colour, fut, _pixels = self._pending.popleft()
+            try:
+                dest = fut.result()
+            except Exception as err:  # noqa: BLE001 - reported per photo
+                self._tally.finish(src, "failed", describe_error(err))
+            else:
+                if was_colour:
+                    self._tally.result.recoloured.append(src)
+                self._tally.finish(src, "done", dest)
+
+    def submit(self, src: Path, was_colour: bool, pixels: int, *merge_args: object) -> None:
+        """Hand a photo to ``_merge_and_save(*merge_args)``; first, for bounded memory,
+        wait until the writers hold fewer than WRITERS photos and, with this one, no
+        more pixels than the budget."""
+        while self._pending and (len(self._pending) >= WRITERS or
+                                 sum(w[3] for w in self._pending) + pixels > PREFETCH_PIXELS):
+            self.collect(keep=len(self._pending) - 1)
+        self._pending.append((src, was_colour, self._pool.submit(_merge_and_save, *merge_args), pixels))
+
+    def close(self) -> None:
+        """Let a save in progress finish: it is atomic, so nothing partial is left."""
+        self._pool.shutdown(wait=True)
+
+
+class _Colorizing:
+    """The backend's side of a batch, in the calling thread (backends are not
+    thread-safe): each photo predicted and handed to the writers, each video
+    colorized frame by frame; the notes that are true of every photo said once."""
+
+    def __init__(self, backend: "Backend", render_size: Optional[int], saturation: float, recolour: bool,
+                 repair: Optional[RepairSettings], save_damage_mask: bool) -> None:
+        self.backend, self.render_size, self.saturation, self.recolour = backend, render_size, saturation, recolour
+        self.repair, self.save_damage_mask = repair, save_damage_mask
+        made_by = provenance.for_backend(backend, render_size, saturation, 0)
+        if repair is not None:
+            made_by = dataclasses.replace(made_by, repaired=settings_text(repair))
+        self.made_by = made_by
+        self._video_repair_said = False
+        self._hints_unused_said = False
+
+    def photo(self, job: _Job, decoded: Future, tally: BatchTally, writers: _Writers) -> None:
+        """Predict one decoded photo and hand it to the writers (or record why not)."""
+        result = tally.result
+        try:
+            photo, lightness_full, hints, note, damage = decoded.result()
+            result.notes.extend((job.src, photo_note) for photo_note in photo.notes)
+            if photo.is_colour and not self.recolour:
+                tally.finish(job.src, "skipped", "already in colour", counted=False)
+                return
+            if note:
+                result.notes.append((job.src, note))
+            if hints and not self.backend.accepts_hints and not self._hints_unused_said:
+                self._hints_unused_said = True  # said once: it is true of every photo
+                result.notes.append((job.src, f"the {self.backend.name} colorizer takes no colour "
+                                              "hints; photos are colorized without them"))
+            ab, used_size, oom_note = pipeline.predict_ab_or_smaller(lightness_full, self.backend,
+                                                                     self.render_size, hints)
+            if oom_note:
+                result.notes.append((job.src, oom_note))
+        except Exception as err:  # noqa: BLE001 - reported per photo
+            tally.finish(job.src, "failed", describe_error(err))
+            return
+        made_by = dataclasses.replace(self.made_by, hints=len(hints) if hints and self.backend.accepts_hints else 0,
+                                      **({"settings": {**self.made_by.settings, "render_size": str(used_size)}}
+                                         if used_size != self.render_size else {}))
+        writers.submit(job.src, photo.is_colour, int(lightness_full.size),
+                       photo, lightness_full, ab, self.saturation, job.dest_dir, made_by,
+                       damage if self.save_damage_mask else None)
+
+    def video(self, job: _Job, tally: BatchTally, report: ProgressCallback, stop: StopCallback) -> bool:
+        """Colorize one video and record its outcome; False when the user stopped it."""
+        result = tally.result
+        if self.repair is not None and not self._video_repair_said:
+            self._video_repair_said = True
+            result.notes.append((job.src, "video repair is not supported: videos are "
+                                          "colorized without repair"))
+        try:
+            outcome, dest = _colorize_video(job, self.backend, self.render_size, self.saturation,
+                                            self.recolour, report, stop)
+        except video.VideoStopped:
+            result.cancelled = True
+            return False
+        except Exception as err:  # noqa: BLE001 - reported per video
+            tally.finish(job.src, "failed", describe_error(err))
+            return True
+        if outcome == "recoloured":
+            result.recoloured.append(job.src)
+            outcome = "done"
+        tally.finish(job.src, outcome, dest, counted=outcome == "done")
+        return True
+
+
+def _clear_partials(jobs: Sequence[_Job]) -> None:
+    """Remove the partial files a run that was killed left in the output folders."""
+    for folder in {job.dest_dir for job in jobs}:
+        remove_stale_partials(folder)
+        video.remove_abandoned_partials(folder)
+
+
+def _colorize_all(reads: _ReadAhead, writers: _Writers, colorizing: _Colorizing, tally: BatchTally,
+                  report: ProgressCallback, stop: StopCallback) -> None:
+    """The batch's loop: each job in order, stopping at a photo boundary when asked
+    (the saves already handed over are still collected)."""
+    reads.top_up()
+    while reads:
+        if stop():
+            tally.result.cancelled = True
+            break
+        job, fut = reads.next()
+        writers.collect()
+        if fut is None:
+            tally.finish(job.src, "skipped", "already colorized (its colour copy is in the output folder)",
+                         counted=False)
+            continue
+        tally.emit(job.src.name)
+        if fut is _VIDEO:
+            if not colorizing.video(job, tally, report, stop):
+                break
+            continue
+        colorizing.photo(job, fut, tally, writers)
+    writers.collect(keep=0)
 
 
 def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend",
@@ -260,175 +358,30 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
     report = on_progress or no_progress
     stop = should_stop or never_stop
     result = BatchResult()
-    skipped_early: list[tuple[Path, str]] = []
-    missing_problems: list[tuple[Path, str]] = []
-    jobs, missing = plan_jobs(inputs, out_dir, skipped=skipped_early, problems=missing_problems,
-                              left_out=result.left_out)
-    missing.extend(missing_problems)
-    result.failed.extend(missing)
-    result.skipped.extend(skipped_early)
-    result.total = len(jobs) + len(missing) + len(skipped_early)
+    jobs = plan_batch(inputs, out_dir, result)
     if not jobs:
         result.elapsed_s = time.monotonic() - started
-        report(ProgressEvent("colorize", result.total, result.total))
+        BatchTally(result, report, "colorize", jobs=0).emit()
         return result
-
     backend.load()
-    made_by = provenance.for_backend(backend, render_size, saturation, 0)
-    if repair is not None:
-        made_by = dataclasses.replace(made_by, repaired=settings_text(repair))
-    video_repair_said = False
-    for folder in {job.dest_dir for job in jobs}:
-        remove_stale_partials(folder)
-        video.remove_abandoned_partials(folder)  # left by a run that was killed
+    colorizing = _Colorizing(backend, render_size, saturation, recolour, repair, save_damage_mask)
+    _clear_partials(jobs)
     # Pillow registers its format plugins lazily on first use, and two threads
     # doing that at once can see a half-filled registry: register them now.
     Image.init()
-    eta = _Eta()
-    processed = len(missing) + len(skipped_early)
-    names = {job.src: job.src.name for job in jobs}
-    hints_unused_said = False
-
-    def emit(current: str = "", metrics: Optional[dict] = None) -> None:
-        report(ProgressEvent("colorize", processed, result.total, current=current,
-                             eta_s=eta.estimate(result.total - processed), metrics=metrics or {}))
-
-    def finish(src: Path, outcome: str, detail: object = None, counted: bool = True) -> None:
-        nonlocal processed
-        if outcome == "done":
-            result.done.append((src, detail))  # type: ignore[arg-type]
-        elif outcome == "failed":
-            result.failed.append((src, str(detail)))
-        else:
-            result.skipped.append((src, str(detail)))
-        processed += 1
-        eta.tick(counted)
-        # The outcome rides along so a GUI can show each photo's result as it lands.
-        emit(names[src], {"src": str(src), "outcome": outcome, "detail": str(detail)})
-
-    readers = ThreadPoolExecutor(max(1, io_threads), thread_name_prefix="colorizer-read")
-    # Output names never collide between writers: each photo has its own, and a
-    # save links its file into place atomically (taking the next free counter).
-    writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="colorizer-write")
-    # (job, decode future or None when skipped, pixels from the file's header)
-    pending_reads: deque[tuple[_Job, Optional[Future], int]] = deque()
-    upcoming: list[tuple[_Job, int]] = []  # the next job, held back by the pixel budget
-    pending_writes: deque[tuple[Path, bool, Future, int]] = deque()  # (..., pixels)
-    queue: Iterable[_Job] = iter(jobs)
-
-    def collect_writes(keep: int) -> None:
-        """Report finished saves, in order; wait until at most ``keep`` are pending."""
-        while pending_writes and (len(pending_writes) > keep or pending_writes[0][2].done()):
-            src, was_colour, fut, _pixels = pending_writes.popleft()
-            try:
-                dest = fut.result()
-            except Exception as err:  # noqa: BLE001 - reported per photo
-                finish(src, "failed", describe_error(err))
-            else:
-                if was_colour:
-                    result.recoloured.append(src)
-                finish(src, "done", dest)
-
-    def top_up_reads() -> None:
-        while len(pending_reads) < PREFETCH:
-            if not upcoming:
-                job = next(queue, None)  # type: ignore[call-overload]
-                if job is None:
-                    return
-                if skip_existing and _existing_output(job) is not None:
-                    pending_reads.append((job, None, 0))
-                    continue
-                if is_video_file(job.src):
-                    pending_reads.append((job, _VIDEO, 0))  # type: ignore[arg-type]
-                    continue
-                upcoming.append((job, photo_pixel_count(job.src)))
-            job, pixels = upcoming[0]
-            queued = sum(p for _job, _fut, p in pending_reads)
-            if pending_reads and queued + pixels > PREFETCH_PIXELS:
-                return  # decode it once the photos ahead of it are done
-            upcoming.clear()
-            pending_reads.append((job, readers.submit(_decode, job.src, hint_source, repair, repair_detector), pixels))
-
-    emit()
+    tally = BatchTally(result, report, "colorize", jobs=len(jobs))
+    reads = _ReadAhead(jobs, io_threads, skip_existing, hint_source, repair, repair_detector)
+    writers = _Writers(tally)
+    tally.emit()
     try:
-        top_up_reads()
-        while pending_reads:
-            if stop():
-                result.cancelled = True
-                break
-            job, fut, _pixels = pending_reads.popleft()
-            top_up_reads()
-            collect_writes(keep=len(pending_writes))
-            if fut is None:
-                finish(job.src, "skipped", "already colorized (its colour copy is in the output folder)",
-                       counted=False)
-                continue
-            emit(job.src.name)
-            if fut is _VIDEO:
-                if repair is not None and not video_repair_said:
-                    video_repair_said = True
-                    result.notes.append((job.src, "video repair is not supported: videos are "
-                                                  "colorized without repair"))
-                try:
-                    outcome = _colorize_video(job, backend, render_size, saturation, recolour, report, stop)
-                except video.VideoStopped:
-                    result.cancelled = True
-                    break
-                except Exception as err:  # noqa: BLE001 - reported per video
-                    finish(job.src, "failed", describe_error(err))
-                    continue
-                if outcome[0] == "recoloured":
-                    result.recoloured.append(job.src)
-                    outcome = ("done", outcome[1])
-                finish(job.src, outcome[0], outcome[1], counted=outcome[0] == "done")
-                continue
-            try:
-                photo, lightness_full, hints, note, damage = fut.result()
-                result.notes.extend((job.src, photo_note) for photo_note in photo.notes)
-                if photo.is_colour and not recolour:
-                    finish(job.src, "skipped", "already in colour", counted=False)
-                    continue
-                if note:
-                    result.notes.append((job.src, note))
-                if hints and not backend.accepts_hints and not hints_unused_said:
-                    hints_unused_said = True  # said once: it is true of every photo
-                    result.notes.append((job.src, f"the {backend.name} colorizer takes no colour "
-                                                  "hints; photos are colorized without them"))
-                # The backend runs here, in the calling thread, and nowhere else.
-                ab, used_size, oom_note = pipeline.predict_ab_or_smaller(lightness_full, backend, render_size,
-                                                                         hints)
-                if oom_note:
-                    result.notes.append((job.src, oom_note))
-            except Exception as err:  # noqa: BLE001 - reported per photo
-                finish(job.src, "failed", describe_error(err))
-                continue
-            # Bounded memory: before handing this photo over, wait until the writers
-            # hold fewer than WRITERS photos and, with it, no more pixels than the budget.
-            pixels = int(lightness_full.size)
-            while pending_writes and (len(pending_writes) >= WRITERS or
-                                      sum(w[3] for w in pending_writes) + pixels > PREFETCH_PIXELS):
-                collect_writes(keep=len(pending_writes) - 1)
-            pending_writes.append((job.src, photo.is_colour, writer.submit(
-                _merge_and_save, photo, lightness_full, ab, saturation, job.dest_dir,
-                dataclasses.replace(made_by, hints=len(hints) if hints and backend.accepts_hints else 0,
-                                    **({"settings": {**made_by.settings, "render_size": str(used_size)}}
-                                       if used_size != render_size else {})),
-                damage if save_damage_mask else None),
-                pixels))
-            del photo, lightness_full, ab, damage  # the writer holds them now
-        collect_writes(keep=0)
+        _colorize_all(reads, writers, colorizing, tally, report, stop)
     finally:
-        for _job, fut, _pixels in pending_reads:
-            if isinstance(fut, Future):
-                fut.cancel()
-        readers.shutdown(wait=True, cancel_futures=True)
-        # Let a save in progress finish: it is atomic, so nothing partial is left.
-        writer.shutdown(wait=True)
+        reads.close()
+        writers.close()
         result.elapsed_s = time.monotonic() - started
     if result.cancelled:
-        emit("")
+        tally.emit("")
     return result
 
 
-__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "is_media_file", "plan_jobs",
-           "run_batch"]
+__all__ = ["BatchResult", "DEFAULT_OUT_NAME", "HintSource", "describe_error", "run_batch"]

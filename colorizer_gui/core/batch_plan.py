@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import provenance, video
 from .photo import copy_name, find_photos, is_photo_file, output_extension, recorded_outputs
 from .video import is_video_file
+
+if TYPE_CHECKING:
+    from .batch_result import BatchResult
 
 #: Name of the folder made beside each photo when no output folder is given.
 DEFAULT_OUT_NAME = "colorized"
@@ -116,6 +119,20 @@ def plan_jobs(inputs: Sequence[Path], out_dir: Optional[Path],
         else:
             missing.append((item, "no such file or folder"))
     return jobs, missing
+
+
+def plan_batch(inputs: Sequence[Path], out_dir: Optional[Path], result: "BatchResult",
+               out_name: str = DEFAULT_OUT_NAME) -> list[_Job]:
+    """``plan_jobs`` for a batch: the jobs to run, with what planning settled
+    written into ``result`` (missing inputs and unopenable photos in ``failed``,
+    unreadable formats in ``skipped``, earlier copies in ``left_out``) and
+    ``result.total`` counting both."""
+    problems: list[tuple[Path, str]] = []
+    jobs, missing = plan_jobs(inputs, out_dir, skipped=result.skipped, problems=problems,
+                              left_out=result.left_out, out_name=out_name)
+    result.failed.extend(missing + problems)
+    result.total = len(jobs) + len(result.failed) + len(result.skipped)
+    return jobs
 
 
 def _existing_output(job: _Job) -> Optional[Path]:

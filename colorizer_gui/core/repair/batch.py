@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..batch import BatchResult, describe_error, plan_jobs
+from ..batch import describe_error
+from ..batch_plan import plan_batch
+from ..batch_result import BatchResult, BatchTally
 from ..photo import remove_stale_partials
-from ..progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
+from ..progress import ProgressCallback, StopCallback, never_stop, no_progress
 from ..video import is_video_file
 from . import Detector, RepairSettings
 from .files import DEFAULT_REPAIR_OUT_NAME, save_repaired_copy
@@ -30,43 +32,29 @@ def run_repair_batch(inputs: Sequence[Path], out_dir: Optional[Path],
     polled between photos. Videos are skipped with ``VIDEO_NOT_SUPPORTED``.
     ``detector``: another damage detector than the classical one."""
     started = time.monotonic()
-    report = on_progress or no_progress
     stop = should_stop or never_stop
     result = BatchResult(verb="Repaired")
-    problems: list[tuple[Path, str]] = []
-    jobs, missing = plan_jobs(inputs, out_dir, skipped=result.skipped, problems=problems,
-                              left_out=result.left_out, out_name=DEFAULT_REPAIR_OUT_NAME)
-    result.failed.extend(missing + problems)
-    result.total = len(jobs) + len(result.failed) + len(result.skipped)
+    jobs = plan_batch(inputs, out_dir, result, out_name=DEFAULT_REPAIR_OUT_NAME)
     for folder in {job.dest_dir for job in jobs}:
         remove_stale_partials(folder)  # left by a run that was killed
-    done = result.total - len(jobs)
-    report(ProgressEvent("repair", done, result.total))
+    tally = BatchTally(result, on_progress or no_progress, "repair", jobs=len(jobs), eta=False)
+    tally.emit()
     try:
         for job in jobs:
             if stop():
                 result.cancelled = True
                 break
-            report(ProgressEvent("repair", done, result.total, current=job.src.name))
-            outcome, detail = "done", ""
+            tally.emit(job.src.name)
             if is_video_file(job.src):
-                result.skipped.append((job.src, VIDEO_NOT_SUPPORTED))
-                outcome, detail = "skipped", VIDEO_NOT_SUPPORTED
+                tally.finish(job.src, "skipped", VIDEO_NOT_SUPPORTED)
+                continue
+            try:
+                copy = save_repaired_copy(job.src, job.dest_dir, settings, save_damage_mask, use_edits, detector)
+            except Exception as err:  # noqa: BLE001 - reported per photo, the batch goes on
+                tally.finish(job.src, "failed", describe_error(err))
             else:
-                try:
-                    copy = save_repaired_copy(job.src, job.dest_dir, settings, save_damage_mask, use_edits,
-                                              detector)
-                except Exception as err:  # noqa: BLE001 - reported per photo, the batch goes on
-                    detail = describe_error(err)
-                    result.failed.append((job.src, detail))
-                    outcome = "failed"
-                else:
-                    result.done.append((job.src, copy.path))
-                    result.notes.extend((job.src, note) for note in copy.notes)
-                    detail = str(copy.path)
-            done += 1
-            report(ProgressEvent("repair", done, result.total, current=job.src.name,
-                                 metrics={"src": str(job.src), "outcome": outcome, "detail": detail}))
+                result.notes.extend((job.src, note) for note in copy.notes)
+                tally.finish(job.src, "done", copy.path)
     finally:
         result.elapsed_s = time.monotonic() - started
     return result
