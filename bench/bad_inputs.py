@@ -169,20 +169,20 @@ _PEAK_PROBE = ("import resource, sys\n"
 
 def _bad_models(base: Path, make_bad_models) -> tuple[list[str], list[int]]:
     """Run every broken model file through every entry point; (table rows, peak MB per run)."""
-    from photo_factory import colour_scene, gray_scene, make_jpeg
+    from photo_factory import color_scene, gray_scene, make_jpeg
 
     files = make_bad_models(base / "models")
     photo = make_jpeg(base / "m-in" / "a.jpg", gray_scene(64, 64))
-    colour = base / "m-colour"
+    color = base / "m-colour"
     for i in range(4):
-        make_jpeg(colour / f"c{i}.jpg", colour_scene(64, 64, seed=i))
+        make_jpeg(color / f"c{i}.jpg", color_scene(64, 64, seed=i))
     rows, peaks = [], []
     for kind, path in files.items():
         if kind == "good":
             continue
         commands = [["models", "import", path], ["models", "set-default", path],
                     ["colorize", photo, "-o", base / "m-out", "--weights", path, "--device", "cpu"],
-                    ["train", colour, "--out", base / "m.safetensors", "--init", path, "--size", "32",
+                    ["train", color, "--out", base / "m.safetensors", "--init", path, "--size", "32",
                      "--l1-epochs", "1", "--gan-epochs", "0", "--device", "cpu", "--run-dir", base / f"run-{kind}",
                      "--workers", "0"]]
         cells, all_good, peak = [], True, 0

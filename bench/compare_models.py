@@ -58,7 +58,7 @@ class Photo:
     truth: np.ndarray          # uint8 RGB
     lightness: np.ndarray      # float32 CIE L of the gray input, full size
     psnr_gray: float
-    truth_colourfulness: float
+    truth_colorfulness: float
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Scored:
 
     gain: float
     psnr: np.ndarray           # per photo, in the order of the photos
-    colourfulness: np.ndarray  # per photo
+    colorfulness: np.ndarray  # per photo
     gray_chroma: np.ndarray    # per photo (NaN where the truth has no gray things)
 
 
@@ -84,13 +84,13 @@ def load_split(folder: Path) -> list[Photo]:
             gray = qm.gray_from_lightness(color.lightness(truth))
             photos.append(Photo(kind, path.name, truth, color.lightness(gray),
                                 min(qm.psnr(truth, np.dstack([gray] * 3)), qm.PSNR_CAP),
-                                qm.colourfulness(truth)))
+                                qm.colorfulness(truth)))
     if not photos:
         raise SystemExit(f"no photos in the sub-folders of {folder}")
     return photos
 
 
-def raw_colours(weights: Path, photos: Sequence[Photo], render_size: Optional[int]
+def raw_colors(weights: Path, photos: Sequence[Photo], render_size: Optional[int]
                 ) -> tuple[float, int, list[tuple[np.ndarray, np.ndarray]]]:
     """(the file's own gain, the render size used (``render_size``, else the file's own
     default), per photo (render-size L, ab at gain 1)) for one model file."""
@@ -112,7 +112,7 @@ def raw_colours(weights: Path, photos: Sequence[Photo], render_size: Optional[in
     return own_gain, size, out
 
 
-def colour_at(photo: Photo, small: np.ndarray, ab: np.ndarray, gain: float) -> np.ndarray:
+def color_at(photo: Photo, small: np.ndarray, ab: np.ndarray, gain: float) -> np.ndarray:
     """The colour copy (uint8 RGB) at ``gain``: the backend's gamut limit and full-size join."""
     return merge_ab(photo.lightness, color.limit_chroma(ab * gain, small), np.dtype(np.uint8))
 
@@ -125,22 +125,22 @@ def kind_index(photos: Sequence[Photo]) -> dict[str, list[int]]:
     return index
 
 
-def mean_colour_ratio(photos: Sequence[Photo], colourfulness: np.ndarray) -> float:
+def mean_color_ratio(photos: Sequence[Photo], colorfulness: np.ndarray) -> float:
     """Mean over kinds of each kind's colourfulness ratio (of the set means), as in
     ``quality_sets``' "colourful" column."""
     ratios = []
     for idx in kind_index(photos).values():
-        truth = np.mean([photos[i].truth_colourfulness for i in idx])
-        ratios.append(float(np.mean(colourfulness[idx]) / truth) if truth > 0 else math.nan)
+        truth = np.mean([photos[i].truth_colorfulness for i in idx])
+        ratios.append(float(np.mean(colorfulness[idx]) / truth) if truth > 0 else math.nan)
     return float(np.nanmean(ratios))
 
 
-def colourfulness_at(photos: Sequence[Photo], raw: Sequence[tuple[np.ndarray, np.ndarray]],
+def colorfulness_at(photos: Sequence[Photo], raw: Sequence[tuple[np.ndarray, np.ndarray]],
                      gain: float) -> np.ndarray:
-    return np.array([qm.colourfulness(colour_at(p, s, ab, gain)) for p, (s, ab) in zip(photos, raw)])
+    return np.array([qm.colorfulness(color_at(p, s, ab, gain)) for p, (s, ab) in zip(photos, raw)])
 
 
-def gain_for_colour(measure: Callable[[float], float], target: float,
+def gain_for_color(measure: Callable[[float], float], target: float,
                     lo: float = GAIN_RANGE[0], hi: float = GAIN_RANGE[1]) -> float:
     """The gain where the (non-decreasing) ``measure`` reaches ``target``, by bisection;
     the range's end when it never does."""
@@ -156,13 +156,13 @@ def gain_for_colour(measure: Callable[[float], float], target: float,
 
 def score(photos: Sequence[Photo], raw: Sequence[tuple[np.ndarray, np.ndarray]], gain: float) -> Scored:
     """Per-photo PSNR, colourfulness and colour on gray things at ``gain``."""
-    psnr, colourful, on_gray = [], [], []
+    psnr, colorful, on_gray = [], [], []
     for photo, (small, ab) in zip(photos, raw):
-        rgb = colour_at(photo, small, ab, gain)
+        rgb = color_at(photo, small, ab, gain)
         psnr.append(min(qm.psnr(photo.truth, rgb), qm.PSNR_CAP))
-        colourful.append(qm.colourfulness(rgb))
-        on_gray.append(qm.colour_on_gray(photo.truth, rgb))
-    return Scored(gain, np.array(psnr), np.array(colourful), np.array(on_gray))
+        colorful.append(qm.colorfulness(rgb))
+        on_gray.append(qm.color_on_gray(photo.truth, rgb))
+    return Scored(gain, np.array(psnr), np.array(colorful), np.array(on_gray))
 
 
 def kind_means(photos: Sequence[Photo], values: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
@@ -185,7 +185,7 @@ def paired_interval(photos: Sequence[Photo], diff: np.ndarray, kinds: Sequence[s
     return point, float(lo), float(hi)
 
 
-def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Optional[float] = None,
+def compare(folder: Path, base: Path, candidates: Sequence[Path], color: Optional[float] = None,
             render_size: Optional[int] = None, draws: int = 2000, seed: int = 0,
             per_kind: bool = False, csv_path: Optional[Path] = None) -> str:
     """The comparison as markdown (see the module docstring)."""
@@ -203,13 +203,13 @@ def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Option
         print(f"predicting {path} ...", file=sys.stderr)
         # Every model at one render size (the base's own unless asked): a snapshot's file
         # names its crop size, from which the backend would pick another size.
-        own_gain, render_size, raw = raw_colours(path, photos, render_size)
+        own_gain, render_size, raw = raw_colors(path, photos, render_size)
         own_gains.append(own_gain)
         raws.append(raw)
-    if colour is None:
-        colour = mean_colour_ratio(photos, colourfulness_at(photos, raws[0], own_gains[0]))
-    results = [score(photos, raw, gain_for_colour(
-        lambda g, raw=raw: mean_colour_ratio(photos, colourfulness_at(photos, raw, g)), colour))
+    if color is None:
+        color = mean_color_ratio(photos, colorfulness_at(photos, raws[0], own_gains[0]))
+    results = [score(photos, raw, gain_for_color(
+        lambda g, raw=raw: mean_color_ratio(photos, colorfulness_at(photos, raw, g)), color))
         for raw in raws]
     names = [f"{path.name} (base)" if i == 0 else path.name for i, path in enumerate(models)]
 
@@ -217,11 +217,11 @@ def compare(folder: Path, base: Path, candidates: Sequence[Path], colour: Option
     for label in groups:
         head += [f"dPSNR, {label}", f"vs base, {label} [95%]"]
     head += ["colour on gray", "kinds below gray"]
-    lines = [f"Equal colourfulness {colour:.3f} (mean over kinds), render size {render_size}, "
+    lines = [f"Equal colourfulness {color:.3f} (mean over kinds), render size {render_size}, "
              f"{len(photos)} photos of {folder}, {draws} paired bootstrap draws.", "",
              "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for i, res in enumerate(results):
-        cells = [names[i], f"{res.gain:.3f}", f"{mean_colour_ratio(photos, res.colourfulness):.3f}"]
+        cells = [names[i], f"{res.gain:.3f}", f"{mean_color_ratio(photos, res.colorfulness):.3f}"]
         for group in groups.values():
             cells.append(f"{np.mean(kind_means(photos, res.psnr - gray, group)):+.3f}")
             if i == 0:
@@ -266,7 +266,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--per-kind", action="store_true", help="also a table of dPSNR per kind")
     p.add_argument("--csv", type=Path, default=None, help="per-photo PSNRs of every model")
     args = p.parse_args(argv)
-    print(compare(args.folder, args.base, args.candidates, args.colour, args.render_size, args.draws,
+    print(compare(args.folder, args.base, args.candidates, args.color, args.render_size, args.draws,
                   args.seed, args.per_kind, args.csv), end="")
     return 0
 

@@ -73,7 +73,7 @@ class Row:
     out_width: int = 0
     out_height: int = 0
     seconds: float = math.nan
-    truth_colourfulness: float = math.nan
+    truth_colorfulness: float = math.nan
     ours: dict[str, float] = field(default_factory=dict)
     gray: dict[str, float] = field(default_factory=dict)
 
@@ -116,7 +116,7 @@ def score(row: Row, truth: np.ndarray, gray: np.ndarray, out_pixels: np.ndarray,
         ours = cv2.resize(ours, (row.width, row.height), interpolation=cv2.INTER_AREA)
     gray_rgb = qm.as_rgb8(gray)
     input_lightness = color.lightness(gray)  # the L the pipeline itself saw
-    row.truth_colourfulness = qm.colourfulness(truth)
+    row.truth_colorfulness = qm.colorfulness(truth)
     row.ours = qm.image_metrics(truth, ours, input_lightness)
     row.gray = qm.image_metrics(truth, gray_rgb, input_lightness)
     if keep_thumbs:
@@ -141,13 +141,13 @@ def _finite_mean(values: list[float], cap: Optional[float] = None) -> float:
 
 def averages(rows: list[Row]) -> dict[str, dict[str, float]]:
     """Set averages for "ours" and "gray": each metric, both colourfulness ratios, size kept."""
-    truth_c = [r.truth_colourfulness for r in rows]
+    truth_c = [r.truth_colorfulness for r in rows]
     result: dict[str, dict[str, float]] = {}
     for which in ("ours", "gray"):
         per = [getattr(r, which) for r in rows]
         avg = {m: _finite_mean([p[m] for p in per], qm.PSNR_CAP if m.startswith("psnr") else None)
                for m in METRICS}
-        avg["c_ratio_of_means"], avg["c_mean_ratio"], avg["c_count"] = qm.colourfulness_ratios(
+        avg["c_ratio_of_means"], avg["c_mean_ratio"], avg["c_count"] = qm.colorfulness_ratios(
             truth_c, [p["colourfulness"] for p in per])
         avg["size_ok"] = float(sum(r.size_ok for r in rows)) if which == "ours" else float(len(rows))
         result[which] = avg
@@ -195,7 +195,7 @@ def per_image_csv(rows: list[Row]) -> str:
         line: dict[str, object] = {"name": r.name, "width": r.width, "height": r.height,
                                    "out_width": r.out_width, "out_height": r.out_height,
                                    "size_ok": int(r.size_ok), "seconds": f"{r.seconds:.4f}",
-                                   "truth_colourfulness": f"{r.truth_colourfulness:.3f}"}
+                                   "truth_colourfulness": f"{r.truth_colorfulness:.3f}"}
         for m in METRICS:
             line[f"{m}_ours"] = f"{r.ours[m]:.4f}"
             line[f"{m}_gray"] = f"{r.gray[m]:.4f}"

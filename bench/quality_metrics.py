@@ -103,9 +103,9 @@ def ab_auc(truth: np.ndarray, pred: np.ndarray) -> float:
     return auc_from_errors(ab_error(color.rgb_to_lab(truth), color.rgb_to_lab(pred)))
 
 
-def colourfulness(rgb: np.ndarray) -> float:
+def colorfulness(rgb: np.ndarray) -> float:
     """Hasler and Suesstrunk colourfulness (0-255 scale) of an RGB image."""
-    return color.colourfulness(rgb)
+    return color.colorfulness(rgb)
 
 
 def mean_abs_dl(input_lightness: np.ndarray, pred: np.ndarray) -> float:
@@ -121,7 +121,7 @@ GRAY_THING_CHROMA = color.GRAY_THING_CHROMA
 GRAY_THING_LIGHTNESS = (20.0, 95.0)
 
 
-def colour_on_gray(truth: np.ndarray, pred: np.ndarray) -> float:
+def color_on_gray(truth: np.ndarray, pred: np.ndarray) -> float:
     """Mean CIELAB chroma of ``pred`` where ``truth`` is gray (0 is best; NaN when the
     truth has no gray pixels). The issue's "no colour on gray things", as a number:
     PSNR hardly sees a blue cast on a gray street, a viewer does."""
@@ -143,7 +143,7 @@ def gray_from_lightness(lightness: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb[:, :, 0] * 255.0), 0, 255).astype(np.uint8)
 
 
-def colour_reference(truth: np.ndarray, input_lightness: np.ndarray) -> np.ndarray:
+def color_reference(truth: np.ndarray, input_lightness: np.ndarray) -> np.ndarray:
     """The truth's colours (ab) on the lightness the colorizer was given (uint8 RGB).
 
     For an aged input this is the best any colorizer that keeps the photo's L can
@@ -159,16 +159,16 @@ def image_metrics(truth: np.ndarray, pred: np.ndarray, input_lightness: np.ndarr
     when the input is the truth's own L)."""
     return {
         "psnr": psnr(truth, pred),
-        "psnr_colour": psnr(colour_reference(truth, input_lightness), pred),
+        "psnr_colour": psnr(color_reference(truth, input_lightness), pred),
         "ssim": ssim_rgb(truth, pred),
         "auc": ab_auc(truth, pred),
-        "colourfulness": colourfulness(pred),
+        "colourfulness": colorfulness(pred),
         "dl": mean_abs_dl(input_lightness, pred),
-        "gray_chroma": colour_on_gray(truth, pred),
+        "gray_chroma": color_on_gray(truth, pred),
     }
 
 
-def colourfulness_ratios(truth_values: list[float], pred_values: list[float],
+def colorfulness_ratios(truth_values: list[float], pred_values: list[float],
                          min_truth: float = 1.0) -> tuple[float, float, int]:
     """(ratio of the set means, mean of per-image ratios, images in that mean).
 

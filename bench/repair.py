@@ -175,7 +175,7 @@ def time_12mp(datasets: Path, repeats: int, learned: Optional[Path]) -> dict[str
     """Seconds for a 12 MP photo: repaired to a file, colorized to a file (cgan default, CPU)."""
     os.environ.setdefault("COLORIZER_HOME", tempfile.mkdtemp(prefix="colorizer-bench-"))
     from colorizer_gui.backends import create_backend
-    from colorizer_gui.core.pipeline import save_colour_copy
+    from colorizer_gui.core.pipeline import save_color_copy
     from colorizer_gui.core.repair.files import save_repaired_copy
 
     work = Path(tempfile.mkdtemp(prefix="repair-bench-"))
@@ -187,7 +187,7 @@ def time_12mp(datasets: Path, repeats: int, learned: Optional[Path]) -> dict[str
     cv2.imwrite(str(src), damaged, [cv2.IMWRITE_JPEG_QUALITY, 92])
     backend = create_backend("cgan", device="cpu")
     backend.load()
-    save_colour_copy(src, work / "warm", backend)  # warm-up
+    save_color_copy(src, work / "warm", backend)  # warm-up
     det = None
     if learned is not None:
         from colorizer_gui.nets.damage_net import learned_detector
@@ -200,7 +200,7 @@ def time_12mp(datasets: Path, repeats: int, learned: Optional[Path]) -> dict[str
         save_repaired_copy(src, work / f"r{i}", RepairSettings())
         times["repair"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        save_colour_copy(src, work / f"c{i}", backend)
+        save_color_copy(src, work / f"c{i}", backend)
         times["colorize"].append(time.perf_counter() - t)
         if det is not None:
             t = time.perf_counter()

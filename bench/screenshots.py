@@ -92,18 +92,18 @@ def hint_shots(app, photos: Path, work: Path) -> None:
     while time.monotonic() < end and str(photo) not in app.rows:
         app.step(50)
     app.photos.select(str(photo))
-    while time.monotonic() < end and not (app.current == str(photo) and app.shown.get("colour") is not None):
+    while time.monotonic() < end and not (app.current == str(photo) and app.shown.get("color") is not None):
         app.step(50)
     app.window["-HINTS-"].update(value=True)
     app.hints.set_on(True)
     for point, rgb in (((0.5, 0.45), (40, 70, 190)), ((0.2, 0.8), (150, 40, 40)), ((0.85, 0.2), (90, 140, 60))):
-        app.hints.set_colour(rgb)
+        app.hints.set_color(rgb)
         spot = app.preview.to_canvas(point)[0]
         app.window.write_event_value("-CANVAS-", (int(spot[0]), int(spot[1])))
         app.window.write_event_value("-CANVAS-+UP", (int(spot[0]), int(spot[1])))
-        before = app.shown.get("colour")
+        before = app.shown.get("color")
         end = time.monotonic() + 30
-        while time.monotonic() < end and (app.shown.get("colour") is before or app.job_running("preview")):
+        while time.monotonic() < end and (app.shown.get("color") is before or app.job_running("preview")):
             app.step(50)
     def show(view: str, name: str) -> None:
         app.settings.view = view
@@ -116,8 +116,8 @@ def hint_shots(app, photos: Path, work: Path) -> None:
     show("side", "hints-side")
     show("compare", "hints-compare")
     app.hints.ask_name = lambda: "the blue Ford"
-    app.hints.set_colour((40, 70, 190))
-    app.hints.remember_colour()
+    app.hints.set_color((40, 70, 190))
+    app.hints.remember_color()
     show("side", "hints-memory")
     app.hints.set_on(False)
 
@@ -158,7 +158,7 @@ def run_screen(screen: str, photos_arg: Path | None) -> int:
         pump(app, 2.0)
         shot("main-empty")
         app.open_paths([str(photos)])
-        pump(app, 30, lambda: app.shown.get("colour") is not None)
+        pump(app, 30, lambda: app.shown.get("color") is not None)
         pump(app, 1.0)
         shot("main-before")
         print("\n".join(check_on_screen(app)))

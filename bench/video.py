@@ -104,18 +104,18 @@ def decoded(path: Path):
 def score(output: Path, truths) -> dict[str, float]:
     """Flicker and per-frame quality of an output clip against the true frames."""
     meter, truth_meter = FlickerMeter(), FlickerMeter()
-    psnr, auc, colour_out, colour_truth = [], [], [], []
+    psnr, auc, color_out, color_truth = [], [], [], []
     for pred, truth in zip(decoded(output), truths):
         small = (160, 120) if pred.shape[1] * 3 == pred.shape[0] * 4 else (160, 90)
         meter.add(color.rgb_to_lab(cv2.resize(pred, small, interpolation=cv2.INTER_AREA))[:, :, 1:])
         truth_meter.add(color.rgb_to_lab(cv2.resize(truth, small, interpolation=cv2.INTER_AREA))[:, :, 1:])
         psnr.append(qm.psnr(truth, pred))
         auc.append(qm.ab_auc(truth, pred))
-        colour_out.append(qm.colourfulness(pred))
-        colour_truth.append(qm.colourfulness(truth))
+        color_out.append(qm.colorfulness(pred))
+        color_truth.append(qm.colorfulness(truth))
     return {"flicker": meter.value, "truth_flicker": truth_meter.value,
             "ratio": meter.value / truth_meter.value, "psnr": float(np.mean(psnr)), "auc": float(np.mean(auc)),
-            "colourfulness": float(np.mean(colour_out) / np.mean(colour_truth))}
+            "colourfulness": float(np.mean(color_out) / np.mean(color_truth))}
 
 
 def main(argv: list[str] | None = None) -> int:

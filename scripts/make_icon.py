@@ -10,22 +10,22 @@ SIZE = 256
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
-def _scene(colour: bool) -> Image.Image:
+def _scene(color: bool) -> Image.Image:
     """The landscape inside the photo frame, in colour or in greys."""
-    img = Image.new("RGB", (SIZE, SIZE), (120, 180, 235) if colour else (185, 185, 185))
+    img = Image.new("RGB", (SIZE, SIZE), (120, 180, 235) if color else (185, 185, 185))
     draw = ImageDraw.Draw(img)
-    draw.ellipse((150, 48, 210, 108), fill=(255, 205, 60) if colour else (225, 225, 225))
-    draw.polygon([(20, 200), (100, 95), (180, 200)], fill=(90, 120, 150) if colour else (110, 110, 110))
-    draw.polygon([(90, 200), (170, 120), (240, 200)], fill=(70, 100, 130) if colour else (95, 95, 95))
-    draw.rectangle((20, 190, 236, 236), fill=(80, 160, 70) if colour else (130, 130, 130))
+    draw.ellipse((150, 48, 210, 108), fill=(255, 205, 60) if color else (225, 225, 225))
+    draw.polygon([(20, 200), (100, 95), (180, 200)], fill=(90, 120, 150) if color else (110, 110, 110))
+    draw.polygon([(90, 200), (170, 120), (240, 200)], fill=(70, 100, 130) if color else (95, 95, 95))
+    draw.rectangle((20, 190, 236, 236), fill=(80, 160, 70) if color else (130, 130, 130))
     return img
 
 
 def make_icon() -> Image.Image:
     """The 256 px RGBA icon."""
-    grey, colour = _scene(False), _scene(True)
+    grey, color = _scene(False), _scene(True)
     scene = grey.copy()
-    scene.paste(colour.crop((SIZE // 2, 0, SIZE, SIZE)), (SIZE // 2, 0))
+    scene.paste(color.crop((SIZE // 2, 0, SIZE, SIZE)), (SIZE // 2, 0))
     mask = Image.new("L", (SIZE, SIZE), 0)
     ImageDraw.Draw(mask).rounded_rectangle((20, 20, SIZE - 20, SIZE - 20), radius=28, fill=255)
     icon = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))

@@ -40,7 +40,7 @@ def quadrant_means(rgb: np.ndarray) -> np.ndarray:
     return np.array([p.reshape(-1, 3).mean(axis=0) for p in parts])
 
 
-def colour_scene(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
+def color_scene(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
     """A small synthetic colour snapshot: blue sky gradient, green grass, a red
     door, a yellow sign, a skin-tone face and a little sensor noise (uint8 RGB)."""
     rng = np.random.default_rng(seed)
@@ -60,7 +60,7 @@ def colour_scene(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarra
 
 def gray_scene(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
     """The luminance of ``colour_scene``: a black-and-white photo (uint8, 2-D)."""
-    return cv2.cvtColor(colour_scene(height, width, seed), cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(color_scene(height, width, seed), cv2.COLOR_RGB2GRAY)
 
 
 def sepia_tone(gray: np.ndarray, method: str = "matrix") -> np.ndarray:
@@ -81,11 +81,11 @@ def sepia_tone(gray: np.ndarray, method: str = "matrix") -> np.ndarray:
     return np.rint(rgb * 255).astype(np.uint8)
 
 
-def ramp16(height: int = 24, width: int = 40, colour: bool = True) -> np.ndarray:
+def ramp16(height: int = 24, width: int = 40, color: bool = True) -> np.ndarray:
     """uint16 pixels using values no 8-bit image can hold (odd, not multiples of 257)."""
     y, x = np.mgrid[:height, :width]
     base = (x * 1601 + y * 977 + 3) % 65535
-    if not colour:
+    if not color:
         return base.astype(np.uint16)
     return np.stack([base, (base * 7 + 11) % 65535, 65535 - base], axis=2).astype(np.uint16)
 
@@ -131,7 +131,7 @@ def make_jpeg(path: Path, pixels: Optional[np.ndarray] = None, quality: int = 95
               exif: Optional[bytes] = None, icc: Optional[bytes] = None,
               dpi: Optional[tuple] = None) -> Path:
     """Write a JPEG (gray for 2-D pixels, RGB for 3-D); default pixels: ``colour_scene``."""
-    pixels = colour_scene() if pixels is None else pixels
+    pixels = color_scene() if pixels is None else pixels
     return _save_pil(path, Image.fromarray(pixels), "JPEG", quality=quality, exif=exif,
                      icc_profile=icc, dpi=dpi, subsampling=0)
 
@@ -140,7 +140,7 @@ def make_png(path: Path, pixels: Optional[np.ndarray] = None, alpha: Optional[np
              exif: Optional[bytes] = None, icc: Optional[bytes] = None,
              dpi: Optional[tuple] = None) -> Path:
     """Write an 8-bit PNG (L, LA, RGB or RGBA depending on ``pixels`` and ``alpha``)."""
-    pixels = colour_scene() if pixels is None else pixels
+    pixels = color_scene() if pixels is None else pixels
     arr = pixels if alpha is None else np.dstack([pixels, alpha])
     return _save_pil(path, Image.fromarray(np.ascontiguousarray(arr)), "PNG", exif=exif,
                      icc_profile=icc, dpi=dpi)
@@ -150,21 +150,21 @@ def make_tiff(path: Path, pixels: Optional[np.ndarray] = None, compression: str 
               exif: Optional[bytes] = None, icc: Optional[bytes] = None,
               dpi: Optional[tuple] = None) -> Path:
     """Write an 8-bit (or 16-bit gray) TIFF with Pillow."""
-    pixels = colour_scene() if pixels is None else pixels
+    pixels = color_scene() if pixels is None else pixels
     image = Image.fromarray(pixels)
     return _save_pil(path, image, "TIFF", compression=compression, exif=exif, icc_profile=icc, dpi=dpi)
 
 
 def make_bmp(path: Path, pixels: Optional[np.ndarray] = None) -> Path:
     """Write a plain BMP."""
-    pixels = colour_scene() if pixels is None else pixels
+    pixels = color_scene() if pixels is None else pixels
     return _save_pil(path, Image.fromarray(pixels), "BMP")
 
 
 def make_webp(path: Path, pixels: Optional[np.ndarray] = None, lossless: bool = False,
               alpha: Optional[np.ndarray] = None) -> Path:
     """Write a WebP, lossy (quality 90) or lossless."""
-    pixels = colour_scene() if pixels is None else pixels
+    pixels = color_scene() if pixels is None else pixels
     arr = pixels if alpha is None else np.dstack([pixels, alpha])
     return _save_pil(path, Image.fromarray(np.ascontiguousarray(arr)), "WEBP", lossless=lossless,
                      quality=90 if not lossless else 100)

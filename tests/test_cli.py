@@ -66,7 +66,7 @@ def test_mixed_folder_good_photos_written_bad_ones_named(tmp_path, zhang_weights
     src.mkdir()
     gray = gray_scene(60, 80, seed=1)
     make_jpeg(src / "good.jpg", gray)
-    make_png16(src / "deep16.png", ramp16(24, 40, colour=False))
+    make_png16(src / "deep16.png", ramp16(24, 40, color=False))
     make_cmyk_jpeg(src / "cmyk.jpg", np.repeat(gray_scene(30, 44, seed=2)[:, :, None], 3, axis=2))
     make_png(src / "rgba.png", gray_scene(36, 52, seed=3), alpha=np.full((36, 52), 128, np.uint8))
     upright_gray = np.repeat(color.lightness(asymmetric_rgb(32, 48)).astype(np.uint8)[:, :, None] * 2, 3, axis=2)

@@ -264,7 +264,7 @@ def test_every_copy_keeps_the_originals_exif_and_says_how_it_was_made(tmp_path, 
             assert "Colorizer" in str(im.getxmp())
 
 
-def test_colour_copy_of_an_exif_dated_jpeg_through_the_cli_and_info(tmp_path, tiny_cgan):  # noqa: F811
+def test_color_copy_of_an_exif_dated_jpeg_through_the_cli_and_info(tmp_path, tiny_cgan):  # noqa: F811
     src = pf.make_jpeg(tmp_path / "in" / "1962.jpg", pf.gray_scene(40, 60), exif=pf.exif_bytes())
     result = run_cli("colorize", src, "-o", tmp_path / "out", "--weights", tiny_cgan, "--device", "cpu",
                      "--render-size", "64", "--saturation", "1.1")

@@ -92,17 +92,17 @@ def test_repair_options_are_checked(tmp_path: Path) -> None:
     assert (tmp_path / "repaired" / "a_repaired.png").is_file()  # default: beside the photo
 
 
-def test_colorize_repair_colours_the_repaired_photo(tmp_path: Path, tiny_cgan: Path) -> None:
+def test_colorize_repair_colors_the_repaired_photo(tmp_path: Path, tiny_cgan: Path) -> None:
     clean, damaged, truth = _damaged(128, 160, seed=4)
     make_png(tmp_path / "in" / "old.png", damaged)
     out = tmp_path / "out"
     result = run_cli("colorize", tmp_path / "in", "-o", out, "--backend", "cgan", "--weights", tiny_cgan,
                      "--device", "cpu", "--render-size", "64", "--repair", "--save-mask")
     assert result.returncode == 0, result.stderr
-    coloured = _gray(out / "old_color.png")
+    colored = _gray(out / "old_color.png")
     strong = truth & (np.abs(damaged.astype(int) - clean.astype(int)) > 40)
     # The copy's lightness is the repaired photo's, not the scratched one's.
-    assert np.abs(coloured - clean)[strong].mean() < 0.5 * np.abs(damaged.astype(int) - clean)[strong].mean()
+    assert np.abs(colored - clean)[strong].mean() < 0.5 * np.abs(damaged.astype(int) - clean)[strong].mean()
     assert (out / "old_color_mask.png").is_file()
     info = run_cli("info", out / "old_color.png")
     assert "Colourised by Colorizer" in info.stdout and "Repaired by Colorizer" in info.stdout

@@ -27,7 +27,7 @@ from PIL import Image, ImageFile
 
 from colorizer_gui.core.photo import OUTPUT_MARKER
 from photo_factory import (
-    asymmetric_rgb, colour_scene, corrupt_png_chunk_crc, encode, gray_scene, make_cmyk_jpeg,
+    asymmetric_rgb, color_scene, corrupt_png_chunk_crc, encode, gray_scene, make_cmyk_jpeg,
     make_exif_rotated_jpeg, make_jpeg, make_multipage_tiff, make_oriented, make_palette_png, make_png,
     make_png16, make_png_bomb, make_random_bytes, make_tiff, make_tiff12, make_tiff16, make_tiff_float_rgb,
     make_tiff_u32, make_truncated, quadrant_means, ramp16, srgb_icc,
@@ -206,9 +206,9 @@ def build_bad_corpus(root: Path) -> list[Case]:
     make_ycck_jpeg(root / "ycck.jpg", gray_scene(30, 44, seed=5))
     cases.append(Case("ycck.jpg", "YCCK JPEG (Adobe APP14 transform=2)", size=(44, 30), mode="RGB"))
 
-    make_png16(root / "gray16.png", ramp16(24, 40, colour=False))
+    make_png16(root / "gray16.png", ramp16(24, 40, color=False))
     cases.append(Case("gray16.png", "16-bit grayscale PNG", size=(40, 24)))
-    make_tiff16(root / "gray16.tif", ramp16(24, 40, colour=False))
+    make_tiff16(root / "gray16.tif", ramp16(24, 40, color=False))
     cases.append(Case("gray16.tif", "16-bit grayscale TIFF", size=(40, 24)))
     make_palette_png(root / "palette-transparent.png", transparent_index=0, gray=True)
     cases.append(Case("palette-transparent.png", "palette PNG with a transparent index",
@@ -222,7 +222,7 @@ def build_bad_corpus(root: Path) -> list[Case]:
         cases.append(Case(f"exif-orientation-{orientation}.jpg", f"EXIF orientation {orientation}",
                           size=(48, 32)))
 
-    make_jpeg(root / "already-colour.jpg", colour_scene(40, 60))
+    make_jpeg(root / "already-colour.jpg", color_scene(40, 60))
     cases.append(Case("already-colour.jpg", "a photo already in colour (colorized anyway, reported)",
                       size=(60, 40)))
     make_jpeg(root / "name with  spaces .jpg", gray_scene(20, 30, seed=7))
@@ -350,8 +350,8 @@ def test_corpus_through_the_cli(bad_corpus, tiny_cgan, tmp_path):
     assert len(skipped) == sum(c.skipped for c in cases)
     n_ok = sum(c.ok for c in cases)
     assert f"Colorized {n_ok} of {len(cases)} photos" in result.stdout
-    n_colour = 1 + sum(c.check is upright_card for c in cases)  # the colour card is colour too
-    assert f"{n_colour} photos already in colour were colorized anyway" in result.stdout
+    n_color = 1 + sum(c.check is upright_card for c in cases)  # the colour card is colour too
+    assert f"{n_color} photos already in colour were colorized anyway" in result.stdout
     written = [p for p in out.rglob("*") if p.is_file() and p.name != OUTPUT_MARKER]  # the copies' list
     assert len(written) == n_ok  # no temp files left, no extra outputs
     assert not [p for p in written if p.name.startswith(".")]
@@ -370,7 +370,7 @@ def test_ycck_jpeg_decodes_to_its_picture(tmp_path):
     assert photo.info.get("source_mode", "CMYK") == "CMYK"
     pixels = photo.pixels if photo.pixels.ndim == 2 else photo.pixels.mean(axis=2)
     assert np.abs(pixels.astype(float) - gray).mean() < 3.0  # YCC->RGB applied, not read as CMYK
-    assert not photo.is_colour
+    assert not photo.is_color
 
 
 def test_100_megapixel_photo_keeps_memory_sane(tmp_path, tiny_cgan):
@@ -715,7 +715,7 @@ def test_pickled_models_are_refused_by_every_entry_point(tmp_path, evil, isolate
     assert result.returncode == 2 and "not a safetensors file" in result.stderr, result.stderr
     data = tmp_path / "photos"
     for i in range(6):
-        make_jpeg(data / f"c{i}.jpg", colour_scene(64, 64, seed=i))
+        make_jpeg(data / f"c{i}.jpg", color_scene(64, 64, seed=i))
     trained = run_cli("train", data, "--out", tmp_path / "m.safetensors", "--init", "default",
                       "--size", "32", "--l1-epochs", "1", "--gan-epochs", "0", "--device", "cpu",
                       "--run-dir", tmp_path / "run")

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 
-def scene(width: int, height: int, index: int, colour: bool = False, seed: int = 0,
+def scene(width: int, height: int, index: int, color: bool = False, seed: int = 0,
           speed: float = 1.0) -> np.ndarray:
     """Frame ``index`` of a slow pan over a smooth textured picture (RGB uint8).
 
@@ -25,7 +25,7 @@ def scene(width: int, height: int, index: int, colour: bool = False, seed: int =
     x0 = int(round(speed * index)) % pad
     light = 40 + 150 * tex[:, x0:x0 + width]
     rgb = np.repeat(light[:, :, None], 3, axis=2)
-    if colour:
+    if color:
         tint = np.zeros((height, width + pad, 3), np.float32)
         tint[:, : (width + pad) // 2] = (40, 10, -30)
         tint[:, (width + pad) // 2:] = (-30, 0, 40)
@@ -36,7 +36,7 @@ def scene(width: int, height: int, index: int, colour: bool = False, seed: int =
 
 def make_clip(path: Path, frames: int = 12, width: int = 96, height: int = 64, fps: Fraction | int = 24,
               codec: str = "libx264", audio: Optional[str] = "aac", rotation: int = 0,
-              interlaced: bool = False, colour: bool = False, pix_fmt: Optional[str] = None,
+              interlaced: bool = False, color: bool = False, pix_fmt: Optional[str] = None,
               seed: int = 0) -> Path:
     """Write a clip; the container comes from the extension. Returns ``path``."""
     path = Path(path)
@@ -56,7 +56,7 @@ def make_clip(path: Path, frames: int = 12, width: int = 96, height: int = 64, f
             rate = 48000
             sound = out.add_stream(audio, rate=rate, layout="stereo")
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(scene(width, height, i, colour, seed), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(scene(width, height, i, color, seed), format="rgb24")
             frame.pts = i
             frame.time_base = 1 / fps
             out.mux(video.encode(frame))

@@ -7,7 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from colorizer_gui.core.color import colourfulness, lab_to_rgb
+from colorizer_gui.core.color import colorfulness, lab_to_rgb
 from colorizer_gui.nets.inference import AB_SCALE, L_CENTER
 
 from .checkpoint import atomic_write_bytes
@@ -52,8 +52,8 @@ def evaluate(generator: Any, val_l: Any, val_ab: Any, device: Any, batch_size: i
     l_np = val_l.numpy()
     pred_rgb = lab_batch_to_rgb(l_np, pred)
     true_rgb = lab_batch_to_rgb(l_np, truth_ab)
-    ours = float(np.mean([colourfulness(img) for img in pred_rgb]))
-    real = float(np.mean([colourfulness(img) for img in true_rgb]))
+    ours = float(np.mean([colorfulness(img) for img in pred_rgb]))
+    real = float(np.mean([colorfulness(img) for img in true_rgb]))
     metrics = {
         "val_l1": float(np.mean(np.abs(pred - truth_ab))),
         "val_psnr": float(np.mean([psnr(p, t) for p, t in zip(pred_rgb, true_rgb)])),

@@ -175,7 +175,7 @@ def _cmd_colorize(argv: list[str], verbose: int) -> int:
             result = run_batch_with_cpu_retry(
                 opts.paths, opts.out, backend, on_cpu, render_size=opts.render_size,
                 saturation=opts.saturation, skip_existing=opts.skip_existing,
-                recolour=opts.recolor, on_progress=on_progress, should_stop=stop,
+                recolor=opts.recolor, on_progress=on_progress, should_stop=stop,
                 hint_source=hint_source, repair=repair_settings(opts),
                 save_damage_mask=opts.save_mask, repair_detector=detector)
         except BackendError as err:

@@ -114,16 +114,16 @@ def _merge_and_save(photo: Photo, lightness_full: np.ndarray, ab: np.ndarray,
 
 
 def _colorize_video(job: _Job, backend: "Backend", render_size: Optional[int], saturation: float,
-                    recolour: bool, report: ProgressCallback, stop: StopCallback) -> tuple[str, object]:
-    """Colorize one video of the batch: ("done" or "recoloured", written file) or
+                    recolor: bool, report: ProgressCallback, stop: StopCallback) -> tuple[str, object]:
+    """Colorize one video of the batch: ("done" or "recolored", written file) or
     ("skipped", reason). Frame progress goes to ``report`` (stage "frames")."""
     info = video.probe_video(job.src)
-    is_colour = video.video_looks_colour(info)
-    if is_colour and not recolour:
+    is_color = video.video_looks_color(info)
+    if is_color and not recolor:
         return "skipped", "already in colour"
     dest = video.colorize_video(job.src, job.dest_dir, backend, render_size, saturation,
                                 on_progress=report, should_stop=stop, info=info)
-    return ("recoloured" if is_colour else "done"), dest
+    return ("recolored" if is_color else "done"), dest
 
 
 def describe_error(err: BaseException) -> str:
@@ -207,24 +207,24 @@ class _Writers:
         if keep is None:
             keep = len(self._pending)
         while self._pending and (len(self._pending) > keep or self._pending[0][2].done()):
-            src, was_colour, fut, _pixels = self._pending.popleft()
+            src, was_color, fut, _pixels = self._pending.popleft()
             try:
                 dest = fut.result()
             except Exception as err:  # noqa: BLE001 - reported per photo
                 self._tally.finish(src, "failed", describe_error(err))
             else:
-                if was_colour:
-                    self._tally.result.recoloured.append(src)
+                if was_color:
+                    self._tally.result.recolored.append(src)
                 self._tally.finish(src, "done", dest)
 
-    def submit(self, src: Path, was_colour: bool, pixels: int, *merge_args: object) -> None:
+    def submit(self, src: Path, was_color: bool, pixels: int, *merge_args: object) -> None:
         """Hand a photo to ``_merge_and_save(*merge_args)``; first, for bounded memory,
         wait until the writers hold fewer than WRITERS photos and, with this one, no
         more pixels than the budget."""
         while self._pending and (len(self._pending) >= WRITERS or
                                  sum(w[3] for w in self._pending) + pixels > PREFETCH_PIXELS):
             self.collect(keep=len(self._pending) - 1)
-        self._pending.append((src, was_colour, self._pool.submit(_merge_and_save, *merge_args), pixels))
+        self._pending.append((src, was_color, self._pool.submit(_merge_and_save, *merge_args), pixels))
 
     def close(self) -> None:
         """Let a save in progress finish: it is atomic, so nothing partial is left."""
@@ -236,9 +236,9 @@ class _Colorizing:
     thread-safe): each photo predicted and handed to the writers, each video
     colorized frame by frame; the notes that are true of every photo said once."""
 
-    def __init__(self, backend: "Backend", render_size: Optional[int], saturation: float, recolour: bool,
+    def __init__(self, backend: "Backend", render_size: Optional[int], saturation: float, recolor: bool,
                  repair: Optional[RepairSettings], save_damage_mask: bool) -> None:
-        self.backend, self.render_size, self.saturation, self.recolour = backend, render_size, saturation, recolour
+        self.backend, self.render_size, self.saturation, self.recolor = backend, render_size, saturation, recolor
         self.repair, self.save_damage_mask = repair, save_damage_mask
         made_by = provenance.for_backend(backend, render_size, saturation, 0)
         if repair is not None:
@@ -253,7 +253,7 @@ class _Colorizing:
         try:
             photo, lightness_full, hints, note, damage = decoded.result()
             result.notes.extend((job.src, photo_note) for photo_note in photo.notes)
-            if photo.is_colour and not self.recolour:
+            if photo.is_color and not self.recolor:
                 tally.finish(job.src, "skipped", "already in colour", counted=False)
                 return
             if note:
@@ -272,7 +272,7 @@ class _Colorizing:
         made_by = dataclasses.replace(self.made_by, hints=len(hints) if hints and self.backend.accepts_hints else 0,
                                       **({"settings": {**self.made_by.settings, "render_size": str(used_size)}}
                                          if used_size != self.render_size else {}))
-        writers.submit(job.src, photo.is_colour, int(lightness_full.size),
+        writers.submit(job.src, photo.is_color, int(lightness_full.size),
                        photo, lightness_full, ab, self.saturation, job.dest_dir, made_by,
                        damage if self.save_damage_mask else None)
 
@@ -285,15 +285,15 @@ class _Colorizing:
                                           "colorized without repair"))
         try:
             outcome, dest = _colorize_video(job, self.backend, self.render_size, self.saturation,
-                                            self.recolour, report, stop)
+                                            self.recolor, report, stop)
         except video.VideoStopped:
             result.cancelled = True
             return False
         except Exception as err:  # noqa: BLE001 - reported per video
             tally.finish(job.src, "failed", describe_error(err))
             return True
-        if outcome == "recoloured":
-            result.recoloured.append(job.src)
+        if outcome == "recolored":
+            result.recolored.append(job.src)
             outcome = "done"
         tally.finish(job.src, outcome, dest, counted=outcome == "done")
         return True
@@ -332,7 +332,7 @@ def _colorize_all(reads: _ReadAhead, writers: _Writers, colorizing: _Colorizing,
 
 def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend",
               render_size: Optional[int] = None, saturation: float = 1.0,
-              skip_existing: bool = False, recolour: bool = True,
+              skip_existing: bool = False, recolor: bool = True,
               on_progress: Optional[ProgressCallback] = None,
               should_stop: Optional[StopCallback] = None, io_threads: int = 2,
               hint_source: HintSource = HintSource(), repair: Optional[RepairSettings] = None,
@@ -364,7 +364,7 @@ def run_batch(inputs: Sequence[Path], out_dir: Optional[Path], backend: "Backend
         BatchTally(result, report, "colorize", jobs=0).emit()
         return result
     backend.load()
-    colorizing = _Colorizing(backend, render_size, saturation, recolour, repair, save_damage_mask)
+    colorizing = _Colorizing(backend, render_size, saturation, recolor, repair, save_damage_mask)
     _clear_partials(jobs)
     # Pillow registers its format plugins lazily on first use, and two threads
     # doing that at once can see a half-filled registry: register them now.

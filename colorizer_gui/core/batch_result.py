@@ -35,7 +35,7 @@ class BatchResult:
     notes: list[tuple[Path, str]] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
-    recoloured: list[Path] = field(default_factory=list)
+    recolored: list[Path] = field(default_factory=list)
     left_out: list[Path] = field(default_factory=list)
     total: int = 0
     cancelled: bool = False
@@ -65,9 +65,9 @@ class BatchResult:
         if self.total == 0:
             return "No photos found." + copies
         parts = [f"{self.verb} {len(self.done)} of {photos(self.total)} in {format_duration(self.elapsed_s)}."]
-        if self.recoloured:
-            parts.append(f"{photos(len(self.recoloured))} already in colour "
-                         f"{'was' if len(self.recoloured) == 1 else 'were'} colorized anyway.")
+        if self.recolored:
+            parts.append(f"{photos(len(self.recolored))} already in colour "
+                         f"{'was' if len(self.recolored) == 1 else 'were'} colorized anyway.")
         if self.skipped:
             reasons: dict[str, int] = {}
             for _src, reason in self.skipped:

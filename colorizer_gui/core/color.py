@@ -277,7 +277,7 @@ def join_lab_plain(lightness_full: np.ndarray, ab: np.ndarray, saturation: float
     return out
 
 
-def colourfulness(image: np.ndarray) -> float:
+def colorfulness(image: np.ndarray) -> float:
     """Hasler and Suesstrunk (2003) colourfulness of an RGB image, on the 0-255 scale."""
     rgb = to_float_rgb(image) * np.float32(255.0)
     rg = rgb[:, :, 0] - rgb[:, :, 1]

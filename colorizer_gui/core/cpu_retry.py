@@ -68,7 +68,7 @@ def run_batch_with_cpu_retry(inputs: Sequence[Path], out_dir: Optional[Path], ba
     result.failed = [(s, m) for s, m in result.failed if s not in oom] + again.failed
     result.done += again.done
     result.skipped += again.skipped
-    result.recoloured += again.recoloured
+    result.recolored += again.recolored
     result.notes += again.notes
     result.cancelled = again.cancelled
     return result

@@ -146,7 +146,7 @@ class SavedCopy:
     photo_notes: tuple[str, ...] = ()  # how the photo was read (which page of several, ...)
 
 
-def save_colour_copy(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
+def save_color_copy(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
                      saturation: float = 1.0, hints: Sequence[Hint] = (),
                      dest: Optional[Path] = None, repair: Optional[RepairSettings] = None,
                      repair_detector: Optional[Detector] = None) -> SavedCopy:
@@ -184,7 +184,7 @@ def save_colour_copy(src: Path, out_dir: Path, backend: "Backend", render_size: 
 def colorize_file(src: Path, out_dir: Path, backend: "Backend", render_size: Optional[int] = None,
                   saturation: float = 1.0, hints: Sequence[Hint] = ()) -> Path:
     """``save_colour_copy`` into ``out_dir``; returns the path written."""
-    return save_colour_copy(src, out_dir, backend, render_size, saturation, hints).path
+    return save_color_copy(src, out_dir, backend, render_size, saturation, hints).path
 
 
 # The steps of colorize_file, one by one, for callers that run them on different

@@ -45,12 +45,12 @@ class Provenance:
     hints: int = 0                  # user colour hints given to the network
     version: str = __version__
     repaired: str = ""              # repair settings when damage was painted out ("" = not repaired)
-    colourised: bool = True         # False for a repaired copy that was not colourised
+    colorized: bool = True         # False for a repaired copy that was not colourised
 
     @property
     def software(self) -> str:
         """The short line for EXIF ``Software``."""
-        if not self.colourised:
+        if not self.colorized:
             return f"Colorizer {self.version} (repaired: scratches and dust painted out)"
         model = f", {self.model_file}" if self.model_file else ""
         repaired = ", repaired" if self.repaired else ""
@@ -61,7 +61,7 @@ class Provenance:
         multi-page original), UTF-8, as Pillow and exiftool read it."""
         when = when or datetime.now(timezone.utc).astimezone()
         fields = {
-            "Colourised": "True" if self.colourised else "False",
+            "Colourised": "True" if self.colorized else "False",
             "Repaired": self.repaired,
             "Software": "Colorizer",
             "Version": self.version,
@@ -69,7 +69,7 @@ class Provenance:
             "Model": self.model_file,
             "ModelSHA256": self.model_sha256,
             "Settings": "; ".join(f"{k}={v}" for k, v in sorted(self.settings.items())),
-            "Hints": str(int(self.hints)) if self.colourised else "",
+            "Hints": str(int(self.hints)) if self.colorized else "",
             "Source": display_name(source.name),
             "Page": page,
             "Date": when.isoformat(timespec="seconds"),
@@ -212,7 +212,7 @@ def _read_tiff_directly(path: Path, tiff: Any) -> tuple[dict[int, Any], bytes]:
 def for_repair(settings_text: str) -> Provenance:
     """The provenance of a repaired (not colourised) copy; ``settings_text`` says
     how it was repaired ("sensitivity=0.5; contrast=off")."""
-    return Provenance(backend="", repaired=settings_text, colourised=False)
+    return Provenance(backend="", repaired=settings_text, colorized=False)
 
 
 __all__ = ["NAMESPACE", "Provenance", "display_name", "file_fingerprint", "for_backend", "for_repair",

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 import numpy as np
 
 from . import color, pipeline
-from .photo import (PhotoError, looks_colour, new_partial_path, output_path, publish_partial,
+from .photo import (PhotoError, looks_color, new_partial_path, output_path, publish_partial,
                     record_output)
 from .progress import ProgressCallback, ProgressEvent, StopCallback, never_stop, no_progress
 from .temporal import Steadier, SteadyOptions
@@ -222,9 +222,9 @@ def display_oriented(pixels: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 
-def video_looks_colour(info: VideoInfo) -> bool:
+def video_looks_color(info: VideoInfo) -> bool:
     """Whether the video is already in colour (judged on its first frame)."""
-    return looks_colour(info.first_frame)
+    return looks_color(info.first_frame)
 
 
 # --------------------------------------------------------------------------- colorizing
@@ -490,4 +490,4 @@ def _transcode(av: Any, src: Path, tmp: Path, info: VideoInfo, colorizer: FrameC
 
 __all__ = ["FrameColorizer", "OUTPUT_EXTENSION", "VIDEO_EXTENSIONS", "VideoError", "VideoInfo", "VideoStopped",
            "colorize_video", "display_oriented", "is_video_file", "probe_video", "read_frame",
-           "remove_abandoned_partials", "video_looks_colour"]
+           "remove_abandoned_partials", "video_looks_color"]

@@ -347,7 +347,7 @@ class App:
         s.temperature = float(values.get(ev.K_TEMPERATURE, s.temperature))
         s.output_folder = str(values.get(ev.K_OUTDIR, s.output_folder) or "")
         s.skip_existing = bool(values.get(ev.K_SKIP_EXISTING, s.skip_existing))
-        s.recolour = bool(values.get(ev.K_RECOLOUR, s.recolour))
+        s.recolor = bool(values.get(ev.K_RECOLOR, s.recolor))
         s.view = next((mode for mode in geometry.VIEWS if values.get((ev.K_VIEW, mode))), s.view)
         if (s.backend, s.device, s.render_size, s.saturation, s.temperature) != before:
             self.preview.settings_changed()

@@ -77,7 +77,7 @@ class Colorizing:
         repair = app.repair.repair_settings()
         app.set_status(f"Colorizing {len(chosen)} photos with {backend}{' (repaired first)' if repair else ''}...")
         app.start_job(ev.BATCH, workers.batch, chosen, app.out_dir(), app.config(),
-                      app.settings.skip_existing, app.settings.recolour, repair)
+                      app.settings.skip_existing, app.settings.recolor, repair)
         app.update_buttons()
 
     def start_pending(self) -> None:

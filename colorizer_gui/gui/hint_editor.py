@@ -69,7 +69,7 @@ class HintEditor:
         new[index] = replace(new[index], x=_clamp(x), y=_clamp(y))
         self._change(new)
 
-    def recolour(self, index: int, rgb: Sequence[int], name: str = "") -> None:
+    def recolor(self, index: int, rgb: Sequence[int], name: str = "") -> None:
         """Give hint ``index`` another colour (and name)."""
         new = list(self.hints)
         new[index] = replace(new[index], rgb=(int(rgb[0]), int(rgb[1]), int(rgb[2])), name=name)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 from ..core.hints import Hint
 from . import events as ev, video_preview
 from .hint_editor import HintEditor, remember_swatch, swatches_from_settings
-from .layout import SWATCH_BUTTONS, hex_colour
+from .layout import SWATCH_BUTTONS, hex_color
 from .settings import save_settings
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class HintTool:
         self.editor = HintEditor()
         self.on = False
         swatches = swatches_from_settings(app.settings.swatches)
-        self.colour_name, self.colour = swatches[0]
+        self.color_name, self.color = swatches[0]
         self.selected: Optional[int] = None
         self.picking = False                      # the eyedropper waits for a click
         # The press in progress: None when the button is up.
@@ -77,8 +77,8 @@ class HintTool:
             ev.SHORT_UNDO: lambda v: self.undo(),
             ev.SHORT_REDO: lambda v: self.redo(),
             ev.K_HINT_CLEAR: lambda v: self.clear(),
-            ev.K_HINT_CHOOSE: lambda v: self.choose_colour(),
-            ev.K_HINT_REMEMBER: lambda v: self.remember_colour(),
+            ev.K_HINT_CHOOSE: lambda v: self.choose_color(),
+            ev.K_HINT_REMEMBER: lambda v: self.remember_color(),
             ev.K_HINT_PICK: lambda v: self.start_picking(),
             ev.K_HINT_MEMORY: lambda v: self.use_named(str(v.get(ev.K_HINT_MEMORY) or "")),
             **{(ev.K_HINT_SWATCH, i): (lambda v, i=i: self.use_swatch(i)) for i in range(SWATCH_BUTTONS)},
@@ -135,7 +135,7 @@ class HintTool:
         index = self.hit(point)
         if index is None:  # a new hint (not selected: the next colour chosen is for the next hint)
             self.hints_for(self.app.current)
-            index = self.editor.add(target[0], target[1], self.colour, self.colour_name)
+            index = self.editor.add(target[0], target[1], self.color, self.color_name)
             self.selected = None
             self.changed(f"Hint added ({self._count()}).")
         else:  # a click on a ring selects it: a colour chosen now recolours it; Delete removes it
@@ -239,19 +239,19 @@ class HintTool:
 
     # ------------------------------------------------------------ colour
 
-    def set_colour(self, rgb: Sequence[int], name: str = "") -> None:
+    def set_color(self, rgb: Sequence[int], name: str = "") -> None:
         """Make ``rgb`` the colour of the next hint (and of the selected one)."""
-        self.show_colour(rgb, name)
+        self.show_color(rgb, name)
         if self.on and self.selected is not None and self.selected < len(self.hints):
-            self.editor.recolour(self.selected, self.colour, name)
+            self.editor.recolor(self.selected, self.color, name)
             self.changed("Hint recoloured.")
 
-    def show_colour(self, rgb: Sequence[int], name: str = "") -> None:
+    def show_color(self, rgb: Sequence[int], name: str = "") -> None:
         """Make ``rgb`` (called ``name``) the current colour, shown in the patch and the list."""
-        self.colour, self.colour_name = (int(rgb[0]), int(rgb[1]), int(rgb[2])), name
+        self.color, self.color_name = (int(rgb[0]), int(rgb[1]), int(rgb[2])), name
         w = self.app.window
-        w[ev.K_HINT_CHIP].update(background_color=hex_colour(self.colour))
-        w[ev.K_HINT_CHIP].set_tooltip(f"{name or 'This colour'}: {hex_colour(self.colour)} (the next hint's colour)")
+        w[ev.K_HINT_CHIP].update(background_color=hex_color(self.color))
+        w[ev.K_HINT_CHIP].set_tooltip(f"{name or 'This colour'}: {hex_color(self.color)} (the next hint's colour)")
         w[ev.K_HINT_MEMORY].update(value=name if name in self._names() else "")
 
     def _names(self) -> list[str]:
@@ -261,23 +261,23 @@ class HintTool:
         """A swatch button of the colour memory was clicked."""
         swatches = swatches_from_settings(self.app.settings.swatches)
         if index < len(swatches):
-            self.set_colour(swatches[index][1], swatches[index][0])
+            self.set_color(swatches[index][1], swatches[index][0])
 
     def use_named(self, name: str) -> None:
         """A colour was chosen by name from the colour memory."""
         for known, rgb in swatches_from_settings(self.app.settings.swatches):
             if known == name:
-                self.set_colour(rgb, known)
+                self.set_color(rgb, known)
                 return
 
-    def choose_colour(self) -> None:
+    def choose_color(self) -> None:
         """The system colour chooser."""
         from tkinter import colorchooser
 
-        chosen = colorchooser.askcolor(color=hex_colour(self.colour), parent=self.app.window.TKroot,
+        chosen = colorchooser.askcolor(color=hex_color(self.color), parent=self.app.window.TKroot,
                                        title="Colour of the hint")
         if chosen and chosen[0] is not None:
-            self.set_colour(tuple(int(round(c)) for c in chosen[0]))
+            self.set_color(tuple(int(round(c)) for c in chosen[0]))
 
     def ask_name(self) -> Optional[str]:
         """Ask what to call the current colour (tests replace this)."""
@@ -285,23 +285,23 @@ class HintTool:
 
         return sg.popup_get_text("Name this colour, to use it again on any photo\n"
                                  "(for example \"Dad's uniform\" or \"the blue Ford\"):",
-                                 title="Remember colour", default_text=self.colour_name,
+                                 title="Remember colour", default_text=self.color_name,
                                  keep_on_top=True)
 
-    def remember_colour(self) -> None:
+    def remember_color(self) -> None:
         """Name the current colour and keep it in the colour memory (saved in the settings)."""
         name = (self.ask_name() or "").strip()
         if not name:
             return
         app = self.app
-        app.settings.swatches = remember_swatch(app.settings.swatches, name, self.colour)
+        app.settings.swatches = remember_swatch(app.settings.swatches, name, self.color)
         try:
             save_settings(app.settings, app.settings_dir)
         except OSError as err:
             app.set_status(f"Could not save the colour memory: {err}")
-        self.colour_name = name
+        self.color_name = name
         self.show_swatches()
-        self.show_colour(self.colour, name)
+        self.show_color(self.color, name)
         app.set_status(f"Remembered \"{name}\": it is offered for every photo.")
 
     def show_swatches(self) -> None:
@@ -312,12 +312,12 @@ class HintTool:
             button = w[(ev.K_HINT_SWATCH, index)]
             if index < len(swatches):
                 name, rgb = swatches[index]
-                button.update(background_color=hex_colour(rgb), visible=True)
+                button.update(background_color=hex_color(rgb), visible=True)
                 button.set_tooltip(name)
             else:
                 button.update(visible=False)
         w[ev.K_HINT_MEMORY].update(values=[name for name, _ in swatches],
-                                   value=self.colour_name if self.colour_name in self._names() else "")
+                                   value=self.color_name if self.color_name in self._names() else "")
 
     def start_picking(self) -> None:
         """The eyedropper: the next click on the preview takes the colorized photo's colour there."""
@@ -328,16 +328,16 @@ class HintTool:
         """Take the colour of the preview under ``point`` (3x3 average) as the current colour."""
         self.picking = False
         shown = self.app.preview.shown
-        image = shown.get("colour")
-        if image is None and shown.get("is_colour"):
+        image = shown.get("color")
+        if image is None and shown.get("is_color"):
             image = shown.get("original")  # a colour photo: sample the photo itself
         target = self.app.preview.to_photo(point)
         if image is None or target is None:
             self.app.set_status("Nothing to pick there: click the colorized photo.")
             return
         rgb = sample(image, target)
-        self.set_colour(rgb)
-        self.app.set_status(f"Picked {hex_colour(rgb)} from the photo.")
+        self.set_color(rgb)
+        self.app.set_status(f"Picked {hex_color(rgb)} from the photo.")
 
     # ------------------------------------------------------------- drawing
 
@@ -355,7 +355,7 @@ class HintTool:
             outer = RING_SELECTED if index == self.selected else RING_DARK
             for spot in self.app.preview.to_canvas(where):
                 self._ring_ids.append(graph.draw_circle(spot, RING_OUTER, fill_color=outer, line_color=outer))
-                self._ring_ids.append(graph.draw_circle(spot, RING_INNER, fill_color=hex_colour(hint.rgb),
+                self._ring_ids.append(graph.draw_circle(spot, RING_INNER, fill_color=hex_color(hint.rgb),
                                                         line_color=RING_LIGHT, line_width=2))
 
     def on_preview(self, data: dict[str, Any]) -> None:

@@ -89,7 +89,7 @@ def controls_column(backends: list[str], settings: Any) -> sg.Column:
         [_help("Empty: a 'colorized' folder beside the photos.")],
         [sg.Checkbox("Skip photos done before", default=settings.skip_existing, key=ev.K_SKIP_EXISTING,
                      enable_events=True, tooltip="Leave out photos whose colour copy is already in the output folder")],
-        [sg.Checkbox("Redo colour photos too", default=settings.recolour, key=ev.K_RECOLOUR,
+        [sg.Checkbox("Redo colour photos too", default=settings.recolor, key=ev.K_RECOLOR,
                      enable_events=True, tooltip="Photos that already have colour are normally skipped")],
         *repair_controls(settings),
     ]
@@ -122,14 +122,14 @@ def hint_rows(settings: Any) -> list[list[Any]]:
     first: list[Any] = [
         sg.Checkbox("Colour hints", key=ev.K_HINTS, enable_events=True, font=("Helvetica", 10, "bold"),
                     tooltip=HINTS_TIP, pad=((0, 6), 0)),
-        sg.Text("", key=ev.K_HINT_CHIP, size=(3, 1), background_color=hex_colour(first_rgb),
+        sg.Text("", key=ev.K_HINT_CHIP, size=(3, 1), background_color=hex_color(first_rgb),
                 relief=sg.RELIEF_SUNKEN, border_width=2, pad=((0, 8), 0),
                 tooltip="The colour a click gives (the next hint)"),
     ]
     for index in range(SWATCH_BUTTONS):
         name, rgb = swatches[index] if index < len(swatches) else ("", (200, 200, 200))
         first.append(sg.Text("", key=(ev.K_HINT_SWATCH, index), size=(2, 1), pad=(1, 0), font=SMALL,
-                             background_color=hex_colour(rgb), relief=sg.RELIEF_RAISED, border_width=1,
+                             background_color=hex_color(rgb), relief=sg.RELIEF_RAISED, border_width=1,
                              enable_events=True, tooltip=name or None, visible=index < len(swatches)))
     second = [
         sg.Combo([name for name, _ in swatches], default_value=first_name, key=ev.K_HINT_MEMORY,
@@ -185,7 +185,7 @@ def brush_row() -> list[Any]:
     return row
 
 
-def hex_colour(rgb: Any) -> str:
+def hex_color(rgb: Any) -> str:
     """'#rrggbb' for an (r, g, b) of 0..255."""
     return "#%02x%02x%02x" % tuple(int(c) for c in rgb[:3])
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .shell import Shell
 
 CHECKING_TEXT = "Checking which methods can run..."
-READY_COLOUR, NOT_READY_COLOUR, CHECKING_COLOUR = "#1b5e20", "#b71c1c", "#444444"
+READY_COLOR, NOT_READY_COLOR, CHECKING_COLOR = "#1b5e20", "#b71c1c", "#444444"
 
 
 def choose_backend(status: dict[str, tuple[bool, str]], preferred: str = "") -> str:
@@ -57,7 +57,7 @@ class ModelsMenu:
         """Find out (in a worker) which methods can run; the controls say
         "checking" until the answer arrives (``on_checked``)."""
         self.checking = True
-        self.app.window[ev.K_BACKEND_WHY].update(CHECKING_TEXT, text_color=CHECKING_COLOUR)
+        self.app.window[ev.K_BACKEND_WHY].update(CHECKING_TEXT, text_color=CHECKING_COLOR)
         self.app.start_job(ev.CHECK, workers.backend_status)
 
     def on_checked(self, phase: str, found: Any) -> None:
@@ -91,7 +91,7 @@ class ModelsMenu:
         name = self.app.settings.backend
         self.app.window[ev.K_TEMPERATURE].update(disabled=not has_temperature(name))
         if self.checking:
-            self.app.window[ev.K_BACKEND_WHY].update(CHECKING_TEXT, text_color=CHECKING_COLOUR)
+            self.app.window[ev.K_BACKEND_WHY].update(CHECKING_TEXT, text_color=CHECKING_COLOR)
             return
         ok, reason = self.backends.get(name, (False, "unknown method"))
         if ok:
@@ -101,7 +101,7 @@ class ModelsMenu:
                     "or Models > Import model file.")
         else:
             text = f"Not available: {reason}"
-        self.app.window[ev.K_BACKEND_WHY].update(text, text_color=READY_COLOUR if ok else NOT_READY_COLOUR)
+        self.app.window[ev.K_BACKEND_WHY].update(text, text_color=READY_COLOR if ok else NOT_READY_COLOR)
 
     def on_device_found(self, phase: str, info: Any) -> None:
         """PyTorch is loaded (``workers.warmup``): say which device will be used."""

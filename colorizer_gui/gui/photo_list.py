@@ -23,7 +23,7 @@ PHOTO_TYPES = (("Photos", "*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp"), video
 #: What the Status column says for each state (other states are shown as they are,
 #: e.g. "failed: <why>").
 STATUS_TEXT = {"ready": "not colorized", "waiting": "waiting...", "working": "colorizing...",
-               "done": "done", "colour": "already in colour"}
+               "done": "done", "color": "already in colour"}
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Row:
     path: str
     status: str = "ready"
     dest: Optional[str] = None
-    is_colour: bool = False
+    is_color: bool = False
     error: str = ""
     duration: Optional[float] = None  # videos: length in seconds
 
@@ -161,13 +161,13 @@ class PhotoList:
         if self.auto_selected and current is not None and current.error:
             # The photo picked for the first preview cannot be read: show a good one instead.
             self.select(path)
-        row.is_colour = item["is_colour"]
+        row.is_color = item["is_color"]
         self.tree.update(key=path, icon=item["png"])
         if "duration" in item:  # a video: its length beside its name
             row.duration = item["duration"]
             self.tree.update(key=path, text=self.row_name(path))
-        if row.is_colour and row.status == "ready":
-            self.set_row(path, "colour")
+        if row.is_color and row.status == "ready":
+            self.set_row(path, "color")
 
     # ---------------------------------------------------------------- rows
 

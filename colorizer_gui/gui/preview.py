@@ -31,7 +31,7 @@ SETTLE_S = 0.4
 RESIZE_SETTLE_S = 0.15
 #: A video's frame is previewed once the frame slider has rested this long.
 FRAME_SETTLE_S = 0.3
-LABEL_COLOUR = "#dddddd"
+LABEL_COLOR = "#dddddd"
 EMPTY_TEXT = "Open a folder (Ctrl+O) or drop photos here.\nClick a photo in the list to preview it."
 
 
@@ -202,7 +202,7 @@ class Preview:
         """The view actually drawn: before/after needs the colorized preview, and
         a video has no 100% view; otherwise the side-by-side view stands in."""
         view = self.app.settings.view
-        if view == "compare" and self.shown.get("colour") is None:
+        if view == "compare" and self.shown.get("color") is None:
             return "side"
         if view == "zoom" and video_preview.is_video(self.app.current):
             return "side"
@@ -216,16 +216,16 @@ class Preview:
         width, height = self.canvas_size
         original = self._before(self.shown)
         if original is None:
-            graph.draw_text(message or EMPTY_TEXT, (width // 2, height // 2), color=LABEL_COLOUR,
+            graph.draw_text(message or EMPTY_TEXT, (width // 2, height // 2), color=LABEL_COLOR,
                             font=("Helvetica", 13))
             return
         view = self.view()
         if view == "zoom":
             self._draw_zoom(graph)
         elif view == "compare":
-            self._draw_compare(graph, original, self.shown["colour"])
+            self._draw_compare(graph, original, self.shown["color"])
         else:
-            self._draw_side(graph, original, self.shown.get("colour"), message)
+            self._draw_side(graph, original, self.shown.get("color"), message)
         self.app.hints.draw_rings()
         self.caption()
 
@@ -255,25 +255,25 @@ class Preview:
             self._prepared[key] = part if part.size == tuple(size) else part.resize(tuple(size), Image.LANCZOS)
         return self._prepared[key]
 
-    def _draw_side(self, graph: Any, original: Image.Image, colour: Optional[Image.Image], message: str) -> None:
+    def _draw_side(self, graph: Any, original: Image.Image, color: Optional[Image.Image], message: str) -> None:
         width, height = self.canvas_size
         left, right = geometry.side_boxes(original.size, self.canvas_size)
         half = width // 2
         graph.draw_image(data=self._data(self._before_name(self.shown), original, left[2:]), location=left[:2])
         label = ("Damage (red)" if self._before_name(self.shown) == "overlay" else "Repaired") \
             if self.app.repair.on and "damage" in self.shown else "Original"
-        graph.draw_text(label, (half // 2, 9), color=LABEL_COLOUR)
-        if colour is not None:
-            graph.draw_image(data=self._data("colour", colour, right[2:]), location=right[:2])
-            graph.draw_text("Colorized", (half + half // 2, 9), color=LABEL_COLOUR)
+        graph.draw_text(label, (half // 2, 9), color=LABEL_COLOR)
+        if color is not None:
+            graph.draw_image(data=self._data("color", color, right[2:]), location=right[:2])
+            graph.draw_text("Colorized", (half + half // 2, 9), color=LABEL_COLOR)
         else:
-            graph.draw_text(message or self._why_no_colour(), (half + half // 2, height // 2), color=LABEL_COLOUR)
+            graph.draw_text(message or self._why_no_color(), (half + half // 2, height // 2), color=LABEL_COLOR)
 
-    def _draw_compare(self, graph: Any, original: Image.Image, colour: Image.Image) -> None:
+    def _draw_compare(self, graph: Any, original: Image.Image, color: Image.Image) -> None:
         box = geometry.compare_box(original.size, self.canvas_size)
         split = float(self.app.window[ev.K_SPLIT].TKScale.get()) / 100.0
         before = self._scaled(self._before_name(self.shown), original, box[2:])
-        shown = images.compare(before, self._scaled("colour", colour, box[2:]), split)
+        shown = images.compare(before, self._scaled("color", color, box[2:]), split)
         graph.draw_image(data=images.display_bytes(shown), location=box[:2])
         font = ("Helvetica", 10, "bold")
         graph.draw_text("Before", (box.x + 30, box.y + 12), color="white", font=font)
@@ -284,21 +284,21 @@ class Preview:
         app = self.app
         if not self.full or self.full.get("path") != app.current:
             graph.draw_text("Colorizing the whole photo at full size for the 100% view...",
-                            (width // 2, height // 2), color=LABEL_COLOUR)
+                            (width // 2, height // 2), color=LABEL_COLOR)
             if app.models.can_run()[0] and not app.job_running(ev.FULLRES) and not app.busy() and app.current:
                 app.start_job(ev.FULLRES, workers.full_resolution, app.current, app.config(),
                               app.hints.hints_for(app.current), app.repair.repair_settings())
             return
         pairs = geometry.photo_boxes("zoom", self.full["original"].size, self.canvas_size, self.zoom_centre)
-        for (screen, crop), name in zip(pairs, (self._before_name(self.full), "colour")):
+        for (screen, crop), name in zip(pairs, (self._before_name(self.full), "color")):
             graph.draw_image(data=self._data("full-" + name, self.full[name], crop[2:], crop), location=screen[:2])
         half = pairs[1][0].x - geometry.PANEL_GAP
         before = {"overlay": "Damage (red)", "original": "Repaired"}[self._before_name(self.full)] \
             if self.app.repair.on and "damage" in self.full else "Original"
-        graph.draw_text(f"{before} at 100%", (half // 2, 9), color=LABEL_COLOUR)
-        graph.draw_text("Colorized at 100%", (pairs[1][0].x + half // 2, 9), color=LABEL_COLOUR)
+        graph.draw_text(f"{before} at 100%", (half // 2, 9), color=LABEL_COLOR)
+        graph.draw_text("Colorized at 100%", (pairs[1][0].x + half // 2, 9), color=LABEL_COLOR)
 
-    def _why_no_colour(self) -> str:
+    def _why_no_color(self) -> str:
         app = self.app
         if app.job_running(ev.PREVIEW):
             return "Colorizing..."
@@ -320,11 +320,11 @@ class Preview:
         if size:
             parts.append(f"{size[0]} x {size[1]} px")
         parts += video_preview.caption_parts(self.shown)
-        if self.shown.get("is_colour"):
+        if self.shown.get("is_color"):
             parts.append("already in colour")
         if row and row.dest:
             parts.append(f"saved as {row.dest}")
-        elif self.shown.get("colour") is not None:
+        elif self.shown.get("color") is not None:
             parts.append("preview only (not saved yet: Save or Colorize)")
         count = len(app.hints.hints_for(app.current))
         if count:

@@ -29,7 +29,7 @@ from .repair_preview import RepairRequest
 
 log = logging.getLogger(__name__)
 #: The live stroke's colours on the canvas while it is painted.
-STROKE_COLOURS = {"add": "#ff2828", "remove": "#28d0ff"}
+STROKE_COLORS = {"add": "#ff2828", "remove": "#28d0ff"}
 _TEXT_WIDGETS = ("Entry", "TEntry", "TCombobox", "Text", "Spinbox", "TSpinbox")
 _CONTROLS = (ev.K_REPAIR_SHOW, ev.K_REPAIR_CONTRAST, ev.K_REPAIR_SENSITIVITY, ev.K_REPAIR_SIZE,
              ev.K_REPAIR_CLEAR, *((ev.K_REPAIR_BRUSH, mode) for mode, _t, _tip in BRUSH_MODES))
@@ -217,12 +217,12 @@ class RepairTool:
 
     def _draw_segment(self, start: Sequence[float], end: Sequence[float]) -> None:
         """The stroke as it is painted, on every panel it shows on (the repaired preview replaces it)."""
-        colour = STROKE_COLOURS[self._stroke["mode"]] if self._stroke else STROKE_COLOURS["add"]
+        color = STROKE_COLORS[self._stroke["mode"]] if self._stroke else STROKE_COLORS["add"]
         width = max(2, int(round(2 * self.radius * self._shown_short_side())))
         graph = self.preview.graph
         for a, b in zip(self.preview.to_canvas(start), self.preview.to_canvas(end)):
-            graph.draw_line(a, b, color=colour, width=width)
-            graph.draw_circle(b, width / 2, fill_color=colour, line_color=colour)
+            graph.draw_line(a, b, color=color, width=width)
+            graph.draw_circle(b, width / 2, fill_color=color, line_color=color)
 
     def _shown_short_side(self) -> float:
         """The short side of the photo as drawn on the canvas (canvas pixels)."""

@@ -28,7 +28,7 @@ class Settings:
     temperature: float = 0.38
     output_folder: str = ""
     skip_existing: bool = True
-    recolour: bool = False
+    recolor: bool = False
     window_size: tuple[int, int] = (1250, 740)
     view: str = "side"
     finetune_preset: str = "quick"
@@ -54,6 +54,8 @@ class Settings:
     def from_json(cls, data: dict[str, Any]) -> "Settings":
         """Build from a dict, keeping defaults for anything missing or of the wrong type."""
         base = cls()
+        if "recolour" in data and "recolor" not in data:  # settings written before the key was spelled "recolor"
+            data = {**data, "recolor": data["recolour"]}
         for item in fields(cls):
             if item.name not in data:
                 continue

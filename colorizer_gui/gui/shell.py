@@ -1,5 +1,5 @@
-"""What the window's feature modules (photo list, preview, hint tool, colorizing, Models
-menu) may use of the main window: a narrow protocol, so they depend on it and not on
+"""What the window's feature modules (photo list, preview, hint tool, repair tool,
+colorizing, Models menu) may use of the main window: a narrow protocol, so they depend on it and not on
 ``app.py`` (which builds them: no import circle). ``app.App`` fits it.
 
 The other features are reached through it as peers; they are typed ``Any`` here so
@@ -24,6 +24,7 @@ class Shell(Protocol):
     photos: Any                  # photo_list.PhotoList
     preview: Any                 # preview.Preview
     hints: Any                   # hint_tool.HintTool
+    repair: Any                  # repair_tool.RepairTool
     colorizing: Any              # colorizing.Colorizing
     models: Any                  # models_menu.ModelsMenu
     dialogs: Any                 # dialogs.Dialogs

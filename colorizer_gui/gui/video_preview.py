@@ -14,7 +14,7 @@ from typing import Any, Optional
 import PySimpleGUI as sg
 
 from ..core.text import format_duration
-from ..core.video import display_oriented, is_video_file, read_frame, video_looks_colour
+from ..core.video import display_oriented, is_video_file, read_frame, video_looks_color
 from . import events as ev, images
 
 #: Element keys: the frame slider under the preview, and its "0:12 / 1:30" label.
@@ -56,7 +56,7 @@ def thumbnail(path: str, size: int = 40) -> dict[str, Any]:
     """A list entry for a video: first-frame thumbnail, size as shown, duration."""
     frame, info = read_frame(Path(path), 0.0)
     shown = display_oriented(frame, info.rotation)
-    return {"path": path, "png": images.thumbnail_png(shown, size), "is_colour": video_looks_colour(info),
+    return {"path": path, "png": images.thumbnail_png(shown, size), "is_color": video_looks_color(info),
             "size": info.display_size, "duration": info.duration_s}
 
 

@@ -22,7 +22,7 @@ from ..core.photo import PhotoError, find_photos, load_photo, load_reduced, make
 from ..core.cpu_retry import run_batch_with_cpu_retry, run_with_cpu_retry
 from ..core.pipeline import is_out_of_memory
 from ..core.progress import ProgressEvent
-from ..core.video import VideoError, display_oriented, read_frame, video_looks_colour
+from ..core.video import VideoError, display_oriented, read_frame, video_looks_color
 from ..core.repair import Detector, RepairSettings
 from ..nets.detector_choice import choose_detector
 from . import events, images, video_preview
@@ -271,7 +271,7 @@ def thumbnails(job: Job, files: list[str], size: int = 40) -> int:
                 continue
             photo = load_reduced(Path(path), 2 * size)  # a 100 MP scan decodes at 1/8
             payload = {"path": path, "png": images.thumbnail_png(photo.pixels, size),
-                       "is_colour": photo.is_colour, "size": photo.info["full_size"]}
+                       "is_color": photo.is_color, "size": photo.info["full_size"]}
         except PhotoError as err:
             payload = {"path": path, "error": str(err)}
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the others
@@ -296,13 +296,13 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
     takes none (the zhang method)."""
     if shown and shown.get("path") == path and shown.get("original") is not None:
         original = shown.get("source", shown["original"])
-        info = {"path": path, "original": original, "colour": None, "note": "",
-                "is_colour": shown.get("is_colour", False), "size": shown.get("size")}
+        info = {"path": path, "original": original, "color": None, "note": "",
+                "is_color": shown.get("is_color", False), "size": shown.get("size")}
     else:
         photo = load_reduced(Path(path), PREVIEW_SIDE)
         original = images.fit(images.to_pil(photo.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
-        info = {"path": path, "original": original, "colour": None, "note": "",
-                "is_colour": photo.is_colour, "size": photo.info["full_size"]}
+        info = {"path": path, "original": original, "color": None, "note": "",
+                "is_color": photo.is_color, "size": photo.info["full_size"]}
     info["hints_unused"] = False
     info["source"] = original
     if repair is not None:
@@ -316,7 +316,7 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
         original = info["original"]
     if result_file:
         done = load_photo(Path(result_file))
-        info["colour"] = images.fit(images.to_pil(done.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
+        info["color"] = images.fit(images.to_pil(done.pixels), PREVIEW_SIDE, PREVIEW_SIDE)
         return info
     if config is None:
         return info
@@ -331,7 +331,7 @@ def preview(job: Job, path: str, config: Optional[BackendConfig],
         return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation, hints=tuple(hints))
 
     rgb, note = _colorize_with_fallback(job, config, run)
-    info.update(colour=images.to_pil(rgb), note=note)
+    info.update(color=images.to_pil(rgb), note=note)
     return info
 
 
@@ -342,13 +342,13 @@ def video_frame_preview(job: Any, path: str, config: Any, fraction: float, resul
     frame, info = read_frame(Path(path), fraction)
     shown = display_oriented(frame, info.rotation)
     original = images.fit(images.to_pil(shown), PREVIEW_SIDE, PREVIEW_SIDE)
-    data = {"path": path, "original": original, "colour": None, "note": "", "is_colour": video_looks_colour(info),
+    data = {"path": path, "original": original, "color": None, "note": "", "is_color": video_looks_color(info),
             "size": info.display_size, "duration": info.duration_s, "fraction": fraction,
             "frames": info.estimated_frames()}
     if result_file:
         try:
             done, done_info = read_frame(Path(result_file), fraction)
-            data["colour"] = images.fit(images.to_pil(display_oriented(done, done_info.rotation)),
+            data["color"] = images.fit(images.to_pil(display_oriented(done, done_info.rotation)),
                                         PREVIEW_SIDE, PREVIEW_SIDE)
         except VideoError:
             pass  # the copy is gone or unreadable: show the original alone
@@ -365,7 +365,7 @@ def video_frame_preview(job: Any, path: str, config: Any, fraction: float, resul
         return pipeline.colorize_array(small, backend, cfg.render_size, cfg.saturation)
 
     rgb, note = _colorize_with_fallback(job, config, run)
-    data.update(colour=images.to_pil(rgb), note=note)
+    data.update(color=images.to_pil(rgb), note=note)
     return data
 
 
@@ -394,7 +394,7 @@ def full_resolution(job: Job, path: str, config: BackendConfig, hints: Sequence[
         return pipeline.colorize_photo(photo, backend, cfg.render_size, cfg.saturation, tuple(hints))
 
     done, fallback = _colorize_with_fallback(job, config, run)
-    return {"path": path, "original": images.to_pil(photo.pixels), "colour": images.to_pil(done.pixels),
+    return {"path": path, "original": images.to_pil(photo.pixels), "color": images.to_pil(done.pixels),
             "note": _join_notes(fallback, done.note), **extra}
 
 
@@ -411,7 +411,7 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
             raise PhotoError(f"Cannot create the output folder {folder}: {err.strerror or err}") from err
 
     def run(backend: Any, cfg: BackendConfig) -> pipeline.SavedCopy:
-        return pipeline.save_colour_copy(Path(path), folder, backend, cfg.render_size, cfg.saturation,
+        return pipeline.save_color_copy(Path(path), folder, backend, cfg.render_size, cfg.saturation,
                                          tuple(hints), dest=Path(dest) if dest else None, repair=repair,
                                          repair_detector=repair_detector() if repair is not None else None)
 
@@ -422,7 +422,7 @@ def save(job: Job, path: str, config: BackendConfig, dest: Optional[str], out_di
 
 
 def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendConfig,
-          skip_existing: bool, recolour: bool, repair: Optional[RepairSettings] = None) -> Any:
+          skip_existing: bool, recolor: bool, repair: Optional[RepairSettings] = None) -> Any:
     """Colorize many photos with the core's batch engine; each photo's outcome is
     posted as it lands. Photos that ran out of GPU memory are retried on the CPU.
     ``repair``: each photo is repaired first, with its own brush strokes."""
@@ -452,7 +452,7 @@ def batch(job: Job, inputs: list[str], out_dir: Optional[str], config: BackendCo
             [Path(p) for p in inputs], Path(out_dir) if out_dir else None, BACKENDS.get(config),
             on_cpu if config.device != "cpu" else None, _out_of_memory,
             render_size=config.render_size, saturation=config.saturation,
-            skip_existing=skip_existing, recolour=recolour,
+            skip_existing=skip_existing, recolor=recolor,
             on_progress=post, should_stop=job.should_stop, repair=repair,
             repair_detector=repair_detector() if repair is not None else None)
     if result.cancelled:

@@ -68,7 +68,7 @@ SIZES = {"cgan": 64, "zhang": 224}
 
 
 @pytest.mark.parametrize("backend,name", [("cgan", "cgan"), ("zhang", "zhang")], indirect=["backend"])
-def test_fixed_model_on_fixed_lightness_gives_the_stored_colours(backend, name):
+def test_fixed_model_on_fixed_lightness_gives_the_stored_colors(backend, name):
     ab = backend.predict_ab(fixed_lightness(SIZES[name], SIZES[name]))
     assert ab.ndim == 3 and ab.shape[2] == 2 and np.isfinite(ab).all()
     assert np.asarray(quadrant_means(ab)) == pytest.approx(np.asarray(GOLDEN[name]), abs=TOLERANCE)

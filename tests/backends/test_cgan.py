@@ -63,7 +63,7 @@ def test_predict_ab_returns_denormalised_ab_at_input_size(tiny_file):
     assert np.abs(ab).max() <= 110.0 + 1e-3 and np.abs(ab).max() > 1.0  # ab units, not [-1, 1]
 
 
-def test_colours_are_the_mean_of_the_photos_and_its_mirror_images(tiny_file):
+def test_colors_are_the_mean_of_the_photos_and_its_mirror_images(tiny_file):
     lightness = np.linspace(0, 100, 70 * 50, dtype=np.float32).reshape(70, 50) ** 1.3 / 100 ** 0.3
     lightness += np.random.default_rng(3).uniform(0, 5, lightness.shape).astype(np.float32)
     single = CganBackend(weights=tiny_file, mirror_average=False)

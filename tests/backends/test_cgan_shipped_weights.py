@@ -31,12 +31,12 @@ TOLERANCE = 0.05
 def _photos() -> dict[str, tuple[np.ndarray, tuple[Hint, ...]]]:
     """Name -> (gray lightness of a generated photo, hints)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the factories
-    from photo_factory import colour_scene, gray_scene
+    from photo_factory import color_scene, gray_scene
 
-    scene = color.lightness(colour_scene(48, 64, seed=0))
+    scene = color.lightness(color_scene(48, 64, seed=0))
     return {
         "scene": (scene, ()),
-        "scene_seed3": (color.lightness(colour_scene(64, 48, seed=3)), ()),
+        "scene_seed3": (color.lightness(color_scene(64, 48, seed=3)), ()),
         "gray_scene": (color.lightness(gray_scene(48, 64, seed=1)), ()),
         "scene_hinted": (scene, (Hint(0.25, 0.75, (200, 40, 40), radius=0.08),
                                  Hint(0.7, 0.2, (40, 90, 220)))),
@@ -52,7 +52,7 @@ def predicted() -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_shipped_model_colours_are_unchanged():
+def test_shipped_model_colors_are_unchanged():
     pytest.importorskip("torch")
     expected = np.load(EXPECTED)
     got = predicted()

@@ -54,7 +54,7 @@ def test_random_model_predicts_finite_ab_that_follows_the_input(backend):
     assert np.abs(ab).max() <= 110
 
 
-def test_lower_temperature_gives_more_vivid_colours(model_file, backend):
+def test_lower_temperature_gives_more_vivid_colors(model_file, backend):
     vivid = ZhangBackend(weights=model_file, temperature=0.1)
     vivid.load()
     L = _ramp_l()

@@ -43,9 +43,9 @@ def models(tmp_path_factory) -> tuple[Path, Path]:
             make_tiny_generator_file(folder / "b.safetensors", seed=1))
 
 
-def test_the_gain_is_solved_for_the_colour_asked():
-    assert cm.gain_for_colour(lambda g: 0.3 * g, 0.6) == pytest.approx(2.0, abs=1e-3)
-    assert cm.gain_for_colour(lambda g: 0.01 * g, 0.6) == cm.GAIN_RANGE[1]  # never that colourful
+def test_the_gain_is_solved_for_the_color_asked():
+    assert cm.gain_for_color(lambda g: 0.3 * g, 0.6) == pytest.approx(2.0, abs=1e-3)
+    assert cm.gain_for_color(lambda g: 0.01 * g, 0.6) == cm.GAIN_RANGE[1]  # never that colourful
 
 
 def test_a_constant_difference_has_no_spread(split):
@@ -54,19 +54,19 @@ def test_a_constant_difference_has_no_spread(split):
     assert (point, lo, hi) == pytest.approx((0.25, 0.25, 0.25))
 
 
-def test_models_meet_at_one_colourfulness_and_a_model_equals_itself(split, models, tmp_path):
+def test_models_meet_at_one_colorfulness_and_a_model_equals_itself(split, models, tmp_path):
     a, b = models
     photos = cm.load_split(split)
-    _, size, raw_a = cm.raw_colours(a, photos, None)
+    _, size, raw_a = cm.raw_colors(a, photos, None)
     assert size == 96  # the tiny file's own default: 1.5 x its 64 px crops
-    colour = 0.5 * cm.mean_colour_ratio(photos, cm.colourfulness_at(photos, raw_a, 1.0))
+    color = 0.5 * cm.mean_color_ratio(photos, cm.colorfulness_at(photos, raw_a, 1.0))
     out = tmp_path / "psnr.csv"
-    text = cm.compare(split, a, [a, b], colour=colour, draws=300, per_kind=True, csv_path=out)
+    text = cm.compare(split, a, [a, b], color=color, draws=300, per_kind=True, csv_path=out)
     rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| a.") or line.startswith("| b.")]
     assert len(rows) == 3 + 3  # base, itself, the other; then the per-kind table
     base, itself, other = rows[:3]
     for row in (base, itself, other):
-        assert float(row[2]) == pytest.approx(colour, abs=0.01)   # equal colour for every model
+        assert float(row[2]) == pytest.approx(color, abs=0.01)   # equal colour for every model
     assert "2 kinds" in text and "1 newer kinds" in text
     assert itself[1:4] == base[1:4] and itself[4] == "+0.000 [+0.000, +0.000]"
     assert other[4] != "+0.000 [+0.000, +0.000]"

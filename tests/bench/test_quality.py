@@ -94,14 +94,14 @@ def test_auc_equals_a_fine_threshold_sweep():
     assert 0.0 < swept < 1.0
 
 
-def test_colourfulness_ratios_skip_near_gray_truths():
-    of_means, per_image, count = qm.colourfulness_ratios([10.0, 30.0, 0.5], [5.0, 30.0, 4.0])
+def test_colorfulness_ratios_skip_near_gray_truths():
+    of_means, per_image, count = qm.colorfulness_ratios([10.0, 30.0, 0.5], [5.0, 30.0, 4.0])
     assert of_means == pytest.approx(39.0 / 40.5)
     assert per_image == pytest.approx((0.5 + 1.0) / 2)
     assert count == 2
 
 
-def test_colour_on_gray_things_is_the_chroma_painted_where_the_truth_is_gray():
+def test_color_on_gray_things_is_the_chroma_painted_where_the_truth_is_gray():
     """A gray street painted blue scores its blue; colour where the truth is colourful
     does not count, and a truth with nothing gray gives no figure."""
     truth_lab = np.zeros((20, 40, 3), np.float32)
@@ -112,11 +112,11 @@ def test_colour_on_gray_things_is_the_chroma_painted_where_the_truth_is_gray():
     pred_lab[:, 20:, 1:] = (-30, 20)                 # the red wall painted green: not gray things
     to8 = lambda lab: np.clip(np.rint(color.lab_to_rgb(lab) * 255), 0, 255).astype(np.uint8)  # noqa: E731
     truth, pred = to8(truth_lab), to8(pred_lab)
-    assert qm.colour_on_gray(truth, pred) == pytest.approx(8.0, abs=0.7)
-    assert qm.colour_on_gray(truth, truth) < 0.7
+    assert qm.color_on_gray(truth, pred) == pytest.approx(8.0, abs=0.7)
+    assert qm.color_on_gray(truth, truth) < 0.7
     assert qm.image_metrics(truth, pred, color.lightness(truth))["gray_chroma"] == pytest.approx(
-        qm.colour_on_gray(truth, pred))
-    assert math.isnan(qm.colour_on_gray(to8(truth_lab[:, 20:]), to8(pred_lab[:, 20:])))
+        qm.color_on_gray(truth, pred))
+    assert math.isnan(qm.color_on_gray(to8(truth_lab[:, 20:]), to8(pred_lab[:, 20:])))
 
 
 def test_replace_section_touches_only_its_own_section():
@@ -166,7 +166,7 @@ def test_bench_runs_end_to_end(tmp_path, monkeypatch):
     assert (out / "summary-cgan.md").read_text(encoding="utf-8").count("| PSNR") == 1
 
 
-def test_truth_hints_files_carry_the_truths_colour_at_each_point(tmp_path):
+def test_truth_hints_files_carry_the_truths_color_at_each_point(tmp_path):
     from colorizer_gui.core.hints import load_hints
 
     truth = np.zeros((60, 80, 3), np.uint8)
@@ -190,15 +190,15 @@ def test_aged_inputs_are_fixed_per_photo_and_differ_from_the_clean_l():
     assert np.abs(aged - clean).mean() > 0.5
 
 
-def test_colour_only_psnr_leaves_the_aging_of_l_out():
+def test_color_only_psnr_leaves_the_aging_of_l_out():
     """On an aged input, a copy with the truth's exact colours scores perfectly against
     the colour reference but not against the truth (its L is the aged one)."""
     truth = _photo(4)
     aged = quality.input_lightness(truth, 0, 5)
-    perfect_colours = qm.colour_reference(truth, aged)
-    metrics = qm.image_metrics(truth, perfect_colours, aged)
+    perfect_colors = qm.color_reference(truth, aged)
+    metrics = qm.image_metrics(truth, perfect_colors, aged)
     assert metrics["psnr_colour"] == qm.PSNR_CAP or metrics["psnr_colour"] > 60
     assert metrics["psnr"] < 40
     # With the truth's own L the reference is the truth, up to rounding.
     clean = color.lightness(truth)
-    assert qm.psnr(truth, qm.colour_reference(truth, clean)) > 40
+    assert qm.psnr(truth, qm.color_reference(truth, clean)) > 40

@@ -15,9 +15,9 @@ from colorizer_gui.core.photo import PhotoError, find_photos, load_photo, sniff_
 from photo_factory import gray_scene
 
 
-def ramp16(height: int = 48, width: int = 64, colour: bool = False) -> np.ndarray:
+def ramp16(height: int = 48, width: int = 64, color: bool = False) -> np.ndarray:
     base = np.linspace(0, 65535, height * width).reshape(height, width).astype(np.uint16)
-    if not colour:
+    if not color:
         return base
     return np.dstack([base, base[::-1], np.full_like(base, 12345)])
 
@@ -34,9 +34,9 @@ def tiny_backend(tmp_path_factory):
 
 
 def _copy(src: Path, backend, out: Path) -> np.ndarray:
-    from colorizer_gui.core.pipeline import save_colour_copy
+    from colorizer_gui.core.pipeline import save_color_copy
 
-    written = save_colour_copy(src, out, backend).path
+    written = save_color_copy(src, out, backend).path
     assert written.suffix == ".png"  # a format every viewer opens
     return cv2.imread(str(written), cv2.IMREAD_UNCHANGED)
 
@@ -81,22 +81,22 @@ def _is_mapped(array: np.ndarray) -> bool:
 
 
 def test_bigtiff_uncompressed_is_mapped_not_read_into_memory(tmp_path, tiny_backend):
-    pixels = ramp16(colour=True)
+    pixels = ramp16(color=True)
     src = _bigtiff(tmp_path / "master.tif", pixels)
     photo = load_photo(src)
     assert photo.format == "TIFF" and photo.pixels.dtype == np.uint16
     assert np.array_equal(photo.pixels, pixels)
     assert _is_mapped(photo.pixels)  # the master is held once, by the page cache
-    from colorizer_gui.core.pipeline import save_colour_copy
+    from colorizer_gui.core.pipeline import save_color_copy
 
-    copy = save_colour_copy(src, tmp_path / "out", tiny_backend).path
+    copy = save_color_copy(src, tmp_path / "out", tiny_backend).path
     assert copy.suffix == ".tif"
     assert cv2.imread(str(copy), cv2.IMREAD_UNCHANGED).dtype == np.uint16  # 16 bits kept
 
 
 @pytest.mark.parametrize("kwargs", [{"compression": "zlib", "tile": (32, 32)}, {"byteorder": ">"}])
 def test_bigtiff_tiled_compressed_and_big_endian(tmp_path, kwargs):
-    pixels = ramp16(colour=True)
+    pixels = ramp16(color=True)
     photo = load_photo(_bigtiff(tmp_path / "master.tif", pixels, **kwargs))
     assert np.array_equal(photo.pixels, pixels)
 
@@ -109,7 +109,7 @@ def test_bigtiff_gray_8_bit_with_orientation(tmp_path):
 
 
 def test_size_limit_holds_for_the_new_formats_before_decoding(tmp_path):
-    big = _bigtiff(tmp_path / "big.tif", ramp16(colour=True))
+    big = _bigtiff(tmp_path / "big.tif", ramp16(color=True))
     jp2 = tmp_path / "big.jp2"
     Image.fromarray(gray_scene(48, 64)).save(jp2, format="JPEG2000")
     pgm = tmp_path / "big.pgm"
@@ -122,9 +122,9 @@ def test_size_limit_holds_for_the_new_formats_before_decoding(tmp_path):
 def test_16_bit_pgm_and_ppm_keep_16_bits(tmp_path, tiny_backend):
     pgm, ppm = tmp_path / "film.pgm", tmp_path / "film.ppm"
     cv2.imwrite(str(pgm), ramp16())
-    cv2.imwrite(str(ppm), ramp16(colour=True)[:, :, ::-1])  # OpenCV writes from BGR
+    cv2.imwrite(str(ppm), ramp16(color=True)[:, :, ::-1])  # OpenCV writes from BGR
     assert np.array_equal(load_photo(pgm).pixels, ramp16())
-    assert np.array_equal(load_photo(ppm).pixels, ramp16(colour=True))
+    assert np.array_equal(load_photo(ppm).pixels, ramp16(color=True))
     assert load_photo(pgm).format == "PPM"
     copy = _copy(pgm, tiny_backend, tmp_path / "out")
     assert copy.dtype == np.uint16 and copy.shape == (48, 64, 3)

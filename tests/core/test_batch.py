@@ -23,7 +23,7 @@ from colorizer_gui.core.progress import ProgressEvent
 from colorizer_gui.core.photo import OUTPUT_MARKER
 
 from fake_backends import FormulaBackend, RunsOutOfMemoryWhenLarge
-from photo_factory import colour_scene, gray_scene, make_jpeg, make_png, make_png16, ramp16
+from photo_factory import color_scene, gray_scene, make_jpeg, make_png, make_png16, ramp16
 
 
 def digest(path: Path) -> str:
@@ -169,7 +169,7 @@ def test_with_out_dir_inputs_stay_byte_identical_and_nothing_is_added_to_them(tm
     src = tmp_path / "in"
     gray_photos(src / "sub", 2)
     make_jpeg(src / "old.jpg", gray_scene(40, 56, seed=5))
-    make_png16(src / "deep.png", ramp16(24, 40, colour=False))
+    make_png16(src / "deep.png", ramp16(24, 40, color=False))
     before = snapshot(src)
     result = run_batch([src], tmp_path / "out", FormulaBackend())
     assert len(result.done) == 4 and not result.failed
@@ -192,7 +192,7 @@ def test_default_output_is_a_colorized_folder_beside_each_photo(tmp_path):
 def test_output_keeps_size_bit_depth_and_lightness(tmp_path):
     gray = gray_scene(60, 90, seed=4)
     make_png(tmp_path / "g.png", gray)
-    make_png16(tmp_path / "g16.png", ramp16(30, 50, colour=False))
+    make_png16(tmp_path / "g16.png", ramp16(30, 50, color=False))
     result = run_batch([tmp_path / "g.png", tmp_path / "g16.png"], tmp_path / "out", FormulaBackend())
     dest8, dest16 = (d for _s, d in result.done)
     with Image.open(dest8) as im:
@@ -205,18 +205,18 @@ def test_output_keeps_size_bit_depth_and_lightness(tmp_path):
     assert out16.dtype == np.uint16 and out16.shape == (30, 50, 3)
 
 
-def test_photos_already_in_colour_are_reported_or_skipped(tmp_path):
-    make_png(tmp_path / "colour.png", colour_scene(48, 64))
+def test_photos_already_in_color_are_reported_or_skipped(tmp_path):
+    make_png(tmp_path / "colour.png", color_scene(48, 64))
     make_png(tmp_path / "gray.png", gray_scene(48, 64))
     inputs = [tmp_path / "colour.png", tmp_path / "gray.png"]
 
-    kept = run_batch(inputs, tmp_path / "a", FormulaBackend(), recolour=False)
+    kept = run_batch(inputs, tmp_path / "a", FormulaBackend(), recolor=False)
     assert kept.skipped == [(tmp_path / "colour.png", "already in colour")]
     assert [s.name for s, _d in kept.done] == ["gray.png"]
     assert "already in colour" in kept.summary()
 
-    redone = run_batch(inputs, tmp_path / "b", FormulaBackend(), recolour=True)
-    assert len(redone.done) == 2 and redone.recoloured == [tmp_path / "colour.png"]
+    redone = run_batch(inputs, tmp_path / "b", FormulaBackend(), recolor=True)
+    assert len(redone.done) == 2 and redone.recolored == [tmp_path / "colour.png"]
     assert "already in colour" in redone.summary()
 
 
@@ -260,7 +260,7 @@ def test_output_folder_may_be_the_input_folder(tmp_path):
     assert sorted(s.name for s, _r in second.skipped) == ["p0.png", "p1.png"]
 
 
-def test_jpeg_outputs_halve_chroma_only_when_the_colours_are_coarser(tmp_path):
+def test_jpeg_outputs_halve_chroma_only_when_the_colors_are_coarser(tmp_path):
     """Colours predicted at a quarter of the size hold no detail that 4:2:0 JPEG
     chroma would lose, so batch and single-photo outputs use it (smaller, faster);
     colours predicted near full size keep 4:4:4."""

@@ -12,7 +12,7 @@ def _round_trip_dl(lightness: np.ndarray, ab: np.ndarray) -> float:
     return float(np.abs(color.rgb_to_lab(rgb)[:, :, 0] - lightness).mean())
 
 
-def test_limited_colours_keep_lightness_and_hue():
+def test_limited_colors_keep_lightness_and_hue():
     rng = np.random.default_rng(0)
     lightness = rng.uniform(0, 100, (64, 64)).astype(np.float32)
     ab = rng.normal(0, 45, (64, 64, 2)).astype(np.float32)
@@ -26,7 +26,7 @@ def test_limited_colours_keep_lightness_and_hue():
     assert np.abs(cross).max() < 1e-2
 
 
-def test_colours_inside_the_gamut_are_left_alone():
+def test_colors_inside_the_gamut_are_left_alone():
     lightness = np.full((4, 4), 55.0, np.float32)
     ab = np.zeros((4, 4, 2), np.float32) + (12.0, 20.0)  # a mild brown, well inside
     assert np.allclose(color.limit_chroma(ab, lightness), ab)

@@ -24,7 +24,7 @@ from typing import Callable, Optional
 import pytest
 from PIL import Image, ImageFile
 
-from photo_factory import colour_scene, gray_scene, make_jpeg, make_png
+from photo_factory import color_scene, gray_scene, make_jpeg, make_png
 
 REPO = Path(__file__).resolve().parents[2]
 TEMP_NAME = re.compile(r"^\.colorizer-[0-9a-f]{12}\.partial$")
@@ -174,7 +174,7 @@ def test_kill_9_during_training_keeps_a_loadable_checkpoint_and_resume_finishes(
 
     data = tmp_path / "photos"
     for i in range(12):  # 4 held out, 8 to train: 2 steps an epoch at batch 4
-        make_jpeg(data / f"c{i:02d}.jpg", colour_scene(64, 80, seed=i))
+        make_jpeg(data / f"c{i:02d}.jpg", color_scene(64, 80, seed=i))
     run_dir, model = tmp_path / "run", tmp_path / "M.safetensors"
     args = ["train", data, "--out", model, "--init", "scratch", "--size", "32", "--batch-size", "4",
             "--l1-epochs", "4", "--gan-epochs", "4", "--checkpoint-every", "1", "--eval-every", "100",

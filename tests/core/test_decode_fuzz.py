@@ -31,7 +31,7 @@ def _seeds() -> dict[str, bytes]:
     rgb = gray.convert("RGB")
     import cv2
 
-    ok, tiff16 = cv2.imencode(".tiff", ramp16(12, 16, colour=False))
+    ok, tiff16 = cv2.imencode(".tiff", ramp16(12, 16, color=False))
     assert ok
     return {
         ".jpg": encode(gray, "JPEG", quality=90, exif=exif_bytes(6)),

@@ -141,7 +141,7 @@ def test_window_hint_editing_and_save_work_on_255_byte_names(tmp_path, script):
     """What the window does with a photo: hints edited and saved at once (HintEditor),
     then Save (``save_colour_copy``, as the window's save worker calls it)."""
     from colorizer_gui.backends import create_backend
-    from colorizer_gui.core.pipeline import save_colour_copy
+    from colorizer_gui.core.pipeline import save_color_copy
     from colorizer_gui.gui.hint_editor import HintEditor
     from tiny_cgan import make_tiny_generator_file
 
@@ -154,7 +154,7 @@ def test_window_hint_editing_and_save_work_on_255_byte_names(tmp_path, script):
     backend = create_backend("cgan", weights=make_tiny_generator_file(tmp_path / "m.safetensors"), device="cpu")
     backend.load()
     for _ in range(2):
-        saved = save_colour_copy(photo, tmp_path / "colorized", backend, hints=editor.hints)
+        saved = save_color_copy(photo, tmp_path / "colorized", backend, hints=editor.hints)
         assert name_bytes(saved.path.name) <= NAME_MAX_BYTES and saved.path.is_file()
 
 

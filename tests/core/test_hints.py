@@ -86,7 +86,7 @@ def test_read_only_folder_keeps_hints_in_the_user_data_folder(tmp_path, monkeypa
     assert hints_for(photo)[0] == [Hint(0.5, 0.5, (10, 200, 10))]
 
 
-def test_hint_planes_put_each_colour_in_a_disc_at_its_point():
+def test_hint_planes_put_each_color_in_a_disc_at_its_point():
     hints = [Hint(0.25, 0.5, (200, 30, 40), 0.05), Hint(0.9, 0.1, (30, 60, 200), 0.0)]
     planes = hint_planes(hints, 100, 200)
     assert planes.shape == (100, 200, 3) and planes.dtype == np.float32
@@ -162,7 +162,7 @@ def test_hint_editor_undo_redo_and_every_change_saved(tmp_path):
     assert photo.read_bytes() == before
 
 
-def test_colour_memory_keeps_named_swatches_first_and_skips_bad_entries():
+def test_color_memory_keeps_named_swatches_first_and_skips_bad_entries():
     from colorizer_gui.gui.hint_editor import STARTER_SWATCHES, remember_swatch, swatches_from_settings
 
     assert swatches_from_settings(None) == list(STARTER_SWATCHES)
@@ -190,7 +190,7 @@ def _tiny_hint_model(path: Path) -> Path:
     return save_generator(grown, path, {"train_size": "64"})
 
 
-def test_a_hint_colours_its_own_object_not_the_other_one(tmp_path):
+def test_a_hint_colors_its_own_object_not_the_other_one(tmp_path):
     from colorizer_gui.backends import create_backend
     from colorizer_gui.core.pipeline import colorize_file
     from colorizer_gui.core.photo import load_photo

@@ -107,8 +107,8 @@ def test_training_scan_refuses_them_and_nothing_runs(tmp_path, sentinel):
 
     folder = tmp_path / "colour photos"
     hostile = _hostile_files(folder, sentinel)
-    pf.make_jpeg(folder / "a.jpg", pf.colour_scene(160, 200, seed=1))
-    pf.make_png(folder / "b.png", pf.colour_scene(160, 200, seed=2))
+    pf.make_jpeg(folder / "a.jpg", pf.color_scene(160, 200, seed=1))
+    pf.make_png(folder / "b.png", pf.color_scene(160, 200, seed=2))
     images, paths, report = scan_photos(folder, size=64)
     assert sorted(p.name for p in paths) == ["a.jpg", "b.png"]
     assert report.corrupt == 3 and sorted(report.examples["corrupt"]) == sorted(map(str, hostile))
@@ -120,7 +120,7 @@ def test_training_scan_refuses_them_and_nothing_runs(tmp_path, sentinel):
 def test_finetune_count_leaves_them_out(tmp_path, sentinel):
     folder = tmp_path / "colour photos"
     _hostile_files(folder, sentinel)
-    pf.make_jpeg(folder / "a.jpg", pf.colour_scene(64, 64))
+    pf.make_jpeg(folder / "a.jpg", pf.color_scene(64, 64))
     assert count_readable_photos(folder) == 1
     assert not sentinel.exists()
 
@@ -135,7 +135,7 @@ def test_every_open_names_one_allowed_decoder(tmp_path, monkeypatch):
         return real_open(fp, mode, formats)
 
     monkeypatch.setattr(Image, "open", spy)
-    png_named_jpg = pf.make_png(tmp_path / "mislabelled.jpg", pf.colour_scene(32, 32))
+    png_named_jpg = pf.make_png(tmp_path / "mislabelled.jpg", pf.color_scene(32, 32))
     assert load_photo(png_named_jpg).format == "PNG"  # the bytes decide, not the name
     photo_mod.photo_pixel_count(png_named_jpg)
     assert asked and all(f is not None and len(f) == 1 and f[0] in ALLOWED_FORMATS for f in asked)

@@ -49,7 +49,7 @@ LOSSLESS_8BIT = [
 
 @pytest.mark.parametrize("fmt,ext,make", LOSSLESS_8BIT, ids=[f[0] for f in LOSSLESS_8BIT])
 def test_lossless_formats_round_trip_exactly(tmp_path, fmt, ext, make):
-    pixels = pf.colour_scene()
+    pixels = pf.color_scene()
     src = make(tmp_path / f"scan{ext}", pixels)
     photo = load_photo(src)
     assert photo.format == fmt
@@ -70,7 +70,7 @@ def test_lossless_formats_round_trip_exactly(tmp_path, fmt, ext, make):
     ("WEBP", ".webp", lambda p, px: pf.make_webp(p, px, lossless=False)),
 ], ids=["JPEG", "WEBP-lossy"])
 def test_lossy_formats_round_trip_closely(tmp_path, fmt, ext, make):
-    pixels = pf.colour_scene()
+    pixels = pf.color_scene()
     src = make(tmp_path / f"scan{ext}", pixels)
     photo = load_photo(src)
     assert photo.format == fmt and photo.pixels.shape == pixels.shape
@@ -82,8 +82,8 @@ def test_lossy_formats_round_trip_closely(tmp_path, fmt, ext, make):
     assert mean_abs(load_photo(written).pixels, photo.pixels) < 3
 
 
-def test_jpeg_saved_at_high_quality_with_full_colour_resolution(tmp_path):
-    src = pf.make_jpeg(tmp_path / "a.jpg", pf.colour_scene())
+def test_jpeg_saved_at_high_quality_with_full_color_resolution(tmp_path):
+    src = pf.make_jpeg(tmp_path / "a.jpg", pf.color_scene())
     photo = load_photo(src)
     out = save_photo(photo.pixels, tmp_path / "o.jpg", like=photo)
     with Image.open(out) as im:
@@ -95,7 +95,7 @@ def test_jpeg_saved_at_high_quality_with_full_colour_resolution(tmp_path):
 
 def test_half_resolution_chroma_jpeg_keeps_the_metadata_and_the_picture(tmp_path):
     icc = pf.srgb_icc()
-    src = pf.make_jpeg(tmp_path / "a.jpg", pf.colour_scene(), exif=pf.exif_bytes(orientation=6),
+    src = pf.make_jpeg(tmp_path / "a.jpg", pf.color_scene(), exif=pf.exif_bytes(orientation=6),
                        icc=icc, dpi=(300, 300))
     photo = load_photo(src)
     out = save_photo(photo.pixels, tmp_path / "o.jpg", like=photo, half_res_chroma=True)
@@ -112,7 +112,7 @@ def test_half_resolution_chroma_jpeg_keeps_the_metadata_and_the_picture(tmp_path
 
 
 def test_webp_lossless_source_gives_lossless_output(tmp_path):
-    pixels = pf.colour_scene()
+    pixels = pf.color_scene()
     photo = load_photo(pf.make_webp(tmp_path / "a.webp", pixels, lossless=True))
     assert photo.info["lossless"] is True
     out = save_photo(pixels, tmp_path / "o.webp", like=photo)
@@ -126,7 +126,7 @@ def test_gray_8bit_png_loads_as_2d(tmp_path):
     photo = load_photo(pf.make_png(tmp_path / "g.png", gray))
     assert photo.pixels.shape == gray.shape and photo.pixels.dtype == np.uint8
     assert np.array_equal(photo.pixels, gray)
-    assert photo.is_colour is False and photo.alpha is None
+    assert photo.is_color is False and photo.alpha is None
 
 
 def test_one_bit_png_loads_as_uint8_black_and_white(tmp_path):
@@ -140,14 +140,14 @@ def test_one_bit_png_loads_as_uint8_black_and_white(tmp_path):
 
 
 def test_16bit_gray_png_keeps_16_bits(tmp_path):
-    values = pf.ramp16(colour=False)
+    values = pf.ramp16(color=False)
     photo = load_photo(pf.make_png16(tmp_path / "g16.png", values))
     assert photo.pixels.dtype == np.uint16 and photo.pixels.ndim == 2
     assert np.array_equal(photo.pixels, values)
     assert photo.bit_depth == 16
 
 
-def test_16bit_colour_png_keeps_16_bits_through_save(tmp_path):
+def test_16bit_color_png_keeps_16_bits_through_save(tmp_path):
     values = pf.ramp16()
     src = pf.make_png16(tmp_path / "c16.png", values)
     photo = load_photo(src)
@@ -159,7 +159,7 @@ def test_16bit_colour_png_keeps_16_bits_through_save(tmp_path):
     assert np.array_equal(again.pixels, values)
 
 
-def test_16bit_colour_tiff_keeps_16_bits_through_save(tmp_path):
+def test_16bit_color_tiff_keeps_16_bits_through_save(tmp_path):
     values = pf.ramp16()
     src = pf.make_tiff16(tmp_path / "c16.tiff", values)
     photo = load_photo(src)
@@ -171,7 +171,7 @@ def test_16bit_colour_tiff_keeps_16_bits_through_save(tmp_path):
 
 
 def test_16bit_gray_tiff_and_16bit_alpha_png(tmp_path):
-    gray = pf.ramp16(colour=False)
+    gray = pf.ramp16(color=False)
     photo = load_photo(pf.make_tiff(tmp_path / "g16.tif", gray))
     assert photo.pixels.dtype == np.uint16 and np.array_equal(photo.pixels, gray)
 
@@ -185,7 +185,7 @@ def test_16bit_gray_tiff_and_16bit_alpha_png(tmp_path):
     again = load_photo(out)
     assert np.array_equal(again.pixels, rgb) and np.array_equal(again.alpha, alpha)
 
-    gray = pf.ramp16(colour=False)
+    gray = pf.ramp16(color=False)
     photo = load_photo(pf.make_png16(tmp_path / "ga16.png", gray, alpha=65535 - gray))
     assert photo.pixels.ndim == 2 and photo.pixels.dtype == np.uint16
     assert np.array_equal(photo.pixels, gray) and np.array_equal(photo.alpha, 65535 - gray)
@@ -235,7 +235,7 @@ def test_cmyk_jpeg_loads_as_correct_rgb(tmp_path):
     assert photo.pixels.shape == upright.shape and photo.pixels.dtype == np.uint8
     expected = pf.quadrant_means(upright)
     assert np.abs(pf.quadrant_means(photo.pixels) - expected).max() < 8  # not inverted, not shifted
-    assert photo.is_colour
+    assert photo.is_color
 
 
 def test_cmyk_jpeg_with_unusable_profile_falls_back_to_plain_conversion(tmp_path):
@@ -249,7 +249,7 @@ def test_cmyk_jpeg_with_unusable_profile_falls_back_to_plain_conversion(tmp_path
 
 
 def test_rgba_png_keeps_alpha_through_save(tmp_path):
-    pixels = pf.colour_scene(40, 50)
+    pixels = pf.color_scene(40, 50)
     alpha = np.tile(np.linspace(0, 255, 50).astype(np.uint8), (40, 1))
     src = pf.make_png(tmp_path / "cutout.png", pixels, alpha=alpha)
     photo = load_photo(src)
@@ -497,9 +497,9 @@ def test_empty_file(tmp_path):
 
 
 @pytest.mark.parametrize("ext,make", [
-    (".jpg", lambda p: pf.make_jpeg(p, pf.colour_scene(200, 240))),
-    (".png", lambda p: pf.make_png(p, pf.colour_scene(200, 240))),
-    (".tif", lambda p: pf.make_tiff(p, pf.colour_scene(200, 240), compression="raw")),
+    (".jpg", lambda p: pf.make_jpeg(p, pf.color_scene(200, 240))),
+    (".png", lambda p: pf.make_png(p, pf.color_scene(200, 240))),
+    (".tif", lambda p: pf.make_tiff(p, pf.color_scene(200, 240), compression="raw")),
     (".png", lambda p: pf.make_png16(p, pf.ramp16(200, 240))),
 ], ids=["jpeg", "png", "tiff", "png16"])
 @pytest.mark.parametrize("keep", [0.6, 0.02])
@@ -556,7 +556,7 @@ def test_decompression_bomb_refused_with_its_size(tmp_path):
     with pytest.raises(PhotoError, match=r"^huge\.png: the picture is too large.*10000 megapixels"):
         load_photo(huge)
     # a caller's own limit
-    small = pf.make_png(tmp_path / "small.png", pf.colour_scene(40, 50))
+    small = pf.make_png(tmp_path / "small.png", pf.color_scene(40, 50))
     with pytest.raises(PhotoError, match=r"50 x 40 pixels"):
         load_photo(small, max_pixels=1000)
     assert load_photo(small, max_pixels=2000).pixels.shape == (40, 50, 3)
@@ -566,10 +566,10 @@ def test_decompression_bomb_refused_with_its_size(tmp_path):
 
 # ------------------------------------------------------------------ is_colour
 
-def test_is_colour_tells_colour_from_gray_and_sepia(tmp_path):
+def test_is_color_tells_color_from_gray_and_sepia(tmp_path):
     gray = pf.gray_scene(192, 256)
     cases = {
-        "colour.jpg": (pf.colour_scene(192, 256), True),
+        "colour.jpg": (pf.color_scene(192, 256), True),
         "gray_as_rgb.jpg": (np.dstack([gray] * 3), False),
         "sepia_matrix.jpg": (pf.sepia_tone(gray, "matrix"), False),
         "sepia_toned.jpg": (pf.sepia_tone(gray, "lab"), False),
@@ -577,12 +577,12 @@ def test_is_colour_tells_colour_from_gray_and_sepia(tmp_path):
     rng = np.random.default_rng(3)
     noisy = pf.sepia_tone(gray, "matrix").astype(float) + rng.normal(0, 3, (192, 256, 3))
     cases["sepia_noisy_scan.jpg"] = (np.clip(noisy, 0, 255).astype(np.uint8), False)
-    faded = gray[..., None] + (pf.colour_scene(192, 256).astype(float) - gray[..., None]) * 0.35
+    faded = gray[..., None] + (pf.color_scene(192, 256).astype(float) - gray[..., None]) * 0.35
     cases["faded_colour.jpg"] = (np.clip(faded, 0, 255).astype(np.uint8), True)
     for name, (pixels, expected) in cases.items():
         photo = load_photo(pf.make_jpeg(tmp_path / name, pixels, quality=85))
-        assert photo.is_colour is expected, name
-    assert load_photo(pf.make_png(tmp_path / "g.png", gray)).is_colour is False
+        assert photo.is_color is expected, name
+    assert load_photo(pf.make_png(tmp_path / "g.png", gray)).is_color is False
 
 
 # ------------------------------------------------------------------ naming
@@ -645,7 +645,7 @@ def test_any_name_gives_a_writable_path_in_out_dir(tmp_path, name):
 
 
 def test_long_name_keeps_suffix_and_extension_through_save(tmp_path):
-    src = pf.make_png(tmp_path / ("ü" * 120 + ".png"), pf.colour_scene(16, 16))  # 240 bytes
+    src = pf.make_png(tmp_path / ("ü" * 120 + ".png"), pf.color_scene(16, 16))  # 240 bytes
     photo = load_photo(src)
     out = save_photo(photo.pixels, output_path(src, tmp_path / "o", photo.format), like=photo)
     assert out.name.endswith("_color.png") and len(out.name.encode()) <= 255
@@ -695,7 +695,7 @@ def test_supported_extensions_and_is_photo_file():
 
 def test_heic_photo_loads_when_pillow_heif_is_installed(tmp_path):
     pillow_heif = pytest.importorskip("pillow_heif")
-    pixels = pf.colour_scene(64, 64)
+    pixels = pf.color_scene(64, 64)
     path = tmp_path / "IMG_0001.HEIC"
     try:
         pillow_heif.from_bytes(mode="RGB", size=(64, 64), data=pixels.tobytes()).save(str(path), quality=95)

@@ -174,7 +174,7 @@ def test_fast_join_keeps_the_lightness_of_the_photo():
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-def test_gray_lightness_table_equals_the_colour_conversion(dtype):
+def test_gray_lightness_table_equals_the_color_conversion(dtype):
     rng = np.random.default_rng(5)
     top = np.iinfo(dtype).max
     gray = rng.integers(0, top + 1, (70, 90), dtype=dtype)
@@ -189,7 +189,7 @@ def test_gray_lightness_table_equals_the_colour_conversion(dtype):
 
 
 @pytest.mark.parametrize("ext", [".png", ".tif"])
-def test_16_bit_colour_files_written_without_copies_read_back_exactly(tmp_path, ext):
+def test_16_bit_color_files_written_without_copies_read_back_exactly(tmp_path, ext):
     src = make_png16(tmp_path / "gray16.png", ramp16(40, 56))
     photo = load_photo(src)
     photo.info["dpi"] = (600.0, 600.0)
@@ -323,8 +323,8 @@ def test_jpegs_decoded_by_opencv_give_exactly_pillows_pixels(tmp_path, subsampli
 
     rng = np.random.default_rng(3)
     gray = gray_scene(90, 120)
-    colour = np.clip(np.dstack([gray, gray[::-1], gray[:, ::-1]]) + rng.normal(0, 9, (90, 120, 3)), 0, 255)
-    for pixels in (gray, colour.astype(np.uint8)):
+    color = np.clip(np.dstack([gray, gray[::-1], gray[:, ::-1]]) + rng.normal(0, 9, (90, 120, 3)), 0, 255)
+    for pixels in (gray, color.astype(np.uint8)):
         src = tmp_path / "p.jpg"
         Image.fromarray(pixels).save(src, quality=90, subsampling=subsampling)
         with Image.open(src) as im:

@@ -27,7 +27,7 @@ def noisy_prediction(truth_ab: np.ndarray, rng: np.random.Generator, sigma: floa
     return truth_ab + wobble + rng.normal(0, 1.0, truth_ab.shape).astype(np.float32)
 
 
-def test_still_scene_flickers_far_less_and_keeps_its_colour():
+def test_still_scene_flickers_far_less_and_keeps_its_color():
     rng = np.random.default_rng(1)
     lightness = textured_l()
     truth = np.zeros((H, W, 2), np.float32)
@@ -45,7 +45,7 @@ def test_still_scene_flickers_far_less_and_keeps_its_colour():
     assert steady.last.mean_confidence > 0.8
 
 
-def test_colour_moves_with_the_picture():
+def test_color_moves_with_the_picture():
     """A coloured patch that moves right keeps its colour on the patch, not where it was."""
     steady = Steadier(SteadyOptions(keep=1.0))  # carry only, to see where the colour goes
     first_ab = np.zeros((H, W, 2), np.float32)

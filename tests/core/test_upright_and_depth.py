@@ -74,7 +74,7 @@ def test_the_windows_save_says_which_page_of_a_tiff_it_colorized(tmp_path, monke
 
 @pytest.mark.parametrize("sixteen", [False, True], ids=["tiff8", "tiff16"])
 @pytest.mark.parametrize("orientation", [2, 5, 6, 7, 8])
-def test_rotated_tiff_colour_copy_is_upright_through_the_guis_save(tmp_path, monkeypatch, sixteen, orientation):
+def test_rotated_tiff_color_copy_is_upright_through_the_guis_save(tmp_path, monkeypatch, sixteen, orientation):
     """The window's Save runs gui.workers.save: load, colorize, save_colorized."""
     from colorizer_gui.gui import workers
 

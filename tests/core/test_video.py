@@ -52,7 +52,7 @@ def mean_abs_luma_change(src: Path, out: Path) -> float:
     ("tv.m4v", dict(codec="libx264", audio="aac", interlaced=True, fps=Fraction(30000, 1001))),
     ("camcorder.avi", dict(codec="dvvideo", width=720, height=576, fps=25, audio="pcm_s16le", frames=6)),
 ])
-def test_colour_copy_keeps_frames_timing_rotation_and_sound(tmp_path, cgan, name, options):
+def test_color_copy_keeps_frames_timing_rotation_and_sound(tmp_path, cgan, name, options):
     src = make_clip(tmp_path / name, **options)
     before = src.read_bytes()
     out = video.colorize_video(src, tmp_path / "colorized", cgan)
@@ -130,12 +130,12 @@ def output_ab(path: Path) -> list[np.ndarray]:
     return [color.rgb_to_lab(f)[:, :, 1:] for f in video_frames(path)]
 
 
-def test_steady_colour_flickers_less_than_per_frame(tmp_path):
+def test_steady_color_flickers_less_than_per_frame(tmp_path):
     """Flicker = mean |ab(t) - ab(t-1)|: a gray clip has none, the colour reference
     has only what its own motion brings, per-frame colorization adds a lot, and
     the steadied copy keeps at most half of per-frame's excess over the truth."""
-    reference = make_clip(tmp_path / "reference.mp4", frames=30, width=128, height=96, colour=True, audio=None)
-    gray = make_clip(tmp_path / "gray.mp4", frames=30, width=128, height=96, colour=False, audio=None)
+    reference = make_clip(tmp_path / "reference.mp4", frames=30, width=128, height=96, color=True, audio=None)
+    gray = make_clip(tmp_path / "gray.mp4", frames=30, width=128, height=96, color=False, audio=None)
     truth_ab = output_ab(reference)
     assert temporal_flicker(output_ab(gray)) < 0.5
     truth = temporal_flicker(truth_ab)

@@ -46,7 +46,7 @@ def _grey(path: Path, seed: int, size=(96, 72)) -> Path:
     return path
 
 
-def _colour_photos(folder: Path, count: int = 8) -> Path:
+def _color_photos(folder: Path, count: int = 8) -> Path:
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(count):
@@ -72,7 +72,7 @@ def _previewing(make_app, tmp_path: Path, size: tuple[int, int]):
     folder.mkdir()
     _grey(folder / "photo.png", 1, size=size)
     app = make_app([str(folder)])
-    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    pump(app, lambda: app.shown.get("color") is not None, what="the preview")
     return app
 
 
@@ -90,9 +90,9 @@ def photo_folder(tmp_path) -> Path:
     folder.mkdir()
     for i in range(3):
         _grey(folder / f"scan {i}.jpg", i)
-    colour = np.zeros((60, 80, 3), np.uint8)
-    colour[..., 0], colour[..., 1], colour[..., 2] = 200, np.linspace(0, 255, 80)[None, :], 40
-    Image.fromarray(colour).save(folder / "holiday colour.png")
+    color = np.zeros((60, 80, 3), np.uint8)
+    color[..., 0], color[..., 1], color[..., 2] = 200, np.linspace(0, 255, 80)[None, :], 40
+    Image.fromarray(color).save(folder / "holiday colour.png")
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
     return folder
 
@@ -141,10 +141,10 @@ def test_open_folder_from_command_line_then_colorize_all(make_app, tiny_model, p
     names = {Path(p).name: row for p, row in app.rows.items()}
     # The list tells the user what each file is before anything runs.
     pump(app, lambda: names["broken.jpg"].status.startswith("cannot open")
-         and names["holiday colour.png"].status == "colour", what="thumbnails and checks")
+         and names["holiday colour.png"].status == "color", what="thumbnails and checks")
     # The first photo is previewed side by side: original and colorized.
-    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
-    assert app.shown["original"].size == app.shown["colour"].size
+    pump(app, lambda: app.shown.get("color") is not None, what="the preview")
+    assert app.shown["original"].size == app.shown["color"].size
 
     app.colorize_all()
     assert app.busy()
@@ -284,7 +284,7 @@ def test_without_any_model_the_window_says_how_to_get_one(no_bundled_weights, ma
 
 def test_save_never_overwrites(make_app, tiny_model, photo_folder):
     app = make_app([str(photo_folder)])
-    pump(app, lambda: app.current is not None and app.shown.get("colour") is not None, what="the preview")
+    pump(app, lambda: app.current is not None and app.shown.get("color") is not None, what="the preview")
     current = Path(app.current)
     app.save(ask=False)
     pump(app, lambda: app.rows[app.current].dest is not None, what="the first save")
@@ -306,7 +306,7 @@ def test_window_lists_previews_and_saves_a_255_byte_name(make_app, tiny_model, t
     name = "照" * 83 + "xy.png"  # 255 UTF-8 bytes
     photo = _grey(folder / name, 3)
     app = make_app([str(folder)])
-    pump(app, lambda: app.current is not None and app.shown.get("colour") is not None, what="the preview")
+    pump(app, lambda: app.current is not None and app.shown.get("color") is not None, what="the preview")
     label = app.photos.row_name(app.current)
     assert label.startswith("照") and label.endswith(".png") and "\u2026" in label  # start and end kept
     assert name in app.window[ev.K_CAPTION].get()  # the whole name under the preview
@@ -321,7 +321,7 @@ def test_window_lists_previews_and_saves_a_255_byte_name(make_app, tiny_model, t
 def test_finetune_dialog_runs_a_tiny_job_to_the_end(make_app, tiny_model, tmp_path):
     from colorizer_gui.core import model_store
 
-    data = _colour_photos(tmp_path / "my colour photos")
+    data = _color_photos(tmp_path / "my colour photos")
     app = make_app()
     app.open_finetune()
     dialog = app.finetune
@@ -399,12 +399,12 @@ def test_window_fits_a_1024x720_screen_and_the_preview_follows_its_size(make_app
     settings_dir = tmp_path / "settings"
     save_settings(Settings(window_size=(2400, 1500)), settings_dir)
     app = make_app([str(photo_folder)], settings_dir=settings_dir)
-    pump(app, lambda: app.shown.get("colour") is not None, what="the preview")
+    pump(app, lambda: app.shown.get("color") is not None, what="the preview")
     root = app.window.TKroot
     assert (root.winfo_screenwidth(), root.winfo_screenheight()) == SCREEN
     assert 0 <= root.winfo_rootx() and root.winfo_rootx() + root.winfo_width() <= SCREEN[0]
     assert 0 <= root.winfo_rooty() and root.winfo_rooty() + root.winfo_height() <= SCREEN[1]
-    for key in (ev.K_COLORIZE_ALL, ev.K_CANCEL, ev.K_SAVE, ev.K_STATUS, ev.K_RECOLOUR, ev.K_OUTDIR_BROWSE):
+    for key in (ev.K_COLORIZE_ALL, ev.K_CANCEL, ev.K_SAVE, ev.K_STATUS, ev.K_RECOLOR, ev.K_OUTDIR_BROWSE):
         x, y, w, h = _box(app, key)
         assert app.window[key].Widget.winfo_ismapped(), key
         assert w > 20 and h > 10, (key, w, h)
@@ -525,7 +525,7 @@ def install_probe(app) -> list[float]:
 
 
 def test_closing_the_finetune_dialog_while_training_does_not_block_the_window(make_app, tiny_model, tmp_path):
-    data = _colour_photos(tmp_path / "colour photos")
+    data = _color_photos(tmp_path / "colour photos")
     app = make_app()
     latencies = install_probe(app)
     app.open_finetune()

@@ -39,7 +39,7 @@ def _ab_at(app, point: tuple[float, float], reach: int = 4) -> np.ndarray:
     """The mean CIE ab of the colorized preview around the photo ``point``."""
     from colorizer_gui.core import color
 
-    pixels = np.asarray(app.shown["colour"].convert("RGB"))
+    pixels = np.asarray(app.shown["color"].convert("RGB"))
     h, w = pixels.shape[:2]
     x, y = int(point[0] * w), int(point[1] * h)
     patch = pixels[y - reach:y + reach + 1, x - reach:x + reach + 1]
@@ -74,14 +74,14 @@ def _colorized_again(app, before):
     """Pump until a new colorized preview replaced ``before`` and no preview job runs."""
     from colorizer_gui.gui import events as ev
 
-    pump(app, lambda: app.shown.get("colour") is not before and not app.job_running(ev.PREVIEW),
+    pump(app, lambda: app.shown.get("color") is not before and not app.job_running(ev.PREVIEW),
          timeout=60, what="the preview to colorize again")
-    return app.shown["colour"]
+    return app.shown["color"]
 
 
 def _open(make_app, folder: Path, settings_dir: Path):
     app = make_app([str(folder)], settings_dir=settings_dir)
-    pump(app, lambda: app.shown.get("colour") is not None, timeout=90, what="the preview")
+    pump(app, lambda: app.shown.get("color") is not None, timeout=90, what="the preview")
     return app
 
 
@@ -113,7 +113,7 @@ def test_a_click_adds_a_hint_the_preview_moves_toward_it_undo_and_the_sidecar(ma
     # The colour is chosen with the system colour chooser (its answer stands in for the user's).
     monkeypatch.setattr(colorchooser, "askcolor", lambda **kw: (BLUE, "#1e46d2"))
     app.window.write_event_value(ev.K_HINT_CHOOSE, None)
-    pump(app, lambda: app.hints.colour == BLUE, what="the chosen colour")
+    pump(app, lambda: app.hints.color == BLUE, what="the chosen colour")
     assert app.window[ev.K_HINT_CHIP].Widget.cget("background").lower() == "#1e46d2"
 
     spot = (0.27, 0.53)  # inside the light shape on the left
@@ -121,7 +121,7 @@ def test_a_click_adds_a_hint_the_preview_moves_toward_it_undo_and_the_sidecar(ma
     target = _hint_ab(BLUE)
     # A real click on the original (left) panel at that photo point.
     left, right = app.preview.to_canvas(spot)
-    shown = app.shown["colour"]
+    shown = app.shown["color"]
     _xdotool("mousemove", "--sync", *map(str, _screen_point(app, left)))
     clicked = time.monotonic()
     _xdotool("click", "1")
@@ -166,7 +166,7 @@ def test_a_click_adds_a_hint_the_preview_moves_toward_it_undo_and_the_sidecar(ma
 
     # A right click on the ring removes it; Ctrl+Z brings it back, twice undoes the move.
     where = app.preview.to_canvas((moved_hint.x, moved_hint.y))[0]
-    shown = app.shown["colour"]
+    shown = app.shown["color"]
     _xdotool("mousemove", "--sync", *map(str, _screen_point(app, where)))
     _xdotool("click", "3")
     pump(app, lambda: not app.hints.hints, what="the right click")
@@ -177,7 +177,7 @@ def test_a_click_adds_a_hint_the_preview_moves_toward_it_undo_and_the_sidecar(ma
     assert app.hints.hints[0] == moved_hint
     _press_keys(app, "ctrl+z")
     pump(app, lambda: app.hints.hints and app.hints.hints[0] == hint, what="the move undone")
-    shown = app.shown["colour"]
+    shown = app.shown["color"]
     _press_keys(app, "ctrl+z")
     pump(app, lambda: not app.hints.hints, what="the hint undone")
     _colorized_again(app, shown)
@@ -197,7 +197,7 @@ def test_a_click_adds_a_hint_the_preview_moves_toward_it_undo_and_the_sidecar(ma
     assert sorted(p.name for p in photo.parent.iterdir()) == ["grandma.png", "grandma.png.colorizer.json"]
 
 
-def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
+def test_color_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     from colorizer_gui.core.provenance import read_provenance
     from colorizer_gui.gui import events as ev
     from colorizer_gui.gui.settings import load_settings
@@ -207,7 +207,7 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     app = _open(make_app, photo.parent, settings_dir)
     _tool_on(app)
     # Remember a colour by name: it becomes the first swatch, saved in the settings.
-    app.hints.set_colour((120, 110, 70))
+    app.hints.set_color((120, 110, 70))
     app.hints.ask_name = lambda: "Dad's uniform"
     app.window.write_event_value(ev.K_HINT_REMEMBER, None)
     pump(app, lambda: app.settings.swatches and app.settings.swatches[0]["name"] == "Dad's uniform",
@@ -216,7 +216,7 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     assert app.window[ev.K_HINT_MEMORY].Values[0] == "Dad's uniform"
     # A swatch button gives its colour.
     app.window.write_event_value((ev.K_HINT_SWATCH, 1), None)
-    pump(app, lambda: app.hints.colour != (120, 110, 70), what="the swatch")
+    pump(app, lambda: app.hints.color != (120, 110, 70), what="the swatch")
     # The eyedropper takes the colorized preview's colour under the next click (here: the right panel).
     app.window.write_event_value(ev.K_HINT_PICK, None)
     pump(app, lambda: app.hints.picking, what="the eyedropper")
@@ -224,8 +224,8 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     app.window.write_event_value(ev.K_CANVAS, (int(spot[0]), int(spot[1])))
     pump(app, lambda: not app.hints.picking, what="the pick")
     app.window.write_event_value(ev.CANVAS_UP, None)
-    picked = app.hints.colour
-    pixels = np.asarray(app.shown["colour"].convert("RGB")).astype(int)
+    picked = app.hints.color
+    pixels = np.asarray(app.shown["color"].convert("RGB")).astype(int)
     h, w = pixels.shape[:2]
     x, y = app.preview.to_photo(spot)
     assert np.abs(pixels[int(y * h), int(x * w)] - np.array(picked)).max() <= 12
@@ -238,7 +238,7 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     assert len(said) == 1 and "takes no colour hints" in said[0]
     del app.set_status
     # Save at full size carries the hints (the copy records how many).
-    app.hints.set_colour(BLUE)
+    app.hints.set_color(BLUE)
     app.window.write_event_value(ev.K_CANVAS, tuple(int(v) for v in app.preview.to_canvas((0.27, 0.53))[0]))
     app.window.write_event_value(ev.CANVAS_UP, None)
     pump(app, lambda: len(app.hints.hints) == 1, what="the hint")
@@ -250,7 +250,7 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     app.window.write_event_value(ev.K_CANVAS, (int(ring[0]), int(ring[1])))
     app.window.write_event_value(ev.CANVAS_UP, None)
     pump(app, lambda: app.hints.selected == 0 and app.hints._press is None, what="the selection")
-    app.hints.set_colour((200, 30, 40), "red dress")
+    app.hints.set_color((200, 30, 40), "red dress")
     assert len(app.hints.hints) == 1 and app.hints.hints[0].rgb == (200, 30, 40)
     assert app.hints.hints[0].name == "red dress"
     if shutil.which("xdotool"):
@@ -275,7 +275,7 @@ def test_colour_memory_eyedropper_clear_and_save_with_hints(make_app, tmp_path):
     assert len(app.hints.hints) == 1
 
 
-def test_the_colour_memory_setting_survives_junk():
+def test_the_color_memory_setting_survives_junk():
     from colorizer_gui.gui.hint_editor import STARTER_SWATCHES, swatches_from_settings
     from colorizer_gui.gui.settings import Settings
 

@@ -82,7 +82,7 @@ def _repainted(app, before) -> None:
     from colorizer_gui.gui import events as ev
 
     pump(app, lambda: app.shown.get("overlay") is not None and app.shown.get("overlay") is not before
-         and app.shown.get("colour") is not None and not app.job_running(ev.PREVIEW),
+         and app.shown.get("color") is not None and not app.job_running(ev.PREVIEW),
          timeout=60, what="the repaired preview")
 
 
@@ -144,7 +144,7 @@ def test_repair_toggle_overlay_brush_undo_and_save(make_app, tmp_path, xdotool):
     photo = _damaged(tmp_path / "scans")
     original = photo.read_bytes()
     app = make_app([str(photo.parent)], settings_dir=tmp_path / "settings")
-    pump(app, lambda: app.shown.get("colour") is not None, timeout=90, what="the preview")
+    pump(app, lambda: app.shown.get("color") is not None, timeout=90, what="the preview")
     assert "overlay" not in app.shown
     screen, _canvas = _grab(app)
     if screen is not None:
@@ -154,11 +154,11 @@ def test_repair_toggle_overlay_brush_undo_and_save(make_app, tmp_path, xdotool):
     blot_at = ((BLOT[0] + BLOT[2]) // 2, (BLOT[1] + BLOT[3]) // 2)
 
     # The Repair toggle (a real click): the preview is repaired, the damage shown in red.
-    shown = app.shown.get("colour")
+    shown = app.shown.get("color")
     _click_widget(app, ev.K_REPAIR)
     pump(app, lambda: app.repair.on, what="the Repair toggle")
     _repainted(app, None)
-    assert app.shown["colour"] is not shown
+    assert app.shown["color"] is not shown
     repaired = np.asarray(app.shown["original"].convert("L")).astype(int)
     source = np.asarray(app.shown["source"].convert("L")).astype(int)
     overlay = np.asarray(app.shown["overlay"]).astype(int)
@@ -250,7 +250,7 @@ def test_a_hostile_sidecar_gets_a_message_and_the_window_goes_on(make_app, tmp_p
         {"version": 1, "hints": [], "repair": {"strokes": [{"mode": "add", "radius": float("1e300"),
                                                             "points": [[0.5, 0.5]] * 3}]}}))
     app = make_app([str(photo.parent)], settings_dir=tmp_path / "settings")
-    pump(app, lambda: app.shown.get("colour") is not None, timeout=90, what="the preview")
+    pump(app, lambda: app.shown.get("color") is not None, timeout=90, what="the preview")
     app.window[ev.K_REPAIR].update(value=True)
     app.window.write_event_value(ev.K_REPAIR, True)
     pump(app, lambda: app.shown.get("overlay") is not None and not app.job_running(ev.PREVIEW),
@@ -274,7 +274,7 @@ def test_sensitivity_restore_contrast_the_100_view_and_colorize_all_repair(make_
     pixels = np.asarray(Image.open(photo)).astype(np.float32)
     Image.fromarray((100 + pixels * 60 / 255).astype(np.uint8)).save(faded)
     app = make_app([str(photo.parent)], settings_dir=tmp_path / "settings")
-    pump(app, lambda: len(app.rows) == 2 and app.shown.get("colour") is not None, timeout=90, what="the preview")
+    pump(app, lambda: len(app.rows) == 2 and app.shown.get("color") is not None, timeout=90, what="the preview")
     app.window[ev.K_REPAIR].update(value=True)
     app.window.write_event_value(ev.K_REPAIR, True)
     _repainted(app, None)
@@ -329,14 +329,14 @@ def test_sensitivity_restore_contrast_the_100_view_and_colorize_all_repair(make_
             assert copy[_scratch_y(x) - 1:_scratch_y(x) + 2, x].max() < 200, "the batch copy is repaired"
 
 
-def test_the_brush_and_the_colour_hints_share_the_mouse_and_ctrl_z(make_app, tmp_path):
+def test_the_brush_and_the_color_hints_share_the_mouse_and_ctrl_z(make_app, tmp_path):
     from colorizer_gui.core.hints import hints_for
     from colorizer_gui.core.repair.edits import edits_for
     from colorizer_gui.gui import events as ev
 
     photo = _damaged(tmp_path / "scans")
     app = make_app([str(photo.parent)], settings_dir=tmp_path / "settings")
-    pump(app, lambda: app.shown.get("colour") is not None, timeout=90, what="the preview")
+    pump(app, lambda: app.shown.get("color") is not None, timeout=90, what="the preview")
     app.window.write_event_value(ev.K_HINTS, True)
     app.window.write_event_value(ev.K_REPAIR, True)
     pump(app, lambda: app.hints.on and app.repair.on, what="both tools")

@@ -24,7 +24,7 @@ def test_video_is_listed_previewed_by_frame_and_colorized(make_app, tiny_model, 
     assert row.duration == pytest.approx(2.0)
     assert "(0:02)" in app.photos.row_name(str(clip))
     # The first frame is previewed, with the frame slider shown.
-    pump(app, lambda: app.shown.get("colour") is not None and app.shown.get("fraction") == 0.0, what="preview")
+    pump(app, lambda: app.shown.get("color") is not None and app.shown.get("fraction") == 0.0, what="preview")
     from colorizer_gui.gui import video_preview
 
     assert app.window[(video_preview.K_FRAME, "row")].visible
@@ -32,7 +32,7 @@ def test_video_is_listed_previewed_by_frame_and_colorized(make_app, tiny_model, 
     # Drag the slider to the end: the last frame is previewed.
     app.window[video_preview.K_FRAME].update(value=video_preview.FRAME_STEPS)
     app.handle(video_preview.K_FRAME, {video_preview.K_FRAME: video_preview.FRAME_STEPS})
-    pump(app, lambda: app.shown.get("fraction") == 1.0 and app.shown.get("colour") is not None,
+    pump(app, lambda: app.shown.get("fraction") == 1.0 and app.shown.get("color") is not None,
          what="the last frame")
     assert app.shown["original"].tobytes() != first.tobytes()
     assert "0:02 / 0:02" in app.window[video_preview.K_FRAME_TIME].get()

@@ -362,7 +362,7 @@ def test_missing_and_truncated_files(tmp_path):
         load_generator(cut)
 
 
-def test_imagenet_weights_keep_their_rgb_stem_for_a_colour_encoder():
+def test_imagenet_weights_keep_their_rgb_stem_for_a_color_encoder():
     from colorizer_gui.nets.efficientnet_lite import (EfficientNetLite0Encoder,
                                                       load_imagenet_encoder_weights)
 

@@ -23,7 +23,7 @@ from colorizer_gui.core import model_store, paths
 from colorizer_gui.nets.weights_check import MAX_PARAMETERS
 from colorizer_gui.nets.weights_io import WeightsError, load_generator
 
-from photo_factory import colour_scene, gray_scene, make_jpeg
+from photo_factory import color_scene, gray_scene, make_jpeg
 from tiny_cgan import make_tiny_generator_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_every_entry_point_refuses_them_and_installs_nothing(bad_models, tmp_pat
     photo = make_jpeg(tmp_path / "in" / "a.jpg", gray_scene(64, 64))
     photos = tmp_path / "colour"
     for i in range(4):
-        make_jpeg(photos / f"c{i}.jpg", colour_scene(64, 64, seed=i))
+        make_jpeg(photos / f"c{i}.jpg", color_scene(64, 64, seed=i))
     for kind, path in bad_models.items():
         if kind == "good":
             continue
@@ -192,7 +192,7 @@ def test_training_stops_on_nan_loss_and_exports_nothing_broken(tmp_path, monkeyp
     monkeypatch.setattr(trainer._Run, "train_step", poisoned)
     photos = tmp_path / "colour"
     for i in range(6):
-        make_jpeg(photos / f"c{i}.jpg", colour_scene(64, 64, seed=i))
+        make_jpeg(photos / f"c{i}.jpg", color_scene(64, 64, seed=i))
     out = tmp_path / "m.safetensors"
     code = main(["train", str(photos), "--out", str(out), "--init", "imagenet", "--size", "32",
                  "--batch-size", "2", "--l1-epochs", "2", "--gan-epochs", "0", "--device", "cpu",

@@ -86,7 +86,7 @@ def test_degraded_lightness_is_aged_reproducible_and_in_range():
     assert degrade_lightness(lightness, np.random.default_rng(0), p=0.0) is lightness
 
 
-def test_random_hints_carry_the_truths_mean_colour_where_the_mask_is():
+def test_random_hints_carry_the_truths_mean_color_where_the_mask_is():
     ab = np.zeros((2, 64, 64), np.float32)
     ab[0, :, :32] = 0.5   # left half red-ish, right half green-ish
     ab[0, :, 32:] = -0.4
@@ -154,7 +154,7 @@ def test_shipping_a_candidate_keeps_what_it_computes_and_says_how_it_was_made(tm
         ship(candidate, tmp_path / "odd.safetensors", "L1", "train ...", render_size=150)
 
 
-def test_a_colour_gain_scales_the_colours_and_travels_with_the_file(tmp_path):
+def test_a_color_gain_scales_the_colors_and_travels_with_the_file(tmp_path):
     torch.manual_seed(0)
     net = _settled(build_generator("lite0-unet", **TINY, hint_channels=3), channels=4)
     x = torch.rand(1, 4, 64, 64) * 2 - 1

@@ -129,15 +129,15 @@ def test_big_photos_are_cached_small(tmp_path):
 
 
 def test_gray_and_sepia_detection():
-    colour = stripes(64, 64, 1)
-    assert not is_gray_or_sepia(colour)
-    gray = np.repeat(colour[:, :, :1], 3, axis=2)
+    color = stripes(64, 64, 1)
+    assert not is_gray_or_sepia(color)
+    gray = np.repeat(color[:, :, :1], 3, axis=2)
     assert is_gray_or_sepia(gray)
-    sepia = (colour.mean(axis=2, keepdims=True) * np.array([1.0, 0.85, 0.65])).astype(np.uint8)
+    sepia = (color.mean(axis=2, keepdims=True) * np.array([1.0, 0.85, 0.65])).astype(np.uint8)
     assert is_gray_or_sepia(sepia)
 
 
-def test_one_hue_colour_photo_is_not_taken_for_sepia():
+def test_one_hue_color_photo_is_not_taken_for_sepia():
     """A close-up face is nearly all one hue, but pale and ruddy skin share each
     lightness; in a toned print the tint follows the tone, so it is skipped."""
     from colorizer_gui.core.color import join_lab

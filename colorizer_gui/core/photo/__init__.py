@@ -28,7 +28,7 @@ is installed; it is registered with Pillow the first time such a file is opened.
 """
 from __future__ import annotations
 
-from .already_color import looks_colour
+from .already_color import looks_color
 from .decode import count_pages, load_photo, load_reduced, load_rgb8, photo_pixel_count
 from .finding import count_readable_photos, find_photos
 from .formats import (ALLOWED_FORMATS, DEFAULT_MAX_PIXELS, RAW_EXTENSIONS, SUPPORTED_EXTENSIONS,
@@ -44,7 +44,7 @@ __all__ = [
     "ALLOWED_FORMATS", "DEFAULT_MAX_PIXELS", "OUTPUT_MARKER", "RAW_EXTENSIONS", "STALE_PARTIAL_S",
     "SUPPORTED_EXTENSIONS", "UNSUPPORTED_PHOTO_EXTENSIONS", "Photo", "PhotoError", "copy_name", "count_pages",
     "count_readable_photos", "display_name", "find_photos", "has_photo_signature", "is_photo_file",
-    "load_photo", "load_reduced", "load_rgb8", "looks_colour", "make_folders", "new_partial_path", "open_allowed",
+    "load_photo", "load_reduced", "load_rgb8", "looks_color", "make_folders", "new_partial_path", "open_allowed",
     "output_extension", "output_path", "photo_pixel_count", "publish_partial", "read_head", "record_output",
     "recorded_outputs", "remove_stale_partials", "save_photo", "saves_bgr", "saves_lossy", "sniff_format",
     "unsupported_format_reason",

@@ -23,7 +23,7 @@ _TINT_SPREAD_P99 = 12.0
 _THUMB_SIDE = 256
 
 
-def looks_colour(pixels: np.ndarray) -> bool:
+def looks_color(pixels: np.ndarray) -> bool:
     """True when an image already has real colour, not gray or a single-tone tint.
 
     Uses ``chroma_stats`` to dismiss gray images quickly, then measures how far

@@ -21,13 +21,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, TiffImagePlugin, UnidentifiedImageError
 
-from .already_color import looks_colour
+from .already_color import looks_color
 from .bigtiff import read_bigtiff
 from .formats import (DEFAULT_MAX_PIXELS, _EXIF_KEEP_TAGS, _ORIENTATION, is_bigtiff, open_allowed,
                       unsupported_format_reason)
 from .netpbm import read_netpbm16
 from .model import Photo, PhotoError
-from .pixels import (_apply_orientation, _decode_with_opencv, _icc_colour_space, _pixels_from_pillow, _to_uint16,
+from .pixels import (_apply_orientation, _decode_with_opencv, _icc_color_space, _pixels_from_pillow, _to_uint16,
                      _to_uint8)
 
 
@@ -304,8 +304,8 @@ def _finish_photo(path: Path, fmt: str, pixels: np.ndarray, alpha: Optional[np.n
     if alpha is not None:
         alpha = _apply_orientation(alpha, orientation)
     if icc:
-        info["source_icc_space"] = _icc_colour_space(icc)
-    keep_icc = icc if (icc and not icc_used and _icc_colour_space(icc) == "RGB") else None
+        info["source_icc_space"] = _icc_color_space(icc)
+    keep_icc = icc if (icc and not icc_used and _icc_color_space(icc) == "RGB") else None
     return Photo(
         path=path,
         pixels=np.ascontiguousarray(pixels),
@@ -313,7 +313,7 @@ def _finish_photo(path: Path, fmt: str, pixels: np.ndarray, alpha: Optional[np.n
         alpha=None if alpha is None else np.ascontiguousarray(alpha),
         exif=exif,
         icc_profile=keep_icc,
-        is_colour=looks_colour(pixels),
+        is_color=looks_color(pixels),
         info=info,
         notes=notes,
     )

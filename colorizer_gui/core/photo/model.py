@@ -38,7 +38,7 @@ class Photo:
     alpha: Optional[np.ndarray] = None
     exif: Optional[bytes] = None
     icc_profile: Optional[bytes] = None
-    is_colour: bool = False
+    is_color: bool = False
     info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

@@ -99,15 +99,15 @@ def _pixels_from_pillow(im: Image.Image, icc: Optional[bytes],
 
 def _palette_is_gray(im: Image.Image) -> bool:
     palette = im.getpalette() or []
-    colours = np.asarray(palette, dtype=np.int32).reshape(-1, 3) if palette else None
-    if colours is None or len(colours) == 0:
+    colors = np.asarray(palette, dtype=np.int32).reshape(-1, 3) if palette else None
+    if colors is None or len(colors) == 0:
         return False
     if im.mode == "P":
         used = np.unique(np.asarray(im))
-        used = used[used < len(colours)]
+        used = used[used < len(colors)]
     else:
-        used = np.arange(len(colours))
-    sel = colours[used]
+        used = np.arange(len(colors))
+    sel = colors[used]
     return bool(np.all(sel[:, 0] == sel[:, 1]) and np.all(sel[:, 1] == sel[:, 2]))
 
 
@@ -117,7 +117,7 @@ def _cmyk_to_rgb(im: Image.Image, icc: Optional[bytes]) -> tuple[np.ndarray, boo
     Uses the embedded CMYK profile with LittleCMS when there is one, else Pillow's
     simple conversion. Returns (RGB pixels, whether the profile was used).
     """
-    if icc and _icc_colour_space(icc) == "CMYK":
+    if icc and _icc_color_space(icc) == "CMYK":
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             dst = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -174,7 +174,7 @@ def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
     return arr
 
 
-def _icc_colour_space(icc: bytes) -> str:
+def _icc_color_space(icc: bytes) -> str:
     """The ICC profile's data colour space ('RGB', 'GRAY', 'CMYK', 'Lab', ...) from its header."""
     if len(icc) < 20:
         return ""

@@ -21,7 +21,7 @@ from .encode import _encode_16bit, _encode_jpeg, _encode_with_pillow, _exif_for_
 from .model import Photo, PhotoError
 from ..filenames import fit_name
 from .naming import _WRITE_EXTENSIONS, _opencv_encodes
-from .pixels import _icc_colour_space, _to_uint16, _to_uint8
+from .pixels import _icc_color_space, _to_uint16, _to_uint8
 
 
 def _format_for_dest(dest: Path) -> str:
@@ -187,7 +187,7 @@ def save_photo(rgb: np.ndarray, dest: Path, like: Photo, quality: int = 95, *, s
         rgb = cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB, dst=rgb if scratch and rgb.flags.writeable else None)
         bgr = False
     exif = _exif_for_output(like.exif, software)
-    icc = like.icc_profile if like.icc_profile and _icc_colour_space(like.icc_profile) == "RGB" else None
+    icc = like.icc_profile if like.icc_profile and _icc_color_space(like.icc_profile) == "RGB" else None
     dpi = like.info.get("dpi")
 
     folder = dest.parent

@@ -48,15 +48,15 @@ def _fill_large(pixels: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.nda
     h, w = mask.shape
     f = max(h, w) / _MAX_FILL_SIDE
     size = (max(8, round(w / f)), max(8, round(h / f)))
-    colour = pixels.ndim == 3
-    planes = pixels[:, :, :3] if colour else pixels
+    color = pixels.ndim == 3
+    planes = pixels[:, :, :3] if color else pixels
     small = cv2.resize(planes, size, interpolation=cv2.INTER_AREA)
     small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
     filled = _fill_regions(small, small_mask, grain=False)
     # Only the damage's boxes are brought back to full size.
     n, labels, stats, _c = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     maxval = float(np.iinfo(pixels.dtype).max)
-    lum = planes if not colour else planes.mean(axis=2)
+    lum = planes if not color else planes.mean(axis=2)
     ring = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~mask
     grain = _grain_sigma_values(lum, ring)
     rng = np.random.default_rng(0)
@@ -72,8 +72,8 @@ def _fill_large(pixels: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.nda
         region = mask[y0:y1, x0:x1] & (labels[y0:y1, x0:x1] == i)
         region = region[:patch.shape[0], :patch.shape[1]]
         noise = rng.standard_normal(region.shape).astype(np.float32) * grain
-        vals = patch.astype(np.float32) + (noise[:, :, None] if colour else noise)
-        target = (out[y0:y1, x0:x1, :3] if colour else out[y0:y1, x0:x1])[:region.shape[0], :region.shape[1]]
+        vals = patch.astype(np.float32) + (noise[:, :, None] if color else noise)
+        target = (out[y0:y1, x0:x1, :3] if color else out[y0:y1, x0:x1])[:region.shape[0], :region.shape[1]]
         target[region] = np.clip(np.rint(vals[region]), 0, maxval).astype(pixels.dtype)
     return out
 
@@ -105,7 +105,7 @@ def _fill_regions(out: np.ndarray, mask: np.ndarray, grain: bool) -> np.ndarray:
     """Fill ``mask`` in ``out`` in place, region by region (crop, Telea, grain)."""
     pixels = out
     maxval = float(np.iinfo(pixels.dtype).max)
-    colour = out.ndim == 3
+    color = out.ndim == 3
     m8 = mask.astype(np.uint8)
     n, labels, stats, _c = cv2.connectedComponentsWithStats(
         cv2.dilate(m8, np.ones((3, 3), np.uint8)), connectivity=8)
@@ -118,20 +118,20 @@ def _fill_regions(out: np.ndarray, mask: np.ndarray, grain: bool) -> np.ndarray:
         region = mask[y0:y1, x0:x1] & (labels[y0:y1, x0:x1] == i)
         if not region.any():
             continue
-        crop = out[y0:y1, x0:x1, :3] if colour else out[y0:y1, x0:x1]
+        crop = out[y0:y1, x0:x1, :3] if color else out[y0:y1, x0:x1]
         # Rebuilt from the photo around it (other damage nearby is not yet filled,
         # but is masked too: FSR reads only the known pixels).
         known = ~mask[y0:y1, x0:x1]
         filled = _inpaint(np.ascontiguousarray(crop), ~known | region)
         ring = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & known
-        lum_crop = crop if not colour else crop.mean(axis=2)
-        lum_fill = filled if not colour else filled.mean(axis=2)
+        lum_crop = crop if not color else crop.mean(axis=2)
+        lum_fill = filled if not color else filled.mean(axis=2)
         want = _grain_sigma(lum_crop, ring)
         have = _grain_sigma(lum_fill, region)
         top_up = float(np.sqrt(max(0.0, want * want - have * have)))
         if grain and top_up > 0:
             # Grain is the film's, common to the colour planes: one noise field.
             noise = rng.standard_normal(region.shape).astype(np.float32) * top_up
-            filled = filled + (noise[:, :, None] if colour else noise)
+            filled = filled + (noise[:, :, None] if color else noise)
         crop[region] = np.clip(np.rint(filled[region]), 0, maxval).astype(pixels.dtype)
     return out
