@@ -50,6 +50,6 @@ def test_other_errors_stay_unexpected():
 
 
 def test_the_gui_shows_a_user_errors_message_as_it_is():
-    workers = pytest.importorskip("colorizer_gui.gui.workers")
-    assert workers.friendly_error(HintsError("hints.json: not a hints file")) == "hints.json: not a hints file"
-    assert workers.friendly_error(KeyError("x")).startswith("Something went wrong (KeyError")
+    jobs = pytest.importorskip("colorizer_gui.gui.jobs")
+    assert jobs.friendly_error(HintsError("hints.json: not a hints file")) == "hints.json: not a hints file"
+    assert jobs.friendly_error(KeyError("x")).startswith("Something went wrong (KeyError")

@@ -6,8 +6,8 @@ preview (``preview.py``), colorizing and saving (``colorizing.py``), the Models
 menu (``models_menu.py``) and the dialogs (``dialogs.py``). ``step()`` processes
 one event (tests call it to drive the real window), ``run()`` loops until the
 window closes. Only this loop touches widgets: workers post events (see
-``workers.py``) and the loop routes each, through one table keyed by the event
-constants of ``events.py``, to the feature that paints it.
+``workers.py`` and ``jobs.py``) and the loop routes each, through one table
+keyed by the event constants of ``events.py``, to the feature that paints it.
 """
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ import PySimpleGUI as sg
 from .. import __version__
 from ..core import paths
 from . import dnd, events as ev, geometry, layout, logs, video_preview, workers
+from .backend_cache import BackendConfig
 from .colorizing import Colorizing
 from .dialogs import Dialogs, icon_file, open_in_file_manager
 from .hint_tool import HintTool
+from .jobs import Job, stop_jobs
 from .models_menu import ModelsMenu, backend_config
 from .photo_list import PhotoList, Row
 from .preview import Preview
@@ -61,7 +63,7 @@ class App:
         log.info("Colorizer %s starting", __version__)
         self.settings_dir = settings_dir
         self.settings: Settings = load_settings(settings_dir)
-        self.jobs: dict[str, workers.Job] = {}
+        self.jobs: dict[str, Job] = {}
         self.current: Optional[str] = None        # the photo shown in the preview
         self.device_info: dict[str, Any] = {}
         self.status_text = ""
@@ -204,11 +206,11 @@ class App:
         if not self.closed:
             self.window[ev.K_STATUS].update(text)
 
-    def start_job(self, name: str, target: Callable[..., Any], *args: Any) -> workers.Job:
+    def start_job(self, name: str, target: Callable[..., Any], *args: Any) -> Job:
         """Start a background job posting to the main window; a running job of
         the same name is cancelled (its late events are ignored)."""
         self.cancel_job(name)
-        job = workers.Job(self.window, name, target, *args)
+        job = Job(self.window, name, target, *args)
         self.jobs[name] = job
         return job.start()
 
@@ -228,7 +230,7 @@ class App:
         """True while a batch or download is running."""
         return any(self.job_running(name) for name in BUSY_JOBS)
 
-    def config(self) -> workers.BackendConfig:
+    def config(self) -> BackendConfig:
         """The backend settings chosen in the controls."""
         return backend_config(self.settings)
 
@@ -373,7 +375,7 @@ class App:
         if self.finetune is not None:
             self.finetune.close()
             self.finetune = None
-        workers.stop_jobs(list(self.jobs.values()), self.window.TKroot.update, CLOSE_GRACE_S)
+        stop_jobs(list(self.jobs.values()), self.window.TKroot.update, CLOSE_GRACE_S)
         self.dialogs.close_all()
         self.closed = True
         self.window.close()

@@ -22,6 +22,7 @@ from ..core.progress import ProgressEvent
 from ..core.text import format_duration, format_eta
 from . import events as ev, geometry, images, workers
 from .dialogs import icon_file
+from .jobs import Job
 from .train_process import TRAIN_EVENT, TrainingProcess, training_command
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class FineTuneDialog:
         self.overrides: dict[str, Any] = {}   # tests and power users: size, epochs, init, extra args
         self.last_event: Optional[ProgressEvent] = None
         self.outcome: Optional[str] = None      # "done", "cancelled" or "error" once a run ended
-        self.jobs: dict[str, workers.Job] = {}  # this dialog's workers (photo count, model install)
+        self.jobs: dict[str, Job] = {}  # this dialog's workers (photo count, model install)
         self.job_routes = {ev.COUNT: self._on_count, ev.INSTALL: self._on_installed}
         self.routes = self._routes()
         self.window = self._build()
@@ -219,12 +220,12 @@ class FineTuneDialog:
         self.window["-COUNT-"].update("Counting photos...")
         self._start(ev.COUNT, workers.count_photos, folder)
 
-    def _start(self, name: str, target: Any, *args: Any) -> workers.Job:
+    def _start(self, name: str, target: Any, *args: Any) -> Job:
         """Start a worker posting to this dialog (replacing one of the same name)."""
         old = self.jobs.get(name)
         if old is not None and old.running:
             old.cancel()
-        self.jobs[name] = workers.Job(self.window, name, target, *args).start()
+        self.jobs[name] = Job(self.window, name, target, *args).start()
         return self.jobs[name]
 
     def _on_count(self, phase: str, payload: Any) -> None:

@@ -16,6 +16,7 @@ from ..backends import DEFAULT_BACKEND, backend_names, has_temperature
 from ..core import model_store, paths
 from ..core.text import format_eta
 from . import events as ev, workers
+from .backend_cache import BACKENDS, BackendConfig
 
 if TYPE_CHECKING:
     from .shell import Shell
@@ -36,11 +37,11 @@ def choose_backend(status: dict[str, tuple[bool, str]], preferred: str = "") -> 
     return DEFAULT_BACKEND if DEFAULT_BACKEND in status else next(iter(status), "")
 
 
-def backend_config(settings: Any) -> workers.BackendConfig:
+def backend_config(settings: Any) -> BackendConfig:
     """The backend settings chosen in the controls."""
     render = None if settings.render_size == "auto" else int(settings.render_size)
     temperature = settings.temperature if has_temperature(settings.backend) else None
-    return workers.BackendConfig(settings.backend, settings.device, temperature, render, settings.saturation)
+    return BackendConfig(settings.backend, settings.device, temperature, render, settings.saturation)
 
 
 class ModelsMenu:
@@ -83,7 +84,7 @@ class ModelsMenu:
 
     def models_changed(self) -> None:
         """A model was installed or the default changed: drop loaded models and check again."""
-        workers.BACKENDS.clear()
+        BACKENDS.clear()
         self.check()
 
     def show_reason(self) -> None:

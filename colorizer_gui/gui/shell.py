@@ -39,7 +39,7 @@ class Shell(Protocol):
         ...
 
     def start_job(self, name: str, target: Callable[..., Any], *args: Any) -> Any:
-        """Start a background job that posts to the window (``workers.Job``)."""
+        """Start a background job that posts to the window (``jobs.Job``)."""
         ...
 
     def job_running(self, name: str) -> bool:
@@ -55,7 +55,7 @@ class Shell(Protocol):
         ...
 
     def config(self) -> Any:
-        """The backend settings chosen in the controls (``workers.BackendConfig``)."""
+        """The backend settings chosen in the controls (``backend_cache.BackendConfig``)."""
         ...
 
     def out_dir(self) -> Optional[str]:

@@ -1,34 +1,30 @@
-"""Background jobs. Workers never touch a widget: they only post events.
+"""What the background jobs do, one function per job. Workers never touch a
+widget: they only post events.
 
-Each job runs in a daemon thread and posts ``((JOB, PHASE), (job_id, payload))``
-to the window. Whatever happens, a job ends by posting exactly one of DONE,
-ERROR or CANCELLED. Torch is imported only here, in worker threads.
+Each job runs in a daemon thread (``jobs.Job``) and posts
+``((JOB, PHASE), (job_id, payload))`` to the window. Whatever happens, a job
+ends by posting exactly one of DONE, ERROR or CANCELLED. The loaded backend and
+the out-of-memory fallback are in ``backend_cache``. Torch is imported only in
+worker threads (here and there).
 """
 from __future__ import annotations
 
-import itertools
-import logging
-import threading
 import time
-import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from ..core import model_store, pipeline
-from ..core.errors import UserError
 from ..core.hints import Hint
 from ..core.photo import PhotoError, find_photos, load_photo, load_reduced, make_folders
-from ..core.cpu_retry import run_batch_with_cpu_retry, run_with_cpu_retry
-from ..core.pipeline import is_out_of_memory
+from ..core.cpu_retry import run_batch_with_cpu_retry
 from ..core.progress import ProgressEvent
 from ..core.video import VideoError, display_oriented, read_frame, video_looks_color
 from ..core.repair import Detector, RepairSettings
 from ..nets.detector_choice import choose_detector
 from . import events, images, video_preview
+from .backend_cache import BACKENDS, BackendConfig, _colorize_with_fallback, _out_of_memory
+from .jobs import Cancelled, Job, friendly_error
 from .repair_preview import RepairRequest, overlay, repaired_view
-
-log = logging.getLogger(__name__)
 
 
 def repair_detector() -> Optional[Detector]:
@@ -36,196 +32,8 @@ def repair_detector() -> Optional[Detector]:
     return choose_detector("auto")
 
 
-_ids = itertools.count(1)
 #: Longest side of the downscaled copy a preview is computed on.
 PREVIEW_SIDE = 1024
-
-
-class Cancelled(Exception):
-    """Raised inside a worker to stop early after the user cancelled."""
-
-
-class Job:
-    """A background job posting events to one window; ``cancel()`` asks it to stop."""
-
-    def __init__(self, window: Any, name: str, target: Callable[..., Any], *args: Any) -> None:
-        self.window, self.name, self.target, self.args = window, name, target, args
-        self.id = next(_ids)
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"colorizer-{name}-{self.id}", daemon=True)
-        self.ended = threading.Event()
-        self.muted = False
-
-    def start(self) -> "Job":
-        """Start the thread; returns self."""
-        self.thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Ask the job to stop at its next check."""
-        self.stop_event.set()
-
-    def should_stop(self) -> bool:
-        """True once cancel() was called (polled by the core's long loops)."""
-        return self.stop_event.is_set()
-
-    @property
-    def running(self) -> bool:
-        return not self.ended.is_set()
-
-    def mute(self) -> None:
-        """Stop posting (the window is closing and will not read events any more)."""
-        self.muted = True
-
-    def post(self, phase: str, payload: Any = None) -> None:
-        """Post ``(name, phase)`` to the window; ignored once muted or the window is gone."""
-        if self.muted:
-            return
-        try:
-            if getattr(self.window, "TKroot", None) is not None:
-                self.window.write_event_value((self.name, phase), (self.id, payload))
-        except Exception:  # the window closed under us: nobody is listening
-            log.debug("window gone; dropped %s %s", self.name, phase)
-
-    def _run(self) -> None:
-        try:
-            result = self.target(self, *self.args)
-        except Cancelled:
-            self.ended.set()
-            self.post(events.CANCELLED, None)
-        except BaseException as err:  # noqa: BLE001 - every job must end with a post
-            if isinstance(err, UserError):
-                log.warning("job %s: %s", self.name, err)  # expected: the message says it all
-            else:
-                log.error("job %s failed:\n%s", self.name, traceback.format_exc())
-            self.ended.set()
-            self.post(events.ERROR, friendly_error(err))
-        else:
-            self.ended.set()
-            self.post(events.CANCELLED if self.should_stop() else events.DONE, result)
-
-
-def stop_jobs(jobs: list[Job], keep_painting: Callable[[], Any], grace: float) -> None:
-    """Cancel and mute ``jobs`` (the window is closing) and give them up to
-    ``grace`` seconds to reach a safe point, calling ``keep_painting`` meanwhile:
-    a worker that was posting when it was muted waits for Tk to take its event.
-    Jobs are daemon threads, so one still running cannot keep the app alive."""
-    for job in jobs:
-        job.mute()
-        job.cancel()
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(job.thread.is_alive() for job in jobs):
-        try:
-            keep_painting()
-        except Exception:  # noqa: BLE001 - Tk may already be going away
-            break
-        time.sleep(0.02)
-    for job in jobs:
-        if job.thread.is_alive():
-            log.info("job %s still finishing at close", job.name)
-
-
-def friendly_error(err: BaseException) -> str:
-    """A plain-language message for an exception raised in a worker."""
-    text = str(err) or type(err).__name__
-    if is_out_of_memory(err):
-        return ("The graphics card ran out of memory. Try the CPU device or a smaller render size.")
-    if isinstance(err, PermissionError):
-        return f"Permission denied: {getattr(err, 'filename', '') or text}. Choose a folder you can write to."
-    if isinstance(err, OSError) and getattr(err, "errno", None) == 28:
-        return "The disk is full. Free some space or choose another output folder."
-    if isinstance(err, UserError):
-        return text
-    return f"Something went wrong ({type(err).__name__}: {text}). Details are in the log file."
-
-
-# --------------------------------------------------------------------- backends
-
-
-@dataclass(frozen=True)
-class BackendConfig:
-    """What the user chose in the controls."""
-
-    name: str
-    device: str = "auto"
-    temperature: Optional[float] = None
-    render_size: Optional[int] = None
-    saturation: float = 1.0
-
-    def on_cpu(self) -> "BackendConfig":
-        return BackendConfig(self.name, "cpu", self.temperature, self.render_size, self.saturation)
-
-
-class BackendCache:
-    """Loaded backends, kept between jobs (loading a model takes seconds).
-
-    Backends are not thread-safe, so ``lock`` is held while one predicts.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._cache: dict[tuple, Any] = {}
-
-    def get(self, config: BackendConfig) -> Any:
-        """A loaded backend for ``config`` (raises BackendError with a user message)."""
-        from ..backends import BACKENDS as REGISTRY, create_backend
-
-        cls = REGISTRY.get(config.name)
-        weights = cls.weights_in_use() if cls is not None else None
-        key = (config.name, config.device, config.temperature, str(weights))
-        with self.lock:
-            backend = self._cache.get(key)
-            if backend is None:
-                options = {}
-                if cls is not None and cls.has_temperature and config.temperature is not None:
-                    options["temperature"] = config.temperature
-                backend = create_backend(config.name, device=config.device, **options)
-                backend.load()
-                self._cache.clear()  # one model in memory at a time
-                self._cache[key] = backend
-            return backend
-
-    def clear(self) -> None:
-        with self.lock:
-            self._cache.clear()
-
-
-BACKENDS = BackendCache()
-
-
-def _colorize_with_fallback(job: Job, config: BackendConfig, run: Callable[[Any, BackendConfig], Any]) -> tuple[Any, str]:
-    """Run ``run(backend, config)``; when the graphics card runs out of memory, run
-    it again on the CPU (``core.cpu_retry``, as the command line does). Returns
-    (result, note for the user). (A smaller render size on out-of-memory is the
-    core's retry too, the same as the command line's.)"""
-    def attempt(cfg: BackendConfig) -> Any:
-        if job.should_stop():
-            raise Cancelled()
-        with BACKENDS.lock:
-            return run(BACKENDS.get(cfg), cfg)
-
-    on_cpu = config.on_cpu if config.device != "cpu" else None
-    result, _used, note = run_with_cpu_retry(attempt, config, on_cpu, _out_of_memory)
-    return result, note
-
-
-def _out_of_memory(err: BaseException) -> None:
-    log.warning("out of memory: %s", err)
-    _free_cuda_memory()
-
-
-def _free_cuda_memory() -> None:
-    BACKENDS.clear()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-
-
-# ---------------------------------------------------------------------- workers
 
 
 def warmup(job: Job) -> dict[str, Any]:

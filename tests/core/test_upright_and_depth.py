@@ -62,11 +62,11 @@ class Job:
 
 
 def test_the_windows_save_says_which_page_of_a_tiff_it_colorized(tmp_path, monkeypatch):
-    from colorizer_gui.gui import workers
+    from colorizer_gui.gui import backend_cache, workers
 
-    monkeypatch.setattr(workers.BACKENDS, "get", lambda config: GrayBackend())
+    monkeypatch.setattr(backend_cache.BACKENDS, "get", lambda config: GrayBackend())
     src = pf.make_multipage_tiff(tmp_path / "scan.tif", [pf.gray_scene(15, 20), pf.gray_scene(60, 80)])
-    result = workers.save(Job(), str(src), workers.BackendConfig("cgan", "cpu"), None, None)
+    result = workers.save(Job(), str(src), backend_cache.BackendConfig("cgan", "cpu"), None, None)
     assert "page 2 (the largest, 80 x 60)" in result["note"]
     with Image.open(result["dest"]) as im:
         assert im.size == (80, 60)
@@ -76,12 +76,12 @@ def test_the_windows_save_says_which_page_of_a_tiff_it_colorized(tmp_path, monke
 @pytest.mark.parametrize("orientation", [2, 5, 6, 7, 8])
 def test_rotated_tiff_color_copy_is_upright_through_the_guis_save(tmp_path, monkeypatch, sixteen, orientation):
     """The window's Save runs gui.workers.save: load, colorize, save_colorized."""
-    from colorizer_gui.gui import workers
+    from colorizer_gui.gui import backend_cache, workers
 
-    monkeypatch.setattr(workers.BACKENDS, "get", lambda config: GrayBackend())
+    monkeypatch.setattr(backend_cache.BACKENDS, "get", lambda config: GrayBackend())
     src = tmp_path / "scan.tif"
     upright = pf.make_oriented(src, "TIFF", orientation, sixteen=sixteen)
-    result = workers.save(Job(), str(src), workers.BackendConfig("cgan", "cpu"), None, None)
+    result = workers.save(Job(), str(src), backend_cache.BackendConfig("cgan", "cpu"), None, None)
     with Image.open(result["dest"]) as im:
         assert im.getexif().get(274, 1) == 1
     written = cv2.imread(result["dest"], cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)

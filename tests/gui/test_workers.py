@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from colorizer_gui.gui import workers
-from colorizer_gui.gui.workers import BackendConfig
+from colorizer_gui.gui import backend_cache, jobs, workers
+from colorizer_gui.gui.backend_cache import BackendConfig
 
 
 class _Job:
@@ -16,7 +16,7 @@ class _Job:
 @pytest.fixture(autouse=True)
 def no_real_backends(monkeypatch):
     """The fallback logic is under test, not model loading."""
-    monkeypatch.setattr(workers.BACKENDS, "get", lambda config: object())
+    monkeypatch.setattr(backend_cache.BACKENDS, "get", lambda config: object())
 
 
 def test_out_of_memory_on_the_graphics_card_runs_again_on_the_cpu():
@@ -28,7 +28,7 @@ def test_out_of_memory_on_the_graphics_card_runs_again_on_the_cpu():
             raise RuntimeError("CUDA out of memory. Tried to allocate 3.00 GiB")
         return "colours"
 
-    result, note = workers._colorize_with_fallback(
+    result, note = backend_cache._colorize_with_fallback(
         _Job(), BackendConfig("cgan", "cuda", render_size=768), run)
     assert result == "colours" and tried == [("cuda", 768), ("cpu", 768)]
     assert note == "The graphics card ran out of memory, so this ran on the CPU."
@@ -42,7 +42,7 @@ def test_out_of_memory_on_the_cpu_is_reported_not_retried_the_same():
         raise RuntimeError("CPU out of memory")
 
     with pytest.raises(Exception, match="out of memory"):
-        workers._colorize_with_fallback(_Job(), BackendConfig("cgan", "cpu"), run)
+        backend_cache._colorize_with_fallback(_Job(), BackendConfig("cgan", "cpu"), run)
     assert tried == [None]
 
 
@@ -54,7 +54,7 @@ def test_saving_one_photo_in_the_app_retries_smaller_like_the_command_line(tmp_p
     from fake_backends import RunsOutOfMemoryWhenLarge
 
     backend = RunsOutOfMemoryWhenLarge(limit=200, error=RuntimeError("CPU out of memory"))
-    monkeypatch.setattr(workers.BACKENDS, "get", lambda config: backend)
+    monkeypatch.setattr(backend_cache.BACKENDS, "get", lambda config: backend)
     make_png(tmp_path / "big.png", gray_scene(300, 400))
     result = workers.save(_Job(), str(tmp_path / "big.png"), BackendConfig("cgan", "cpu", render_size=256),
                           None, str(tmp_path / "out"))
@@ -98,7 +98,7 @@ def _endings(window: _Window) -> list[str]:
 
 def _run_job(target, *args, cancel: bool = False) -> _Window:
     window = _Window()
-    job = workers.Job(window, "test", target, *args)
+    job = jobs.Job(window, "test", target, *args)
     if cancel:
         job.cancel()
     job.start().thread.join(10)
@@ -110,7 +110,7 @@ def test_every_job_ends_with_exactly_one_of_done_error_or_cancelled(tmp_path):
         raise ValueError("broken")
 
     def stops(job):
-        raise workers.Cancelled()
+        raise jobs.Cancelled()
 
     assert _endings(_run_job(lambda job: 42)) == ["done"]
     assert _endings(_run_job(fails)) == ["error"]

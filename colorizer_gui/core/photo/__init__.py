@@ -5,8 +5,10 @@ One module per job; every public name is importable from here, as before:
 - ``formats``: which files are photos, magic-byte sniffing, ``open_allowed``
   (the one allow-list of decoders);
 - ``decode`` (with ``pixels``): ``load_photo`` / ``load_rgb8``: orientation,
-  bit depth, pages, damaged and hostile files;
-- ``colour``: ``looks_colour``, "is this already colour";
+  bit depth, pages, damaged and hostile files; its helpers: ``tiff_pages``
+  (multi-page and pyramid TIFFs, ``count_pages``), ``metadata`` (EXIF, dpi, ...),
+  ``png_chunks`` (bad optional PNG chunks), ``bigtiff``, ``netpbm`` (16-bit);
+- ``already_color``: ``looks_color``, "is this already colour";
 - ``naming``: ``output_path`` and the ``.colorizer-copies`` marker;
 - ``encode`` and ``save``: ``save_photo``, atomic, with its partial files and locks;
 - ``finding``: ``find_photos`` in files and folders.
@@ -29,7 +31,7 @@ is installed; it is registered with Pillow the first time such a file is opened.
 from __future__ import annotations
 
 from .already_color import looks_color
-from .decode import count_pages, load_photo, load_reduced, load_rgb8, photo_pixel_count
+from .decode import load_photo, load_reduced, load_rgb8, photo_pixel_count
 from .finding import count_readable_photos, find_photos
 from .formats import (ALLOWED_FORMATS, DEFAULT_MAX_PIXELS, RAW_EXTENSIONS, SUPPORTED_EXTENSIONS,
                       UNSUPPORTED_PHOTO_EXTENSIONS, has_photo_signature, is_photo_file, open_allowed, read_head,
@@ -39,6 +41,7 @@ from .naming import (OUTPUT_MARKER, copy_name, display_name, output_extension, o
                      recorded_outputs, saves_bgr, saves_lossy)
 from .save import (STALE_PARTIAL_S, make_folders, new_partial_path, publish_partial, remove_stale_partials,
                    save_photo)
+from .tiff_pages import count_pages
 
 __all__ = [
     "ALLOWED_FORMATS", "DEFAULT_MAX_PIXELS", "OUTPUT_MARKER", "RAW_EXTENSIONS", "STALE_PARTIAL_S",

@@ -5,6 +5,8 @@ bits (and deeper TIFFs), picks the largest page of a multi-page TIFF, applies
 EXIF orientation, keeps the EXIF/ICC/dpi that saving copies, and turns every
 failure into a ``PhotoError`` a person can act on. Pillow decodes what it can
 represent; 16-bit colour PNG/TIFF pixels go through OpenCV (see ``pixels``).
+The leaf helpers sit beside it: ``tiff_pages`` (which page), ``metadata`` (EXIF,
+dpi, ...), ``png_chunks`` (bad optional PNG chunks), ``bigtiff``, ``netpbm``.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import os
 import re
 import stat
 import struct
-import zlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,12 +24,14 @@ from PIL import Image, ImageCms, TiffImagePlugin, UnidentifiedImageError
 
 from .already_color import looks_color
 from .bigtiff import read_bigtiff
-from .formats import (DEFAULT_MAX_PIXELS, _EXIF_KEEP_TAGS, _ORIENTATION, is_bigtiff, open_allowed,
-                      unsupported_format_reason)
+from .formats import DEFAULT_MAX_PIXELS, is_bigtiff, open_allowed, unsupported_format_reason
+from .metadata import _collect_info, _orientation_of, _read_exif
 from .netpbm import read_netpbm16
 from .model import Photo, PhotoError
 from .pixels import (_apply_orientation, _decode_with_opencv, _icc_color_space, _pixels_from_pillow, _to_uint16,
                      _to_uint8)
+from .png_chunks import _png_drop_bad_ancillary_chunks
+from .tiff_pages import _BITS_PER_SAMPLE, _choose_page, _seek_reduced_tiff_page, _tiff_sample_layout, count_pages
 
 
 def load_rgb8(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -279,23 +282,6 @@ def _decode_reduced(im: Image.Image, side: int) -> None:
         _seek_reduced_tiff_page(im, side)
 
 
-_NEW_SUBFILE_TYPE = 254
-
-
-def _seek_reduced_tiff_page(im: Image.Image, side: int) -> None:
-    """Move a pyramid TIFF to its smallest reduced-resolution page (NewSubfileType
-    bit 0) with the main page's shape that still has ``side`` on its long side."""
-    main, (width, height) = im.tell(), im.size
-    best, best_area = main, width * height
-    for index in range(int(getattr(im, "n_frames", 1))):
-        im.seek(index)
-        w, h = im.size
-        reduced = int(im.tag_v2.get(_NEW_SUBFILE_TYPE, 0)) & 1
-        if reduced and max(w, h) >= side and abs(w * height - h * width) <= max(w, h) and w * h < best_area:
-            best, best_area = index, w * h
-    im.seek(best)
-
-
 def _finish_photo(path: Path, fmt: str, pixels: np.ndarray, alpha: Optional[np.ndarray], orientation: int,
                   exif: Optional[bytes], icc: Optional[bytes], icc_used: bool, info: dict[str, Any],
                   notes: list[str]) -> Photo:
@@ -328,52 +314,6 @@ _OPENCV_TURNS_UPRIGHT = frozenset({"TIFF"})
 _DNG_VERSION = 50706
 
 
-_BITS_PER_SAMPLE, _SAMPLE_FORMAT = 258, 339
-
-
-def _orientation_of(im: Image.Image) -> int:
-    """The EXIF orientation still to apply to ``im``'s decoded pixels (1 = none)."""
-    try:
-        value = im.getexif().get(_ORIENTATION, 1)
-    except Exception:  # corrupt EXIF: leave the pixels as stored
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def _choose_page(im: Image.Image, notes: list[str]) -> int:
-    """Move a multi-page TIFF to its largest page (a scanner's thumbnail often comes
-    first); say which page was taken. Returns the page index (0 for one page)."""
-    count = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
-    if count <= 1:
-        return 0
-    sizes = []
-    for index in range(count):
-        im.seek(index)
-        sizes.append(im.size[0] * im.size[1])
-    best = max(range(count), key=lambda i: (sizes[i], -i))
-    im.seek(best)
-    im.info["page"] = f"{best + 1} of {count}"
-    notes.append(f"this TIFF has {count} pages; page {best + 1} (the largest, "
-                 f"{im.size[0]} x {im.size[1]}) was colorized and the others were left out")
-    return best
-
-
-def count_pages(im: Image.Image) -> int:
-    """How many pages a TIFF has (1 for any other format: an animated GIF or WebP
-    is colorized as its first frame, as before)."""
-    return int(getattr(im, "n_frames", 1)) if im.format == "TIFF" else 1
-
-
-def _tiff_sample_layout(im: Image.Image) -> tuple[int, int]:
-    """(bits per sample, TIFF SampleFormat: 1 unsigned, 2 signed, 3 float) of a TIFF;
-    (0, 0) for any other format, whose Pillow mode already says all."""
-    if im.format != "TIFF":
-        return 0, 0
-    bits = im.tag_v2.get(_BITS_PER_SAMPLE, (1,))
-    bits = bits[0] if isinstance(bits, tuple) else bits
-    sample_format = im.tag_v2.get(_SAMPLE_FORMAT, (1,))
-    sample_format = sample_format[0] if isinstance(sample_format, tuple) else sample_format
-    return int(bits), int(sample_format)
 
 
 def _load_tiff_with_opencv(path: Path, name: str, fp: Any, max_pixels: int) -> Photo:
@@ -424,57 +364,6 @@ def _retry_png_without_bad_chunks(path: Path, name: str, fp: Any, head: bytes,
     return photo
 
 
-def _png_drop_bad_ancillary_chunks(data: bytes) -> tuple[bytes, list[bytes]]:
-    """``data`` without its ancillary chunks whose CRC is wrong, and their types.
-
-    Pillow checks every chunk's CRC and refuses the file on any mismatch (its
-    only switch, ImageFile.LOAD_TRUNCATED_IMAGES, would also let a truncated
-    image through as if whole). Here only chunks the PNG spec calls ancillary
-    (lowercase first letter: text, time, gamma, ...) are dropped; a bad
-    critical chunk (IHDR, PLTE, IDAT) still makes the file damaged."""
-    out, dropped, pos = [data[:8]], [], 8
-    while pos + 12 <= len(data):
-        length = struct.unpack(">I", data[pos:pos + 4])[0]
-        kind = data[pos + 4:pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            break
-        crc_ok = zlib.crc32(data[pos + 4:pos + 8 + length]) & 0xFFFFFFFF == struct.unpack(
-            ">I", data[end - 4:end])[0]
-        if crc_ok or not kind[0] & 0x20:
-            out.append(data[pos:end])
-        else:
-            dropped.append(kind)
-        pos = end
-    out.append(data[pos:])
-    return b"".join(out), dropped
-
-
-def _read_exif(im: Image.Image) -> tuple[Optional[bytes], int]:
-    """Return (EXIF bytes to keep, with orientation 1; the source orientation)."""
-    try:
-        src = im.getexif()
-    except Exception:  # corrupt EXIF must not stop a photo from loading
-        return None, 1
-    orientation = src.get(_ORIENTATION, 1)
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1
-    kept = Image.Exif()
-    for tag in _EXIF_KEEP_TAGS:
-        if tag not in src:
-            continue
-        try:
-            kept[tag] = src.get_ifd(tag) if tag in (0x8769, 0x8825) else src[tag]
-        except Exception:  # one unreadable sub-IFD: keep the rest
-            continue
-    if _ORIENTATION in kept:
-        kept[_ORIENTATION] = 1
-    if not len(kept):
-        return None, orientation
-    try:
-        return kept.tobytes(), orientation
-    except Exception:
-        return None, orientation
 
 
 def _lacks_end_marker(fp: Any, fmt: str) -> bool:
@@ -513,40 +402,4 @@ def _is_gray_source(im: Image.Image, head: bytes) -> bool:
         return head[12:16] == b"IHDR" and head[25] in (0, 4)
     if im.format == "TIFF":
         return im.tag_v2.get(262) in (0, 1)
-    return False
-
-
-def _collect_info(im: Image.Image, fp: Any, info: dict[str, Any]) -> None:
-    dpi = im.info.get("dpi")
-    if dpi and len(dpi) == 2:
-        try:
-            x, y = float(dpi[0]), float(dpi[1])
-        except (TypeError, ValueError):
-            x = y = 0.0
-        if 10.0 <= x <= 100_000.0 and 10.0 <= y <= 100_000.0:  # 1 dpi means "no unit given"
-            info["dpi"] = (x, y)
-    if im.format == "TIFF" and im.info.get("compression"):
-        info["compression"] = im.info["compression"]
-    if im.format == "JPEG" or im.format == "MPO":
-        info["progressive"] = bool(im.info.get("progressive") or im.info.get("progression"))
-    if im.format == "WEBP":
-        info["lossless"] = _webp_is_lossless(fp)
-    frames = getattr(im, "n_frames", 1)
-    if frames > 1:
-        info["frames"] = frames
-
-
-def _webp_is_lossless(fp: Any) -> bool:
-    """Walk the RIFF chunks: a 'VP8L' image chunk means lossless, 'VP8 ' lossy."""
-    fp.seek(12)
-    for _ in range(64):
-        header = fp.read(8)
-        if len(header) < 8:
-            return False
-        fourcc, size = header[:4], struct.unpack("<I", header[4:])[0]
-        if fourcc == b"VP8L":
-            return True
-        if fourcc == b"VP8 ":
-            return False
-        fp.seek(size + (size & 1), os.SEEK_CUR)
     return False
