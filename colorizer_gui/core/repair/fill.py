@@ -78,13 +78,30 @@ def _fill_large(pixels: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.nda
     return out
 
 
+#: Ring pixels the grain of a large photo is measured on (a robust median needs no more).
+_GRAIN_SAMPLES = 20_000
+
+
 def _grain_sigma_values(plane: np.ndarray, ring: np.ndarray) -> float:
-    """``_grain_sigma`` over a large ring, on its bounding box only."""
+    """``_grain_sigma`` over a large ring, measured on a fixed random sample of its
+    pixels: the same fine residual (photo - Gaussian blur, sigma 1.5) computed
+    only where sampled, so a scratch across a 12 MP scan costs no full-size blur."""
     ys, xs = np.nonzero(ring)
     if len(ys) == 0:
         return 0.0
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return _grain_sigma(plane[y0:y1, x0:x1], ring[y0:y1, x0:x1])
+    if len(ys) > _GRAIN_SAMPLES:
+        pick = np.random.default_rng(0).choice(len(ys), _GRAIN_SAMPLES, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    kernel = cv2.getGaussianKernel(9, 1.5).astype(np.float32)[:, 0]  # the 9 taps OpenCV uses for sigma 1.5
+    offsets = np.arange(len(kernel)) - len(kernel) // 2
+    h, w = plane.shape
+    # Each sample's 9x9 window (edges repeated at the border), blurred separably.
+    rows = np.clip(ys[:, None] + offsets, 0, h - 1)[:, :, None]
+    cols = np.clip(xs[:, None] + offsets, 0, w - 1)[:, None, :]
+    windows = plane[rows, cols].astype(np.float32)
+    blurred = (windows @ kernel) @ kernel
+    fine = plane[ys, xs].astype(np.float32) - blurred
+    return float(1.4826 * np.median(np.abs(fine - np.median(fine))))
 
 
 def fill_damage(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
