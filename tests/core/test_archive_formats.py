@@ -101,6 +101,26 @@ def test_bigtiff_tiled_compressed_and_big_endian(tmp_path, kwargs):
     assert np.array_equal(photo.pixels, pixels)
 
 
+def test_bigtiff_master_keeps_its_camera_tags_icc_profile_and_dpi_in_the_copy(tmp_path, tiny_backend):
+    from PIL import ImageCms
+
+    from colorizer_gui.core.pipeline import save_color_copy
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    pixels = (ramp16(color=True) >> 8).astype(np.uint8)
+    src = _bigtiff(tmp_path / "master.tif", pixels, resolution=(600, 600), resolutionunit=2,
+                   extratags=[(315, "s", 0, "Studio Kessler", True), (271, "s", 0, "Hasselblad", True),
+                              (306, "s", 0, "1961:05:14 10:00:00", True), (34675, "B", len(icc), icc, True)])
+    photo = load_photo(src)
+    assert photo.icc_profile == icc and photo.info["dpi"] == (600.0, 600.0)
+    copy = save_color_copy(src, tmp_path / "out", tiny_backend).path
+    with Image.open(copy) as im:
+        exif = im.getexif()
+        assert exif[315] == "Studio Kessler" and exif[271] == "Hasselblad" and exif[306] == "1961:05:14 10:00:00"
+        assert im.info.get("icc_profile") == icc
+        assert tuple(round(float(v)) for v in im.info["dpi"]) == (600, 600)
+
+
 def test_bigtiff_gray_8_bit_with_orientation(tmp_path):
     gray = gray_scene(30, 50)
     photo = load_photo(_bigtiff(tmp_path / "turned.tif", gray, extratags=[(274, 3, 1, 6, True)]))

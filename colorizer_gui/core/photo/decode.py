@@ -149,8 +149,8 @@ def _load_open_file(path: Path, name: str, fp: Any, max_pixels: int, reduce_to: 
     if unsupported:
         raise PhotoError(f"{name}: {unsupported}")
     if is_bigtiff(head) and not isinstance(fp, io.BytesIO):
-        pixels, alpha, orientation, info, notes = read_bigtiff(path, name, max_pixels, _too_large)
-        return _finish_photo(path, "TIFF", pixels, alpha, orientation, None, None, False, info, notes)
+        pixels, alpha, orientation, info, notes, exif, icc = read_bigtiff(path, name, max_pixels, _too_large)
+        return _finish_photo(path, "TIFF", pixels, alpha, orientation, exif, icc, False, info, notes)
     if head[:2] in (b"P5", b"P6"):
         netpbm = read_netpbm16(fp, name, max_pixels, _too_large)
         if netpbm is not None:
