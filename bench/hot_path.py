@@ -1,7 +1,8 @@
 """The hot path: one 12 MP photo end to end (decode, network, join, encode, save)
 with every feature on, against a bare read + write of the same file, side by side.
 
-    .venv/bin/python bench/hot_path.py [--repeats 7] [--weights FILE] [--no-write] [--compare PACKAGE_DIR]
+    .venv/bin/python bench/hot_path.py [--repeats 7] [--backend cgan|zhang] [--weights FILE] [--no-write]
+                                       [--compare PACKAGE_DIR]
 
 Three pipelines, interleaved in one process so a busy machine slows all alike:
 
@@ -21,7 +22,10 @@ rest (DIR is a copy of a ``colorizer_gui`` folder under another name, e.g.
 Two photos: a gray JPEG (one channel) and a gray scan stored as RGB with EXIF,
 both 4000 x 3000. Prints medians and ratios to bare and writes them to the
 "## Hot path" section of bench/RESULTS.md. The default weights are the bundled
-model (it takes colour hints, so the hints reach the network).
+model (it takes colour hints, so the hints reach the network). ``--backend zhang``
+times the Zhang backend instead (it takes no hints); without ``--weights`` it runs
+a Zhang-shaped caffemodel of random weights (its speed does not depend on them),
+written as ``bench/speed_zhang.py`` writes it.
 """
 from __future__ import annotations
 
@@ -77,14 +81,14 @@ def anchor_pipeline(src: Path, dest: Path, backend) -> None:
     cv2.imwrite(str(dest), colorized)
 
 
-def colorizer_run(package: str, weights: Path, out: Path):
+def colorizer_run(package: str, backend_name: str, weights: Path, out: Path):
     """``run(src)``: ``package``'s colorize_file with the photo's sidecar hints."""
     import importlib
 
     backends = importlib.import_module(f"{package}.backends")
     hints_module = importlib.import_module(f"{package}.core.hints")
     pipeline = importlib.import_module(f"{package}.core.pipeline")
-    backend = backends.create_backend("cgan", weights=weights, device="cpu")
+    backend = backends.create_backend(backend_name, weights=weights, device="cpu")
     backend.load()
 
     def run(src: Path) -> None:
@@ -94,10 +98,10 @@ def colorizer_run(package: str, weights: Path, out: Path):
 
 
 def measure(photos: dict[str, Path], weights: Path, work: Path, repeats: int,
-            compare: Path | None = None) -> dict[str, dict[str, float]]:
+            compare: Path | None = None, backend_name: str = "cgan") -> dict[str, dict[str, float]]:
     import cv2
 
-    backend, ours = colorizer_run("colorizer_gui", weights, work / "out")
+    backend, ours = colorizer_run("colorizer_gui", backend_name, weights, work / "out")
 
     def bare(src: Path) -> None:
         cv2.imwrite(str(work / "bare.jpg"), cv2.imread(str(src)))
@@ -108,7 +112,7 @@ def measure(photos: dict[str, Path], weights: Path, work: Path, repeats: int,
     runs = {"bare": bare, "anchor": anchor, "Colorizer": ours}
     if compare is not None:
         sys.path.insert(0, str(Path(compare).parent))
-        runs["compared"] = colorizer_run(Path(compare).name, weights, work / "out-compared")[1]
+        runs["compared"] = colorizer_run(Path(compare).name, backend_name, weights, work / "out-compared")[1]
     out = {}
     for label, src in photos.items():
         for run in runs.values():
@@ -127,7 +131,9 @@ def measure(photos: dict[str, Path], weights: Path, work: Path, repeats: int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="interleaved runs of each pipeline (median)")
-    parser.add_argument("--weights", type=Path, default=REPO / "weights" / "cgan-default.safetensors")
+    parser.add_argument("--backend", choices=("cgan", "zhang"), default="cgan")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="model file (default: the bundled cgan model; for zhang a random-weight one)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--compare", type=Path, default=None, metavar="PACKAGE_DIR",
                         help="another version of the package (a renamed copy) to time side by side")
@@ -135,11 +141,19 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="hot-path-") as tmp:
         work = Path(tmp)
-        results = measure(make_photos(work), args.weights, work, args.repeats, args.compare)
+        if args.weights is None and args.backend == "zhang":
+            add_import_paths("tests")  # the random-weight model writer lives with the tests
+            from zhang_model import write_random_zhang_caffemodel
+
+            args.weights = write_random_zhang_caffemodel(work / "random.caffemodel")
+        elif args.weights is None:
+            args.weights = REPO / "weights" / "cgan-default.safetensors"
+        results = measure(make_photos(work), args.weights, work, args.repeats, args.compare, args.backend)
     lines = [SECTION, "",
              f"`.venv/bin/python bench/hot_path.py --repeats {args.repeats}"
+             f"{f' --backend {args.backend}' if args.backend != 'cgan' else ''}"
              f"{f' --compare DIR/{args.compare.name}' if args.compare else ''}` on {machine_summary()}; "
-             f"model {args.weights.name} (takes hints), CPU; medians of {args.repeats} interleaved runs. "
+             f"{args.backend} backend, model {args.weights.name}, CPU; medians of {args.repeats} interleaved runs. "
              "Colorizer: hints sidecar (2 hints), EXIF orientation, provenance, atomic fsynced save. "
              "Target: Colorizer at most 1.9x bare.", "",
              "| 12 MP photo | bare read+write | anchor pipeline | Colorizer | anchor / bare | Colorizer / bare |",
