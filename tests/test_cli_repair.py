@@ -155,3 +155,23 @@ def test_repair_uses_the_brush_strokes_and_survives_a_bad_sidecar(tmp_path: Path
     assert bad.returncode == 0, bad.stderr
     assert "NOTE" in bad.stderr and "repaired without the brush strokes" in bad.stderr
     assert (tmp_path / "out2" / "wire_repaired.png").is_file()
+
+
+def test_videos_say_they_are_not_repaired_in_repair_and_in_colorize_repair(tmp_path: Path, tiny_cgan: Path) -> None:
+    from video_factory import make_clip
+
+    _clean, damaged, _truth = _damaged(64, 96, seed=5)
+    make_png(tmp_path / "in" / "print.png", damaged)
+    make_clip(tmp_path / "in" / "home movie.mp4", frames=6, audio=None)
+    repaired = run_cli("repair", tmp_path / "in", "-o", tmp_path / "rep")
+    assert repaired.returncode == 0, repaired.stderr
+    assert (tmp_path / "rep" / "print_repaired.png").is_file()
+    assert "home movie.mp4" in repaired.stdout + repaired.stderr
+    assert "video repair is not supported" in repaired.stdout + repaired.stderr
+    assert not list((tmp_path / "rep").glob("home movie*"))
+    colored = run_cli("colorize", tmp_path / "in", "-o", tmp_path / "col", "--backend", "cgan",
+                      "--weights", tiny_cgan, "--device", "cpu", "--render-size", "64", "--repair")
+    assert colored.returncode == 0, colored.stderr
+    said = colored.stdout + colored.stderr
+    assert "video repair is not supported" in said and "colorized without repair" in said
+    assert list((tmp_path / "col").glob("home movie*.mp4")) and (tmp_path / "col" / "print_color.png").is_file()
