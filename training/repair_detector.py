@@ -4,6 +4,21 @@ damage synthesized over clean photos (``core.repair.damage``), on the CPU.
     python -m training.repair_detector --data DIR [DIR...] --run runs/repair-det \
         --minutes 25 --out weights/repair-detector.safetensors
 
+The shipped file's recipe, with D=../shared/datasets and
+DATA="$D/bsds500/train $D/camvid/train $D/caltech_webfaces $D/weather/train $D/houses/train $D/sports/train"
+(three runs in one run folder, each resuming where the last stopped):
+
+    python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 8
+    python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 17 \
+        --hard-negatives 0.35
+    python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 51 \
+        --lr 3e-4 --hard-negatives 0.5 --out weights/repair-detector.safetensors
+
+On 2 CPU cores: steps 0-500, 500-863 and 863-4867 (the runs stop by wall-clock
+time, so the step counts are what reproduces it; the file records its own). Steps
+500-863 drew fans of 12-47 spokes and no rims or frames, and steps 863-1500 no rims
+or frames: those hard negatives (``add_real_lines`` kinds 5 and 6) came in at step 1500.
+
 Photos come from the given folders (never a benchmark ``test`` part); the run
 folder keeps ``last.safetensors`` and ``state.json`` so a stopped run resumes
 where it was (the optimizer restarts). The encoder starts from the bundled
@@ -64,15 +79,18 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,;:-
 
 def add_real_lines(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Thin REAL detail a detector must leave alone, drawn into a clean crop: a fan
-    of spokes, a family of wires, printed text, hatching or soft star points
-    (hard negatives: without them a net takes every thin line for a scratch)."""
+    of spokes, a family of wires, printed text, hatching, soft star points, rims
+    and outlines (wheels, plates, hat brims: circles and ellipses, often thicker
+    than a scratch) or frames (windows, doors, pictures: the parallel straight
+    edges of a rectangle) (hard negatives: without them a net takes every thin
+    line for a scratch)."""
     img = crop.astype(np.float32)
     h, w = img.shape
     tone = float(rng.choice([rng.uniform(0, 60), rng.uniform(190, 255)]))
-    kind = rng.integers(5)
+    kind = rng.integers(7)
     if kind == 0:
         c = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
-        r, n = rng.uniform(40, 200), int(rng.integers(12, 48))
+        r, n = rng.uniform(40, 200), int(rng.integers(12, 96))
         a0 = rng.uniform(0, np.pi)
         for k in range(n):
             a = a0 + k * 2 * np.pi / n
@@ -92,6 +110,20 @@ def add_real_lines(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         step, dx = rng.uniform(4, 12), rng.uniform(-80, 80)
         for x in np.arange(-100, w + 100, step):
             cv2.line(img, (int(x), 0), (int(x + dx), h), tone, 1, cv2.LINE_AA)
+    elif kind == 5:
+        for _ in range(int(rng.integers(1, 4))):
+            centre = (int(rng.uniform(-w / 2, 1.5 * w) * 4), int(rng.uniform(-h / 2, 1.5 * h) * 4))
+            radius = rng.uniform(30, 260)
+            axes = (int(radius * 4), int(radius * rng.uniform(0.4, 1.0) * 4))
+            cv2.ellipse(img, centre, axes, rng.uniform(0, 180), 0, 360, tone, int(rng.integers(2, 9)),
+                        cv2.LINE_AA, shift=2)
+    elif kind == 6:
+        x0, y0 = rng.uniform(-w / 2, w), rng.uniform(-h / 2, h)
+        x1, y1 = x0 + rng.uniform(40, 2 * w), y0 + rng.uniform(40, 2 * h)
+        width = int(rng.integers(2, 6))
+        for inset in range(int(rng.integers(1, 3))):  # a frame and often its inner edge
+            d = inset * rng.uniform(4, 12)
+            cv2.rectangle(img, (int(x0 + d), int(y0 + d)), (int(x1 - d), int(y1 - d)), tone, width, cv2.LINE_AA)
     else:
         for _ in range(int(rng.integers(10, 60))):
             star = np.zeros((h, w), np.float32)
