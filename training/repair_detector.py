@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -157,28 +158,41 @@ def sample(gray: np.ndarray, rng: np.random.Generator, hard_negatives: float = 0
     return damaged.astype(np.float32) / 255, mask.astype(np.float32)
 
 
+def cosine_rate(start: float, end: float, step: int, steps: int) -> float:
+    """The learning rate at ``step`` of ``steps``: a half cosine from ``start`` to ``end``."""
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / max(1, steps)))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.repair_detector")
     ap.add_argument("--data", type=Path, nargs="+", required=True)
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--minutes", type=float, default=25.0)
+    ap.add_argument("--steps", type=int, default=None,
+                    help="stop at this step (counted over the run folder's runs) instead of by --minutes")
     ap.add_argument("--per-folder", type=int, default=400)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-end", type=float, default=None,
+                    help="with --steps: the rate falls along a half cosine from --lr to this by the last step "
+                         "(a stopped run resumes on the same curve)")
     ap.add_argument("--init", type=Path, default=Path("weights/cgan-default.safetensors"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--hard-negatives", type=float, default=0.0,
                     help="share of crops given real thin detail (spokes, wires, text, hatching, stars)")
     opts = ap.parse_args(argv)
+    if opts.lr_end is not None and opts.steps is None:
+        ap.error("--lr-end needs --steps (the schedule is set by the step count)")
     torch.set_num_threads(opts.threads)
     opts.run.mkdir(parents=True, exist_ok=True)
     net = DamageNet()
     state_path, last = opts.run / "state.json", opts.run / "last.safetensors"
-    step = 0
+    step, schedule_from = 0, None
     if last.is_file():
         net.load_state_dict(load_file(str(last)))
-        step = json.loads(state_path.read_text())["step"]
+        state = json.loads(state_path.read_text())
+        step, schedule_from = state["step"], state.get("schedule_from")
         print(f"resumed at step {step}", flush=True)
     elif opts.init.is_file():
         print(f"encoder from {opts.init}: {load_encoder_from_generator(net, load_file(str(opts.init)))} tensors",
@@ -191,7 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     net.train()
     ema = None
-    while time.monotonic() - started < opts.minutes * 60:
+    if opts.lr_end is not None and schedule_from is None:
+        schedule_from = step
+    while (step < opts.steps) if opts.steps is not None else (time.monotonic() - started < opts.minutes * 60):
+        if opts.lr_end is not None:
+            for group in opt.param_groups:
+                group["lr"] = cosine_rate(opts.lr, opts.lr_end, step - schedule_from, opts.steps - schedule_from)
         xs, ys = zip(*(sample(photos[rng.integers(len(photos))], rng, opts.hard_negatives) for _ in range(opts.batch)))
         x = torch.from_numpy(np.stack(xs))[:, None] * 2 - 1
         y = torch.from_numpy(np.stack(ys))[:, None]
@@ -207,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         if step % 25 == 0:
             print(f"step {step} loss {ema:.4f} ({time.monotonic() - started:.0f} s)", flush=True)
         if step % 100 == 0:
-            _save(net, last, state_path, step)
-    _save(net, last, state_path, step)
+            _save(net, last, state_path, step, schedule_from)
+    _save(net, last, state_path, step, schedule_from)
     if opts.out is not None:
         state = {k: (v.detach().half() if v.is_floating_point() else v.detach()).contiguous()
                  for k, v in net.state_dict().items()}
@@ -219,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _save(net: DamageNet, last: Path, state_path: Path, step: int) -> None:
+def _save(net: DamageNet, last: Path, state_path: Path, step: int, schedule_from: int | None) -> None:
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     atomic_write(last, lambda tmp: save_file(state, tmp))
-    atomic_write(state_path, lambda tmp: Path(tmp).write_text(json.dumps({"step": step})))
+    run_state = {"step": step} if schedule_from is None else {"step": step, "schedule_from": schedule_from}
+    atomic_write(state_path, lambda tmp: Path(tmp).write_text(json.dumps(run_state)))
 
 
 if __name__ == "__main__":

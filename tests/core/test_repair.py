@@ -49,6 +49,31 @@ def test_fill_keeps_pixels_outside_the_mask_and_the_grain() -> None:
     assert 0.5 * around < inside < 1.6 * around
 
 
+@pytest.mark.parametrize("layout", ["gray8", "rgba8"])
+def test_a_large_scan_is_filled_with_its_tone_and_grain(layout: str) -> None:
+    # Over fill.py's _MAX_FILL_SIDE: the tone is filled on a smaller copy, the grain at full size.
+    clean = cv2.resize(_scene(), (2400, 1800), interpolation=cv2.INTER_CUBIC)
+    grain = np.random.default_rng(4).normal(0, 4, clean.shape)
+    clean = np.clip(clean + grain, 0, 255).astype(np.uint8)
+    damaged = clean.copy()
+    mask = np.zeros(clean.shape, bool)
+    mask[900:906, 100:2300] = True
+    damaged[mask] = 250
+    px = damaged if layout == "gray8" else np.dstack([_rgb(damaged), np.full(damaged.shape, 90, np.uint8)])
+    out = fill_damage(px, mask)
+    assert out.shape == px.shape and out.dtype == px.dtype
+    assert np.array_equal(out[~mask], px[~mask])
+    lum = out if layout == "gray8" else out[:, :, :3].mean(axis=2)
+    err = np.abs(lum[mask].astype(np.float32) - clean[mask])
+    assert err.mean() < 12  # the scratch was 100+ levels off
+    fine = lambda a: a.astype(np.float32) - cv2.GaussianBlur(a.astype(np.float32), (0, 0), 1.5)
+    inside = fine(lum)[901:905, 200:2200].std()
+    around = fine(clean)[880:895, 200:2200].std()
+    assert 0.5 * around < inside < 1.6 * around
+    if layout == "rgba8":
+        assert np.array_equal(out[:, :, 3], px[:, :, 3])
+
+
 @pytest.mark.parametrize("layout", ["gray16", "rgb8", "rgb16", "rgba8"])
 def test_depths_and_layouts_keep_shape_dtype_and_outside_pixels(layout: str) -> None:
     clean = _scene(240, 320, seed=5)

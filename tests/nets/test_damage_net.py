@@ -45,3 +45,23 @@ def test_only_safetensors_are_loaded(tmp_path: Path) -> None:
     torch.save({"x": torch.zeros(1)}, pickle)
     with pytest.raises(ValueError):
         load_damage_net(pickle)
+
+
+def test_loaded_net_gives_the_trained_nets_probabilities(tmp_path: Path) -> None:
+    # Batch norms with real statistics, so folding them into the convolutions is exercised.
+    torch.manual_seed(1)
+    net = DamageNet()
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.2, 0.2)
+    path = tmp_path / "repair-detector.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    x = torch.rand(1, 1, 96, 128) * 2 - 1
+    with torch.inference_mode():
+        expected = torch.sigmoid(net.eval()(x))
+        got = torch.sigmoid(load_damage_net(path)(x.contiguous(memory_format=torch.channels_last)))
+    assert torch.allclose(got, expected, atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in load_damage_net(path).modules())
