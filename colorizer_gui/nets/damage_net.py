@@ -26,6 +26,26 @@ _SKIP_CHANNELS = (16, 24, 40, 112)
 DECODER_CHANNELS = (64, 32, 24, 16)
 
 
+class ConvOfConcat(nn.Conv2d):
+    """A 3x3 convolution of its inputs concatenated along channels (``parts``: the
+    channels of each), computed as the sum of each input's convolution with its
+    slice of the weights: the same numbers, without building the concatenation,
+    which at full resolution took as long as the convolution itself."""
+
+    def __init__(self, parts: tuple[int, ...], out_ch: int) -> None:
+        super().__init__(sum(parts), out_ch, 3, padding=1, bias=False)
+        self.parts = parts
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        total, start = None, 0
+        for x, n in zip(inputs, self.parts):
+            term = F.conv2d(x, self.weight[:, start:start + n], self.bias if start == 0 else None,
+                            padding=self.padding)
+            total = term if total is None else total + term
+            start += n
+        return total
+
+
 class DamageNet(nn.Module):
     """(N, 1, H, W) gray in [-1, 1] -> (N, 1, H, W) damage logits; H, W multiples of 16."""
 
@@ -44,10 +64,13 @@ class DamageNet(nn.Module):
         self.act = nn.ReLU6(inplace=True)
         ups = []
         in_ch = _SKIP_CHANNELS[-1]
-        for skip_ch, out_ch in zip((*_SKIP_CHANNELS[-2::-1], 1 + 8), DECODER_CHANNELS):
+        for skip_ch, out_ch in zip(_SKIP_CHANNELS[-2::-1], DECODER_CHANNELS):
             ups.append(nn.Sequential(nn.Conv2d(in_ch + skip_ch, out_ch, 3, padding=1, bias=False),
                                      nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)))
             in_ch = out_ch
+        # Full resolution: the upsampled features, the input and its fine features.
+        ups.append(nn.Sequential(ConvOfConcat((in_ch, 1, 8), DECODER_CHANNELS[-1]),
+                                 nn.BatchNorm2d(DECODER_CHANNELS[-1]), nn.ReLU(inplace=True)))
         self.ups = nn.ModuleList(ups)
         # Full-resolution features of the input itself: 1-px specks live there.
         self.fine = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(inplace=True))
@@ -62,11 +85,12 @@ class DamageNet(nn.Module):
             if index in _SKIP_BLOCKS:
                 feats.append(y)
         y = feats[-1]
-        skips = [*feats[-2::-1], torch.cat([x, self.fine(x)], dim=1)]
-        for up, skip in zip(self.ups, skips):
+        for up, skip in zip(self.ups[:-1], feats[-2::-1]):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], dim=1))
-        return self.out(y)
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        conv, norm, act = self.ups[-1]
+        return self.out(act(norm(conv(y, x, self.fine(x)))))
 
 
 def load_encoder_from_generator(net: DamageNet, state: dict[str, torch.Tensor]) -> int:
@@ -144,6 +168,7 @@ def load_damage_net(path: Path) -> nn.Module:
     eval mode, each batch norm folded into the convolution before it (torch.fx's
     ``fuse``; the same outputs to about 1e-5), channels-last memory."""
     from torch.fx.experimental.optimization import fuse
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     from safetensors.torch import load_file
 
@@ -152,8 +177,12 @@ def load_damage_net(path: Path) -> nn.Module:
     net = DamageNet()
     state = {k: v.float() for k, v in load_file(str(path)).items()}
     net.load_state_dict(state)
+    net.eval()
+    # fuse finds a batch norm only after a plain convolution: the full-resolution one is folded here.
+    head = net.ups[-1]
+    head[0], head[1] = fuse_conv_bn_eval(head[0], head[1]), nn.Identity()
     # Folded batch norms and channels-last each take about a quarter off a CPU pass.
-    return fuse(net.eval()).to(memory_format=torch.channels_last)
+    return fuse(net).to(memory_format=torch.channels_last)
 
 
 def learned_detector(path: Path, shape_filter: bool = False) -> Callable[[np.ndarray, float], np.ndarray]:
