@@ -6,18 +6,22 @@ damage synthesized over clean photos (``core.repair.damage``), on the CPU.
 
 The shipped file's recipe, with D=../shared/datasets and
 DATA="$D/bsds500/train $D/camvid/train $D/caltech_webfaces $D/weather/train $D/houses/train $D/sports/train"
-(three runs in one run folder, each resuming where the last stopped):
+(four runs in one run folder, each resuming where the last stopped):
 
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 8
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 17 \
         --hard-negatives 0.35
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 51 \
-        --lr 3e-4 --hard-negatives 0.5 --out weights/repair-detector.safetensors
+        --lr 3e-4 --hard-negatives 0.5
+    python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --steps 8400 \
+        --lr 3e-4 --lr-end 1e-5 --hard-negatives 0.5 --out weights/repair-detector.safetensors
 
-On 2 CPU cores: steps 0-500, 500-863 and 863-4867 (the runs stop by wall-clock
-time, so the step counts are what reproduces it; the file records its own). Steps
-500-863 drew fans of 12-47 spokes and no rims or frames, and steps 863-1500 no rims
-or frames: those hard negatives (``add_real_lines`` kinds 5 and 6) came in at step 1500.
+On 2 CPU cores: steps 0-500, 500-863, 863-4867 and 4867-8400 (the first three runs
+stop by wall-clock time, so the step counts are what reproduces them; the file
+records its own). Steps 500-863 drew fans of 12-47 spokes and no rims or frames,
+and steps 863-1500 no rims or frames: those hard negatives (``add_real_lines``
+kinds 5 and 6) came in at step 1500. The last run's rate falls along a half
+cosine from 3e-4 to 1e-5.
 
 Photos come from the given folders (never a benchmark ``test`` part); the run
 folder keeps ``last.safetensors`` and ``state.json`` so a stopped run resumes
