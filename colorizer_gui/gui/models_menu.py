@@ -116,7 +116,7 @@ class ModelsMenu:
         elif info.get("cuda"):
             text = f"Graphics card found: {info['gpu']} (CUDA)."
         else:
-            text = "No CUDA graphics card found: the CPU will be used."
+            text = "No CUDA graphics card: using the CPU."
         window[ev.K_DEVICE_FOUND].update(text)
 
     # ------------------------------------------------------------ menu items

@@ -400,6 +400,10 @@ def test_window_fits_a_1024x720_screen_and_the_preview_follows_its_size(make_app
     save_settings(Settings(window_size=(2400, 1500)), settings_dir)
     app = make_app([str(photo_folder)], settings_dir=settings_dir)
     pump(app, lambda: app.shown.get("color") is not None, what="the preview")
+    # The Settings column at its tallest: the methods checked and the device found
+    # (each says so in a line or two); the layout must fit with them.
+    pump(app, lambda: checked(app) and "Looking" not in app.window[ev.K_DEVICE_FOUND].get(), what="the checks")
+    app.step(100)
     root = app.window.TKroot
     assert (root.winfo_screenwidth(), root.winfo_screenheight()) == SCREEN
     assert 0 <= root.winfo_rootx() and root.winfo_rootx() + root.winfo_width() <= SCREEN[0]
