@@ -185,11 +185,31 @@ def load_damage_net(path: Path) -> nn.Module:
     return fuse(net).to(memory_format=torch.channels_last)
 
 
+#: A mark (an 8-connected area above the threshold) is painted out only where the
+#: net is sure of some part of it: its peak probability is this far from the
+#: threshold to 1 (0.95 at the default 0.65). Unsure marks alone were mostly
+#: real detail; chosen on the validation split (bench/RESULTS.md, "Repair").
+CONFIDENT_PEAK = 0.86
+
+
+def keep_confident_marks(prob: np.ndarray, threshold: float, peak: float) -> np.ndarray:
+    """``prob`` (8-bit levels) with every mark above ``threshold`` whose highest
+    level is under ``peak`` set to 0 (the rest as it was)."""
+    import cv2
+
+    n, labels = cv2.connectedComponents((prob > threshold).view(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[prob >= peak])] = True
+    keep[0] = True  # what is below the threshold keeps its levels
+    return np.where(keep[labels], prob, np.uint8(0))
+
+
 def learned_detector(path: Path, shape_filter: bool = False) -> Callable[[np.ndarray, float], np.ndarray]:
     """A ``core.repair.Detector`` running the net in ``path``: the photo is brought
     to the reference size the net was trained at (``photo_scale``), its damage
-    probability thresholded by the sensitivity (0.5 -> 0.65, 1 -> 0.4) and brought back to
-    full resolution. With ``shape_filter`` the net's marks then pass the classical
+    probability thresholded by the sensitivity (0.5 -> 0.65, 1 -> 0.4), marks with
+    no confident part dropped (``keep_confident_marks``), and the rest brought back
+    to full resolution. With ``shape_filter`` the net's marks then pass the classical
     detector's family rules (``keep_damage_shapes``); measured on bench/repair.py
     that loses more than it gains (off by default)."""
     import cv2
@@ -202,15 +222,17 @@ def learned_detector(path: Path, shape_filter: bool = False) -> Callable[[np.nda
         levels = _as_levels(gray)
         h, w = levels.shape
         s = photo_scale(h, w)
+        # 0.65 at the default 0.5: chosen on the validation split (bench/RESULTS.md, "Repair").
+        cut = float(np.clip(0.9 - 0.5 * sensitivity, 0.05, 0.95))
+        threshold = 255.0 * cut
         # Brought to the working size before going to float: a 12 MP scan is never copied as float.
         small = levels if s <= 1.0 else cv2.resize(levels, (round(w / s), round(h / s)),
                                                    interpolation=cv2.INTER_AREA)
         # Probability in 8-bit levels: brought back to a 12 MP scan at a quarter of float's memory.
         prob = np.rint(damage_probability(net, small.astype(np.float32) / 255.0) * 255.0).astype(np.uint8)
+        prob = keep_confident_marks(prob, threshold, 255.0 * (cut + (1.0 - cut) * CONFIDENT_PEAK))
         if prob.shape != (h, w):
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-        # 0.65 at the default 0.5: chosen on the validation split (bench/RESULTS.md, "Repair").
-        threshold = 255.0 * float(np.clip(0.9 - 0.5 * sensitivity, 0.05, 0.95))
         if not shape_filter:
             return prob > threshold
         # One polarity: the net's marks are whole (grain would split them into light and dark bits).

@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 from safetensors.torch import save_file  # noqa: E402
 
 from colorizer_gui.core.repair import RepairSettings, repair_pixels  # noqa: E402
-from colorizer_gui.nets.damage_net import DamageNet, learned_detector, load_damage_net  # noqa: E402
+from colorizer_gui.nets.damage_net import (  # noqa: E402
+    ConvOfConcat, DamageNet, keep_confident_marks, learned_detector, load_damage_net)
 
 from repair_factory import scene  # noqa: E402
 
@@ -65,3 +66,24 @@ def test_loaded_net_gives_the_trained_nets_probabilities(tmp_path: Path) -> None
         got = torch.sigmoid(load_damage_net(path)(x.contiguous(memory_format=torch.channels_last)))
     assert torch.allclose(got, expected, atol=1e-4)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in load_damage_net(path).modules())
+
+
+def test_conv_of_concat_is_the_convolution_of_the_concatenation() -> None:
+    torch.manual_seed(2)
+    conv = ConvOfConcat((5, 1, 3), 4)
+    parts = [torch.randn(2, n, 20, 24) for n in (5, 1, 3)]
+    plain = torch.nn.Conv2d(9, 4, 3, padding=1, bias=False)
+    plain.weight.data.copy_(conv.weight.data)
+    assert torch.allclose(conv(*parts), plain(torch.cat(parts, dim=1)), atol=1e-5)
+
+
+def test_a_mark_is_kept_whole_only_where_part_of_it_is_sure() -> None:
+    prob = np.zeros((40, 60), np.uint8)
+    prob[5:8, 5:50] = 180  # a scratch, sure along a stretch of it
+    prob[6, 20:30] = 250
+    prob[20:23, 5:50] = 200  # as long, but nowhere sure: dropped
+    prob[30, 30] = 120  # under the threshold: left as it is
+    kept = keep_confident_marks(prob, 166.0, 242.0)
+    assert np.array_equal(kept[:10], prob[:10])
+    assert not kept[15:25].any()
+    assert kept[30, 30] == 120
