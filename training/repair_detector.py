@@ -6,7 +6,7 @@ damage synthesized over clean photos (``core.repair.damage``), on the CPU.
 
 The shipped file's recipe, with D=../shared/datasets and
 DATA="$D/bsds500/train $D/camvid/train $D/caltech_webfaces $D/weather/train $D/houses/train $D/sports/train"
-(four runs in one run folder, each resuming where the last stopped):
+(five runs in one run folder, each resuming where the last stopped):
 
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 8
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 17 \
@@ -14,14 +14,16 @@ DATA="$D/bsds500/train $D/camvid/train $D/caltech_webfaces $D/weather/train $D/h
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --minutes 51 \
         --lr 3e-4 --hard-negatives 0.5
     python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --steps 8400 \
-        --lr 3e-4 --lr-end 1e-5 --hard-negatives 0.5 --out weights/repair-detector.safetensors
+        --lr 3e-4 --lr-end 1e-5 --hard-negatives 0.5
+    python -m training.repair_detector --data $DATA --per-folder 300 --run runs/repair-det --steps 11000 \
+        --lr 2e-4 --lr-end 1e-5 --new-schedule --hard-negatives 0.5 --out weights/repair-detector.safetensors
 
-On 2 CPU cores: steps 0-500, 500-863, 863-4867 and 4867-8400 (the first three runs
+On 2 CPU cores: steps 0-500, 500-863, 863-4867, 4867-8400 and 8400-11000 (the first three runs
 stop by wall-clock time, so the step counts are what reproduces them; the file
 records its own). Steps 500-863 drew fans of 12-47 spokes and no rims or frames,
 and steps 863-1500 no rims or frames: those hard negatives (``add_real_lines``
-kinds 5 and 6) came in at step 1500. The last run's rate falls along a half
-cosine from 3e-4 to 1e-5.
+kinds 5 and 6) came in at step 1500. The last two runs' rates fall along half
+cosines, from 3e-4 and then (a warm restart) from 2e-4, to 1e-5.
 
 Photos come from the given folders (never a benchmark ``test`` part); the run
 folder keeps ``last.safetensors`` and ``state.json`` so a stopped run resumes
@@ -181,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr-end", type=float, default=None,
                     help="with --steps: the rate falls along a half cosine from --lr to this by the last step "
                          "(a stopped run resumes on the same curve)")
+    ap.add_argument("--new-schedule", action="store_true",
+                    help="with --lr-end: the cosine starts again at this run's first step (a warm restart) "
+                         "instead of going on along the run folder's")
     ap.add_argument("--init", type=Path, default=Path("weights/cgan-default.safetensors"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--hard-negatives", type=float, default=0.0,
@@ -209,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     net.train()
     ema = None
-    if opts.lr_end is not None and schedule_from is None:
+    if opts.lr_end is not None and (schedule_from is None or opts.new_schedule):
         schedule_from = step
     while (step < opts.steps) if opts.steps is not None else (time.monotonic() - started < opts.minutes * 60):
         if opts.lr_end is not None:

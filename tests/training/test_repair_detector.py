@@ -1,5 +1,6 @@
 """The damage detector's trainer: a run stops at its step budget, its rate
-anneals along the cosine, a stopped run resumes on the same curve, and the
+anneals along the cosine, a stopped run resumes on the same curve (or starts a
+new one when asked), and the
 written file loads as the app's detector."""
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def test_a_run_stops_at_its_step_and_resumes_on_the_same_curve(tmp_path: Path) -
     assert json.loads((run / "state.json").read_text()) == {"step": 2, "schedule_from": 0}
     assert main(common + ["--steps", "3", "--out", str(out)]) == 0
     assert json.loads((run / "state.json").read_text()) == {"step": 3, "schedule_from": 0}
+    assert main(common + ["--steps", "4", "--new-schedule"]) == 0  # a warm restart starts its own curve
+    assert json.loads((run / "state.json").read_text()) == {"step": 4, "schedule_from": 3}
     net = load_damage_net(out)
     with torch.inference_mode():
         assert net(torch.zeros(1, 1, 32, 32)).shape == (1, 1, 32, 32)
