@@ -247,7 +247,7 @@ def main() -> int:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--time-command", choices=SPEED_MODES, help=argparse.SUPPRESS)  # a child of time_12mp
     opts = ap.parse_args()
-    if opts.time_command:
+    if opts.time_command:  # here the positional argument is the photo to time
         print(time_command(opts.time_command, opts.datasets, 2, opts.learned))
         return 0
     detectors: dict[str, Optional[Callable]] = {"classical": lambda g: detect_damage(g)}
@@ -286,7 +286,8 @@ def main() -> int:
         t = time_12mp(opts.datasets, opts.repeats, opts.learned)
         ratio = t["repair"] / t["colorize"]
         speed = (f"\n12 MP gray JPEG (4000x3000), file to file (decode, repair, encode, atomic save), each command "
-                 f"in its own process as the CLI runs it, fastest of {opts.repeats} interleaved runs: colorize (cgan default, CPU) {t['colorize']:.2f} s; "
+                 f"in its own process as the CLI runs it, fastest of {opts.repeats} interleaved runs: "
+                 f"colorize (cgan default, CPU) {t['colorize']:.2f} s; "
                  f"repair, classical {t['repair']:.2f} s = **{ratio:.2f}x colorize**")
         if "repair (learned)" in t:
             speed += f"; repair, learned {t['repair (learned)']:.2f} s = **{t['repair (learned)'] / t['colorize']:.2f}x**"
