@@ -165,6 +165,7 @@ class CganBackend(Backend):
         import torch
 
         from ..nets.device import DeviceError, pick_device
+        from ..nets.folding import for_inference
         from ..nets.weights_io import WeightsError, load_generator
 
         _set_threads_once(torch)
@@ -178,7 +179,7 @@ class CganBackend(Backend):
             raise BackendError(str(err)) from None
         except RuntimeError as err:  # e.g. CUDA out of memory while moving the model
             raise BackendError(f"Cannot load {path.name} on {device}: {err}") from None
-        self.model, self.metadata = model, meta
+        self.model, self.metadata = for_inference(model), meta
         self.weights_path, self.loaded_device = path, device
 
     def render_shape(self, height: int, width: int, render_size: Optional[int]) -> tuple[int, int]:
@@ -226,8 +227,12 @@ class CganBackend(Backend):
             # fp16 autocast on CUDA: about twice as fast, ab needs no more precision.
             with torch.autocast(device_type="cuda", dtype=torch.float16,
                                 enabled=device.type == "cuda"):
-                run = run_generator_mirrored if self.mirror_average else run_generator
-                out = run(self.model, l_norm)
+                if not self.mirror_average:
+                    out = run_generator(self.model, l_norm)
+                else:
+                    # Torch has half the cores: the mirror's pass takes another.
+                    side_by_side = device.type == "cpu" and torch.get_num_threads() < (os.cpu_count() or 1)
+                    out = run_generator_mirrored(self.model, l_norm, side_by_side=side_by_side)
             ab = denormalize_ab(out.float())[0].permute(1, 2, 0)
         return ab.cpu().numpy().astype(np.float32, copy=False)
 

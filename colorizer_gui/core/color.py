@@ -10,6 +10,8 @@ import functools
 import cv2
 import numpy as np
 
+from .strips import for_each_strip
+
 # A colour this close to gray (CIELAB chroma) is a gray thing (stone, asphalt, fur,
 # overcast sky): what the quality benches' "colour on gray" measures and what
 # training's --gray-weight weighs.
@@ -86,9 +88,11 @@ def lightness8(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.LUT(image, _gray_lightness8_table())
     out = np.empty(image.shape[:2], np.uint8)
-    for y in range(0, image.shape[0], _STRIP_ROWS):
-        strip = np.ascontiguousarray(image[y:y + _STRIP_ROWS, :, :3])
-        cv2.extractChannel(cv2.cvtColor(strip, cv2.COLOR_RGB2Lab), 0, dst=out[y:y + _STRIP_ROWS])
+
+    def lightness_strip(y0: int, y1: int) -> None:
+        strip = np.ascontiguousarray(image[y0:y1, :, :3])
+        cv2.extractChannel(cv2.cvtColor(strip, cv2.COLOR_RGB2Lab), 0, dst=out[y0:y1])
+    for_each_strip(image.shape[0], lightness_strip)
     return out
 
 
@@ -246,11 +250,12 @@ def _join_lab_8bit(lightness_full: np.ndarray, ab: np.ndarray, saturation: float
     ab8 = cv2.resize(small8, (width, height), interpolation=cv2.INTER_LINEAR)
     out = np.empty((height, width, 3), np.uint8)
     code = cv2.COLOR_Lab2BGR if bgr else cv2.COLOR_Lab2RGB
-    for y0 in range(0, height, _STRIP_ROWS):
-        y1 = min(height, y0 + _STRIP_ROWS)
+
+    def join_strip(y0: int, y1: int) -> None:
         dst = out[y0:y1]
         cv2.merge([lightness_full[y0:y1], ab8[y0:y1]], dst=dst)
         cv2.cvtColor(dst, code, dst=dst)
+    for_each_strip(height, join_strip)
     return out
 
 

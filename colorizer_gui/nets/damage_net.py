@@ -50,6 +50,7 @@ class DamageNet(nn.Module):
     """(N, 1, H, W) gray in [-1, 1] -> (N, 1, H, W) damage logits; H, W multiples of 16."""
 
     size_multiple = 16
+    BN_AFTER_CONV = {"_bn0": "_conv_stem"}  # nets/folding.py
 
     def __init__(self) -> None:
         super().__init__()
@@ -165,12 +166,11 @@ def default_detector() -> Optional[Callable[[np.ndarray, float], np.ndarray]]:
 
 def load_damage_net(path: Path) -> nn.Module:
     """A DamageNet from a safetensors file (never a pickle), ready for inference:
-    eval mode, each batch norm folded into the convolution before it (torch.fx's
-    ``fuse``; the same outputs to about 1e-5), channels-last memory."""
-    from torch.fx.experimental.optimization import fuse
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
+    eval mode, each batch norm folded into the convolution before it (the same
+    outputs to about 1e-5), channels-last memory (``folding.for_inference``)."""
     from safetensors.torch import load_file
+
+    from .folding import for_inference
 
     if Path(path).suffix.lower() != ".safetensors":
         raise ValueError(f"{Path(path).name}: not a safetensors file")
@@ -178,11 +178,7 @@ def load_damage_net(path: Path) -> nn.Module:
     state = {k: v.float() for k, v in load_file(str(path)).items()}
     net.load_state_dict(state)
     net.eval()
-    # fuse finds a batch norm only after a plain convolution: the full-resolution one is folded here.
-    head = net.ups[-1]
-    head[0], head[1] = fuse_conv_bn_eval(head[0], head[1]), nn.Identity()
-    # Folded batch norms and channels-last each take about a quarter off a CPU pass.
-    return fuse(net).to(memory_format=torch.channels_last)
+    return for_inference(net)
 
 
 #: A mark (an 8-connected area above the threshold) is painted out only where the

@@ -58,6 +58,9 @@ def kaiming_init(module: nn.Module) -> None:
 class MBConvBlock(nn.Module):
     """Mobile inverted bottleneck without squeeze-and-excitation (the Lite variant)."""
 
+    # Each batch norm is applied straight to its convolution's output (nets/folding.py).
+    BN_AFTER_CONV = {"_bn0": "_expand_conv", "_bn1": "_depthwise_conv", "_bn2": "_project_conv"}
+
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int) -> None:
         super().__init__()
         mid = in_ch * expand
@@ -93,6 +96,7 @@ class EfficientNetLite0Encoder(nn.Module):
     # Index of the last block at each stride 2, 4, 8, 16 (their outputs are skips).
     SKIP_BLOCKS = (0, 2, 4, 10)
     SKIP_CHANNELS = (16, 24, 40, 112, HEAD_CHANNELS)
+    BN_AFTER_CONV = {"_bn0": "_conv_stem", "_bn1": "_conv_head"}  # nets/folding.py
 
     def __init__(self, in_channels: int = 1) -> None:
         super().__init__()

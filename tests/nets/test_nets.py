@@ -21,6 +21,7 @@ from colorizer_gui.nets import (
 )
 from colorizer_gui.nets.efficientnet_lite import EfficientNetLite0Encoder, imagenet_weights_path
 from colorizer_gui.nets.generators import upsample2x_aligned
+from colorizer_gui.nets.inference import run_generator_mirrored
 from tiny_cgan import TINY_CONFIGS, make_tiny_generator_file
 
 torch.set_num_threads(2)
@@ -377,3 +378,17 @@ def test_imagenet_weights_keep_their_rgb_stem_for_a_color_encoder():
         torch.testing.assert_close(gray(x)[2], rgb(x.expand(-1, 3, -1, -1))[2], atol=1e-4, rtol=1e-4)
     with pytest.raises(RuntimeError, match="rgb_stem needs a 3-channel encoder"):
         load_imagenet_encoder_weights(gray, rgb_stem=True)
+
+
+def test_mirror_passes_side_by_side_give_the_one_batch_result():
+    torch.manual_seed(4)
+    model = build_generator("lite0-unet").eval()
+    l_norm = torch.rand(1, 1, 45, 70) * 2 - 1
+    with torch.inference_mode():
+        batch = run_generator_mirrored(model, l_norm)
+        side = run_generator_mirrored(model, l_norm, side_by_side=True)
+    assert side.shape == batch.shape == (1, 2, 45, 70)
+    assert torch.allclose(side, batch, atol=1e-6)
+    # Outside inference mode the helper thread keeps the caller's autograd state.
+    with torch.no_grad():
+        assert not run_generator_mirrored(model, l_norm, side_by_side=True).requires_grad
