@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .efficientnet_lite import LITE0_STAGES, STEM_CHANNELS, MBConvBlock, _bn, kaiming_init
+from .upsampled_conv import UpsampledConv
 
 #: Encoder blocks used (through stride 16) and the channels of their skips.
 _BLOCKS = 11
@@ -36,11 +37,16 @@ class ConvOfConcat(nn.Conv2d):
         super().__init__(sum(parts), out_ch, 3, padding=1, bias=False)
         self.parts = parts
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        total, start = None, 0
-        for x, n in zip(inputs, self.parts):
-            term = F.conv2d(x, self.weight[:, start:start + n], self.bias if start == 0 else None,
-                            padding=self.padding)
+    def forward(self, *inputs: torch.Tensor,  # type: ignore[override]
+                first: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The convolution of the concatenated ``inputs``; ``first``: the first
+        input's term (its convolution, no bias) computed by the caller, who then
+        passes only the other inputs."""
+        total, bias = first, self.bias
+        start = 0 if first is None else self.parts[0]
+        for x, n in zip(inputs, self.parts[len(self.parts) - len(inputs):]):
+            term = F.conv2d(x, self.weight[:, start:start + n], bias, padding=self.padding)
+            bias = None
             total = term if total is None else total + term
             start += n
         return total
@@ -77,6 +83,17 @@ class DamageNet(nn.Module):
         self.fine = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(inplace=True))
         self.out = nn.Conv2d(DECODER_CHANNELS[-1], 1, 3, padding=1)
         self.apply(kaiming_init)
+        # For inference (``use_half_grid``): the full-resolution convolution's part
+        # on the upsampled features, computed without upsampling them.
+        self.upsampled_conv: Optional[UpsampledConv] = None
+
+    def use_half_grid(self) -> None:
+        """Compute the upsampled features' convolution at the last stage on the
+        half grid (``nets/upsampled_conv.py``: the same numbers, a sixth off a CPU
+        pass), from the weights as they are now: for an inference copy, after any
+        batch-norm folding. Training mode goes the plain way."""
+        conv = self.ups[-1][0]
+        self.upsampled_conv = UpsampledConv(conv.weight[:, :conv.parts[0]])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = []
@@ -89,9 +106,14 @@ class DamageNet(nn.Module):
         for up, skip in zip(self.ups[:-1], feats[-2::-1]):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], dim=1))
-        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         conv, norm, act = self.ups[-1]
-        return self.out(act(norm(conv(y, x, self.fine(x)))))
+        fine = self.fine(x)
+        if (self.upsampled_conv is not None and not self.training
+                and tuple(x.shape[-2:]) == (2 * y.shape[-2], 2 * y.shape[-1])):
+            z = conv(x, fine, first=self.upsampled_conv(y))
+        else:
+            z = conv(F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False), x, fine)
+        return self.out(act(norm(z)))
 
 
 def load_encoder_from_generator(net: DamageNet, state: dict[str, torch.Tensor]) -> int:
@@ -178,7 +200,9 @@ def load_damage_net(path: Path) -> nn.Module:
     state = {k: v.float() for k, v in load_file(str(path)).items()}
     net.load_state_dict(state)
     net.eval()
-    return for_inference(net)
+    net = for_inference(net)
+    net.use_half_grid()
+    return net
 
 
 #: A mark (an 8-connected area above the threshold) is painted out only where the

@@ -52,16 +52,36 @@ def _fill_large(pixels: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.nda
     color = pixels.ndim == 3
     planes = pixels[:, :, :3] if color else pixels
     small = cv2.resize(planes, size, interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
-    tone = cv2.resize(_fill_regions(small, small_mask, grain=False), (w, h), interpolation=cv2.INTER_LINEAR)
     found = cv2.findNonZero(mask.view(np.uint8))  # row-major like np.nonzero, about 2.5x faster
     ys, xs = found[:, 0, 1], found[:, 0, 0]
+    small_mask = _touched(ys, xs, (h, w), (size[1], size[0]))
+    tone = cv2.resize(_fill_regions(small, small_mask, grain=False), (w, h), interpolation=cv2.INTER_LINEAR)
     grain = _ring_grain_sigma(planes, mask, ys, xs)
     noise = np.random.default_rng(0).standard_normal(len(ys)).astype(np.float32) * grain
     # Grain is the film's, common to the colour planes: one noise value a pixel.
     vals = tone[ys, xs].astype(np.float32) + (noise[:, None] if color else noise)
     target = out[:, :, :3] if color else out
     target[ys, xs] = np.clip(np.rint(vals), 0, float(np.iinfo(pixels.dtype).max)).astype(pixels.dtype)
+    return out
+
+
+def _touched(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], small: tuple[int, int]) -> np.ndarray:
+    """The pixels of a copy shrunk from ``shape`` to ``small`` (area resampling)
+    whose area holds any of the photo's pixels ``ys, xs``: a 1 px scratch marks
+    every small pixel it crosses (averaging the mask and rounding would drop
+    it, and leave a ghost of the scratch in the fill's tone)."""
+    out = np.zeros(small, bool)
+    for axis, coords in enumerate((ys, xs)):
+        scale = shape[axis] / small[axis]
+        # Pixel [i, i + 1) overlaps the small pixels floor(i / s) .. ceil((i + 1) / s) - 1: one or two.
+        first = (coords / scale).astype(np.intp)
+        last = np.minimum(small[axis] - 1, np.ceil((coords + 1) / scale).astype(np.intp) - 1)
+        if axis == 0:
+            rows = (first, last)
+        else:
+            for r in rows:
+                out[r, first] = True
+                out[r, last] = True
     return out
 
 
@@ -90,7 +110,7 @@ def _ring_grain_sigma(planes: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: 
     ``_RING_FAR`` px from a damaged one whose blur window holds no damage (see
     ``_grain_ring``). The fine residual (photo - Gaussian blur, sigma 1.5; the
     mean of the colour planes) is computed only where sampled, so a scratch across
-    a 12 MP scan costs no full-size blur or dilation."""
+    a 12 MP scan costs no full-size blur."""
     if len(ys) == 0:
         return 0.0
     h, w = mask.shape
@@ -100,15 +120,17 @@ def _ring_grain_sigma(planes: np.ndarray, mask: np.ndarray, ys: np.ndarray, xs: 
     rx = np.clip(xs[pick] + rng.integers(-_RING_FAR, _RING_FAR + 1, len(pick)), 0, w - 1)
     kernel = cv2.getGaussianKernel(9, 1.5).astype(np.float32)[:, 0]  # 9 taps hold all but 0.4% of sigma 1.5
     offsets = np.arange(len(kernel)) - len(kernel) // 2
-    # Each sample's 9x9 window (edges repeated at the border), blurred separably.
-    rows = np.clip(ry[:, None] + offsets, 0, h - 1)[:, :, None]
-    cols = np.clip(rx[:, None] + offsets, 0, w - 1)[:, None, :]
-    clean = ~mask[rows, cols].any(axis=(1, 2))
-    if not clean.any():  # damage too dense: the undamaged pixels among the samples
-        clean = ~mask[ry, rx]
-        if not clean.any():
+    # A window is clean when no damage is within 4 px of its centre: one dilation
+    # of the mask (5 ms on 12 MP) instead of 81 scattered lookups a window (20-30 ms).
+    near = cv2.dilate(mask.view(np.uint8), np.ones((len(kernel),) * 2, np.uint8))
+    chosen = np.flatnonzero(near[ry, rx] == 0)[:_GRAIN_SAMPLES]
+    if not len(chosen):  # damage too dense: the undamaged pixels among the samples
+        chosen = np.flatnonzero(~mask[ry, rx])[:_GRAIN_SAMPLES]
+        if not len(chosen):
             return 0.0
-    rows, cols = rows[clean][:_GRAIN_SAMPLES], cols[clean][:_GRAIN_SAMPLES]
+    # Each sample's 9x9 window (edges repeated at the border), blurred separably.
+    rows = np.clip(ry[chosen, None] + offsets, 0, h - 1)[:, :, None]
+    cols = np.clip(rx[chosen, None] + offsets, 0, w - 1)[:, None, :]
     windows = planes[rows, cols].astype(np.float32)
     if windows.ndim == 4:
         windows = windows.mean(axis=3)
