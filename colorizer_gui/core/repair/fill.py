@@ -71,18 +71,19 @@ def _touched(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], small: tupl
     every small pixel it crosses (averaging the mask and rounding would drop
     it, and leave a ghost of the scratch in the fill's tone)."""
     out = np.zeros(small, bool)
-    for axis, coords in enumerate((ys, xs)):
-        scale = shape[axis] / small[axis]
-        # Pixel [i, i + 1) overlaps the small pixels floor(i / s) .. ceil((i + 1) / s) - 1: one or two.
-        first = (coords / scale).astype(np.intp)
-        last = np.minimum(small[axis] - 1, np.ceil((coords + 1) / scale).astype(np.intp) - 1)
-        if axis == 0:
-            rows = (first, last)
-        else:
-            for r in rows:
-                out[r, first] = True
-                out[r, last] = True
+    rows, cols = _spans(ys, shape[0], small[0]), _spans(xs, shape[1], small[1])
+    for r in rows:
+        for c in cols:
+            out[r, c] = True
     return out
+
+
+def _spans(coords: np.ndarray, size: int, small: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last small pixels that pixel [i, i + 1) of ``size`` overlaps
+    when shrunk to ``small``: floor(i / s) and ceil((i + 1) / s) - 1 (one or two)."""
+    scale = size / small
+    first = (coords / scale).astype(np.intp)
+    return first, np.minimum(small - 1, np.ceil((coords + 1) / scale).astype(np.intp) - 1)
 
 
 #: Ring pixels the grain of a large photo is measured on (a robust median needs no more).
