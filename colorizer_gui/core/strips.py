@@ -3,44 +3,27 @@
 OpenCV runs ``cvtColor`` on all cores but ``merge`` and ``extractChannel`` on
 one, and each call on a 12 MP photo waits on memory: running strips side by side
 in a few threads (OpenCV releases the GIL) takes the 8-bit Lab -> BGR join of a
-12 MP photo from about 56 ms to 44 ms on two cores (bench/hot_path.py).
+12 MP photo from about 46 ms to 41 ms on two cores (bench/RESULTS.md, "Hot path").
 """
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
+
+from .kept_pool import KeptPool
 
 #: Rows per strip: small enough for a strip's three planes to stay in the cache
 #: between one call and the next, large enough that a call's overhead is nothing.
 STRIP_ROWS = 128
 
 _MAX_WORKERS = 4  # past four, memory bandwidth is the limit, not the cores
-_lock = threading.Lock()
-_pool: Optional[ThreadPoolExecutor] = None
 
 
 def _workers() -> int:
     return max(1, min(_MAX_WORKERS, os.cpu_count() or 1))
 
 
-def _shared_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_workers(), thread_name_prefix="colorizer-strips")
-        return _pool
-
-
-def _forget_pool() -> None:
-    # A forked child has the pool object but none of its threads.
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
-    os.register_at_fork(after_in_child=_forget_pool)
+_POOL = KeptPool(_workers(), "colorizer-strips")
 
 
 def for_each_strip(height: int, work: Callable[[int, int], None], rows: int = STRIP_ROWS) -> None:
@@ -56,7 +39,7 @@ def for_each_strip(height: int, work: Callable[[int, int], None], rows: int = ST
     if _workers() == 1 or len(starts) < 2:
         errors = [_run(work, y0, min(height, y0 + rows)) for y0 in starts]
     else:
-        futures = [_shared_pool().submit(_run, work, y0, min(height, y0 + rows)) for y0 in starts]
+        futures = [_POOL.get().submit(_run, work, y0, min(height, y0 + rows)) for y0 in starts]
         errors = [future.result() for future in futures]  # waits for all of them
     for error in errors:
         if error is not None:

@@ -13,10 +13,9 @@ cheap to import (the ``models`` listing reads metadata without torch).
 """
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
+
+from ..core.kept_pool import KeptPool
 
 if TYPE_CHECKING:
     import torch
@@ -134,28 +133,10 @@ def run_generator_mirrored(model: torch.nn.Module, l_norm: torch.Tensor,
         # Grad and inference modes belong to a thread: the helper takes the caller's.
         with torch.inference_mode(inference), torch.set_grad_enabled(grad):
             return run_generator(model, l_norm.flip(-1)).flip(-1)
-    mirrored = _helper().submit(mirror_pass)
+    mirrored = _HELPER.get().submit(mirror_pass)
     out = run_generator(model, l_norm)
     return 0.5 * (out + mirrored.result())
 
 
-_helper_lock = threading.Lock()
-_helper_pool: ThreadPoolExecutor | None = None
-
-
-def _helper() -> ThreadPoolExecutor:
-    """The mirror passes' thread, kept: a new thread's first pass is 3-4 ms slower."""
-    global _helper_pool
-    with _helper_lock:
-        if _helper_pool is None:
-            _helper_pool = ThreadPoolExecutor(1, thread_name_prefix="colorizer-mirror")
-        return _helper_pool
-
-
-def _forget_helper() -> None:
-    global _helper_pool
-    _helper_pool = None  # a forked child has the pool object but not its thread
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
-    os.register_at_fork(after_in_child=_forget_helper)
+# The mirror passes' thread, kept: a new thread's first pass is 3-4 ms slower.
+_HELPER = KeptPool(1, "colorizer-mirror")

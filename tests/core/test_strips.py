@@ -47,3 +47,26 @@ def test_the_parallel_8bit_join_matches_one_strip_at_a_time() -> None:
     assert np.array_equal(joined, whole)
     rgb = rng.integers(0, 256, (1037, 611, 3), dtype=np.uint8)
     assert np.array_equal(color.lightness8(rgb), cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, :, 0])
+
+
+def test_a_kept_pool_is_made_once_and_works_again_in_a_forked_child() -> None:
+    import os
+
+    from colorizer_gui.core.kept_pool import KeptPool
+
+    pool = KeptPool(1, "test-kept")
+    first = pool.get()
+    assert pool.get() is first and first.submit(lambda: 6 * 7).result() == 42
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a child whose copy of the pool has no threads: a new one serves it
+        try:
+            ok = pool.get() is not first and pool.get().submit(lambda: 1).result(timeout=10) == 1
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1"
